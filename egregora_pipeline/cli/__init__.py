@@ -1,0 +1,1 @@
+"""The ``egregora-pipeline`` command line (see :mod:`egregora_pipeline.cli.main`)."""

@@ -1,0 +1,68 @@
+"""``egregora-pipeline``: the console entry point.
+
+Commands live in their own modules (:mod:`.db`, :mod:`.ingest`); this module
+assembles them and is the only place that turns exceptions into messages and
+exit codes, so no user ever sees a raw traceback unless they ask for one with
+``EGREGORA_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from rich.console import Console
+
+from egregora_pipeline.cli.db import db_app
+from egregora_pipeline.cli.exit_codes import ExitCode
+from egregora_pipeline.cli.ingest import ingest_command
+from egregora_pipeline.errors import EgregoraError
+
+app = typer.Typer(
+    name="egregora-pipeline",
+    help="Keep an Egregora DuckDB warehouse on the declared schema and ingest into it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(db_app, name="db")
+app.command("ingest")(ingest_command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code (see :class:`ExitCode`)."""
+    err = Console(stderr=True)
+    try:
+        app(args=argv, prog_name="egregora-pipeline", standalone_mode=False)
+    except SystemExit as exit_:
+        return int(exit_.code or 0) if not isinstance(exit_.code, str) else ExitCode.ERROR
+    except typer.Exit as exit_:
+        return int(exit_.exit_code)
+    except typer.Abort:
+        err.print("[red]aborted[/red]")
+        return ExitCode.ERROR
+    except Exception as error:  # click usage errors carry their own code
+        from click import ClickException
+
+        if isinstance(error, ClickException):
+            error.show()
+            return int(error.exit_code)
+        if isinstance(error, EgregoraError):
+            err.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
+            return ExitCode.ERROR
+        if os.environ.get("EGREGORA_DEBUG"):
+            raise
+        err.print(
+            f"[bold red]internal error:[/bold red] {type(error).__name__}: {error}\n"
+            "This is a bug in egregora-pipeline; re-run with EGREGORA_DEBUG=1 for the traceback.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return ExitCode.INTERNAL
+    return ExitCode.OK
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Open the warehouse file, waiting politely for DuckDB's single-writer lock.
+
+DuckDB lets one process at a time hold a database file read-write. Dagster
+steps, schedules, the CLI and tests all open the same file, so every opener
+goes through :func:`connect_warehouse`, which retries lock conflicts with
+bounded exponential backoff and then fails with :class:`WarehouseLockedError`
+-- never a raw ``IOException`` traceback.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from pathlib import Path
+
+import duckdb
+
+from egregora_pipeline.errors import WarehouseLockedError, WarehouseNotFoundError
+from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
+
+_LOCK_MESSAGE = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE)
+_HOLDER = re.compile(r"Conflicting lock is held in (.*?)(?:\. See also|$)")
+
+
+def is_lock_conflict(error: BaseException) -> bool:
+    """True when ``error`` is DuckDB saying another process holds the file lock."""
+    return isinstance(error, duckdb.IOException) and bool(_LOCK_MESSAGE.search(str(error)))
+
+
+def connect_warehouse(
+    path: str | Path,
+    *,
+    read_only: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+) -> duckdb.DuckDBPyConnection:
+    """Connect to the warehouse at ``path``, retrying while another process holds the lock.
+
+    A read-write open creates missing parent folders (and the file). A read-only
+    open of a missing file raises :class:`WarehouseNotFoundError` instead of
+    creating anything, so dry runs and checks never change the disk.
+    """
+    target = Path(path)
+    if read_only and not target.exists():
+        raise WarehouseNotFoundError(str(target))
+    if not read_only:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + lock_timeout
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(target), read_only=read_only)
+        except duckdb.IOException as error:
+            if not is_lock_conflict(error):
+                raise
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                match = _HOLDER.search(str(error))
+                holder = match.group(1) if match else "unknown process"
+                raise WarehouseLockedError(str(target), lock_timeout, holder) from error
+            time.sleep(min(remaining, delay * (0.5 + random.random())))  # noqa: S311 (jitter)
+            delay = min(delay * 2, 1.0)

@@ -1,0 +1,62 @@
+"""Run-time settings, read from environment variables with documented defaults.
+
+Every entry point (CLI, Dagster resources, tests) builds a :class:`Settings`
+through :meth:`Settings.from_env` so the defaults live in one place.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Final
+
+DEFAULT_DATABASE: Final = "data/egregora.duckdb"
+DEFAULT_INBOX: Final = "data/inbox"
+DEFAULT_TIMEZONE: Final = "UTC"
+DEFAULT_TENANT: Final = "default"
+DEFAULT_LOCK_TIMEOUT_SECONDS: Final = 120.0
+DEFAULT_AUTHOR_NAMESPACE: Final = uuid.UUID("6f0f3c1e-7c39-5b7a-9a34-3d1c0e4b8a21")
+"""Namespace of the UUIDv5 author pseudonyms. Changing it changes every
+``author_uuid``, so a deployment sets it once (``EGREGORA_AUTHOR_NAMESPACE``)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the warehouse lives and how ingestion interprets its inputs."""
+
+    database: Path = Path(DEFAULT_DATABASE)
+    inbox: Path = Path(DEFAULT_INBOX)
+    timezone: str = DEFAULT_TIMEZONE
+    tenant_id: str = DEFAULT_TENANT
+    author_namespace: uuid.UUID = DEFAULT_AUTHOR_NAMESPACE
+    lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
+    media_dir: Path | None = None
+
+    @property
+    def media_store(self) -> Path:
+        """Content-addressed media store; by default ``media/`` next to the warehouse."""
+        return self.media_dir if self.media_dir is not None else self.database.parent / "media"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from ``EGREGORA_*`` variables; keyword ``overrides`` win (None is ignored)."""
+        env = os.environ if environ is None else environ
+        media = env.get("EGREGORA_MEDIA_DIR")
+        settings = cls(
+            database=Path(env.get("EGREGORA_DATABASE") or DEFAULT_DATABASE),
+            inbox=Path(env.get("EGREGORA_INBOX") or DEFAULT_INBOX),
+            timezone=env.get("EGREGORA_TIMEZONE") or DEFAULT_TIMEZONE,
+            tenant_id=env.get("EGREGORA_TENANT") or DEFAULT_TENANT,
+            author_namespace=uuid.UUID(
+                env.get("EGREGORA_AUTHOR_NAMESPACE") or str(DEFAULT_AUTHOR_NAMESPACE)
+            ),
+            lock_timeout_seconds=float(
+                env.get("EGREGORA_LOCK_TIMEOUT") or DEFAULT_LOCK_TIMEOUT_SECONDS
+            ),
+            media_dir=Path(media) if media else None,
+        )
+        chosen = {k: v for k, v in overrides.items() if v is not None}
+        return replace(settings, **chosen) if chosen else settings  # type: ignore[arg-type]
