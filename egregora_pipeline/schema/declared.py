@@ -75,8 +75,29 @@ STAGING_MESSAGES_SCHEMA: Final[ibis.Schema] = ibis.schema(
 )
 """``messages``: the staging buffer that chat ingestion writes to."""
 
+INGEST_REJECTIONS_SCHEMA: Final[ibis.Schema] = ibis.schema(
+    {
+        "rejection_id": _required(dt.string),
+        "run_id": _required(dt.string),
+        "input_kind": _required(dt.string),
+        "source_path": _required(dt.string),
+        "line_number": dt.int64,
+        "column_number": dt.int64,
+        "reason": _required(dt.string),
+        "raw": dt.string,
+        "rejected_at": _required(dt.Timestamp(timezone=_UTC)),
+    }
+)
+"""``ingest_rejections``: every record ingestion refused, with where and why.
+
+Not part of SCHEMA.md's contract: this project adds it so that "bad input loses
+nothing" -- a user can ``SELECT * FROM ingest_rejections`` to see each rejected
+file, line or attachment. ``rejection_id`` is deterministic (source, location,
+reason), so re-ingesting the same bad file does not pile up duplicates."""
+
 DOCUMENTS_TABLE: Final = "documents"
 MESSAGES_TABLE: Final = "messages"
+INGEST_REJECTIONS_TABLE: Final = "ingest_rejections"
 
 
 @dataclass(frozen=True)
@@ -98,8 +119,11 @@ class DeclaredTable:
 
 DOCUMENTS: Final = DeclaredTable(name=DOCUMENTS_TABLE, schema=UNIFIED_SCHEMA, key="id")
 MESSAGES: Final = DeclaredTable(name=MESSAGES_TABLE, schema=STAGING_MESSAGES_SCHEMA, key="event_id")
+INGEST_REJECTIONS: Final = DeclaredTable(
+    name=INGEST_REJECTIONS_TABLE, schema=INGEST_REJECTIONS_SCHEMA, key="rejection_id"
+)
 
 DECLARED_TABLES: Final[Mapping[str, DeclaredTable]] = MappingProxyType(
-    {table.name: table for table in (DOCUMENTS, MESSAGES)}
+    {table.name: table for table in (DOCUMENTS, MESSAGES, INGEST_REJECTIONS)}
 )
 """Every table the migration engine reconciles and the checks verify, by name."""
