@@ -13,6 +13,7 @@ import sys
 
 import typer
 from rich.console import Console
+from typer.exceptions import TyperException
 
 from egregora_pipeline.cli.db import db_app
 from egregora_pipeline.cli.exit_codes import ExitCode
@@ -30,6 +31,17 @@ app.add_typer(db_app, name="db")
 app.command("ingest")(ingest_command)
 
 
+def _is_usage_error(error: Exception) -> bool:
+    """Typer vendors its own Click, so match its exception family by shape.
+
+    Usage errors (unknown command, bad option) carry their own exit code (2)
+    and know how to print themselves with the command's usage line.
+    """
+    return (
+        isinstance(error, TyperException) and hasattr(error, "show") and hasattr(error, "exit_code")
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (see :class:`ExitCode`)."""
     err = Console(stderr=True)
@@ -42,12 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err.print("[red]aborted[/red]")
         return ExitCode.ERROR
-    except Exception as error:  # click usage errors carry their own code
-        from click import ClickException
-
-        if isinstance(error, ClickException):
-            error.show()
-            return int(error.exit_code)
+    except Exception as error:
+        if _is_usage_error(error):
+            error.show()  # type: ignore[attr-defined]
+            return int(error.exit_code)  # type: ignore[attr-defined]
         if isinstance(error, EgregoraError):
             err.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
             return ExitCode.ERROR
