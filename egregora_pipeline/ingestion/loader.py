@@ -1,0 +1,196 @@
+"""Bulk, idempotent writes into the warehouse: ``documents`` upserts and ``ingest_rejections``.
+
+Records are turned into one Arrow table, registered in DuckDB and written
+with set-based SQL -- never row by row:
+
+* ``documents``: rows whose ``id`` is new are inserted; rows whose ``id``
+  exists with the same ``source_checksum`` are skipped; rows whose checksum
+  changed are updated in place (``created_at`` keeps the first ingestion time).
+* ``ingest_rejections``: keyed by a deterministic ``rejection_id``, so a
+  re-run over the same bad file adds nothing.
+
+Messages are written by :mod:`egregora_pipeline.ingestion.whatsapp.messages`,
+which streams its own Arrow chunks through the same register-and-insert path.
+The caller owns the transaction; this module never creates or alters tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import duckdb
+import pyarrow as pa
+
+from egregora_pipeline.ingestion.ids import rejection_id
+from egregora_pipeline.ingestion.report import Rejection
+from egregora_pipeline.sql import quote_ident
+
+_DOCS_VIEW: Final = "_egregora_documents_batch"
+_REJECTIONS_VIEW: Final = "_egregora_rejections_batch"
+
+
+_UTC_TS: Final = pa.timestamp("us", tz="UTC")
+_TEXTS: Final = pa.list_(pa.string())
+
+ARROW_SCHEMAS: Final[Mapping[str, pa.Schema]] = {
+    "documents": pa.schema(
+        [
+            ("id", pa.string()),
+            ("content", pa.string()),
+            ("created_at", _UTC_TS),
+            ("source_checksum", pa.string()),
+            ("title", pa.string()),
+            ("slug", pa.string()),
+            ("date", pa.date32()),
+            ("summary", pa.string()),
+            ("authors", _TEXTS),
+            ("tags", _TEXTS),
+            ("status", pa.string()),
+            ("subject_uuid", pa.string()),
+            ("alias", pa.string()),
+            ("avatar_url", pa.string()),
+            ("interests", _TEXTS),
+            ("filename", pa.string()),
+            ("mime_type", pa.string()),
+            ("media_type", pa.string()),
+            ("phash", pa.string()),
+            ("window_start", _UTC_TS),
+            ("window_end", _UTC_TS),
+            ("doc_type", pa.string()),
+            ("extensions", pa.string()),
+        ]
+    ),
+    "ingest_rejections": pa.schema(
+        [
+            ("rejection_id", pa.string()),
+            ("run_id", pa.string()),
+            ("input_kind", pa.string()),
+            ("source_path", pa.string()),
+            ("line_number", pa.int64()),
+            ("column_number", pa.int64()),
+            ("reason", pa.string()),
+            ("raw", pa.string()),
+            ("rejected_at", _UTC_TS),
+        ]
+    ),
+}
+"""Arrow shapes of the declared tables we write (JSON travels as text; DuckDB casts it).
+
+Spelled out rather than derived from the Ibis declaration so that a chat-only
+run never imports Ibis (and pandas behind it); ``tests/ingestion/test_loader.py``
+asserts they match ``schema.DECLARED_TABLES`` column for column."""
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    """The Arrow schema used to load ``table``."""
+    return ARROW_SCHEMAS[table]
+
+
+def records_to_arrow(records: Sequence[Mapping[str, Any]], table: str) -> pa.Table:
+    """Column-wise Arrow table of ``records`` (missing keys become NULL)."""
+    schema = arrow_schema(table)
+    return pa.table(
+        {
+            field.name: pa.array([r.get(field.name) for r in records], field.type)
+            for field in schema
+        },
+        schema=schema,
+    )
+
+
+def _unregister(conn: duckdb.DuckDBPyConnection, name: str) -> None:
+    with contextlib.suppress(duckdb.Error):
+        conn.unregister(name)
+
+
+def upsert_documents(
+    conn: duckdb.DuckDBPyConnection,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    table: str = "documents",
+) -> dict[str, str]:
+    """Upsert ``records`` by ``id``; returns each id's outcome: ``added``/``updated``/``skipped``.
+
+    Records must have distinct ids (the caller rejects duplicates first).
+    """
+    if not records:
+        return {}
+    batch = records_to_arrow(records, "documents")
+    target = quote_ident(table)
+    columns = [name for name in batch.column_names]
+    conn.register(_DOCS_VIEW, batch)
+    try:
+        view = quote_ident(_DOCS_VIEW)
+        outcome = {
+            str(doc_id): str(status)
+            for doc_id, status in conn.execute(
+                f"""
+                SELECT s.id, CASE WHEN d.id IS NULL THEN 'added'
+                    WHEN d.source_checksum = s.source_checksum THEN 'skipped'
+                    ELSE 'updated' END
+                FROM {view} s LEFT JOIN {target} d ON d.id = s.id
+                """
+            ).fetchall()
+        }
+        updatable = [c for c in columns if c not in ("id", "created_at")]
+        assignments = ", ".join(f"{quote_ident(c)} = s.{quote_ident(c)}" for c in updatable)
+        conn.execute(
+            f"UPDATE {target} SET {assignments} FROM {view} s "
+            f"WHERE {target}.id = s.id AND {target}.source_checksum <> s.source_checksum"
+        )
+        names = ", ".join(quote_ident(c) for c in columns)
+        conn.execute(
+            f"INSERT INTO {target} ({names}) SELECT {names} FROM {view} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {target} d WHERE d.id = s.id)"
+        )
+    finally:
+        _unregister(conn, _DOCS_VIEW)
+    return outcome
+
+
+def insert_rejections(
+    conn: duckdb.DuckDBPyConnection,
+    rejections: Iterable[Rejection],
+    *,
+    run_id: str,
+    input_kind: str,
+    table: str = "ingest_rejections",
+) -> int:
+    """Record rejections not recorded before; returns how many rows were added."""
+    rows: dict[str, dict[str, Any]] = {}
+    now = datetime.now(UTC)
+    for rejection in rejections:
+        key = rejection_id(
+            rejection.source_path, rejection.line_number, rejection.column_number, rejection.reason
+        )
+        rows.setdefault(
+            key,
+            {
+                "rejection_id": key,
+                "run_id": run_id,
+                "input_kind": input_kind,
+                "source_path": rejection.source_path,
+                "line_number": rejection.line_number,
+                "column_number": rejection.column_number,
+                "reason": rejection.reason,
+                "raw": rejection.raw,
+                "rejected_at": now,
+            },
+        )
+    if not rows:
+        return 0
+    batch = records_to_arrow(list(rows.values()), "ingest_rejections")
+    target = quote_ident(table)
+    names = ", ".join(quote_ident(c) for c in batch.column_names)
+    conn.register(_REJECTIONS_VIEW, batch)
+    try:
+        row = conn.execute(
+            f"INSERT INTO {target} ({names}) SELECT {names} FROM {quote_ident(_REJECTIONS_VIEW)} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {target} r WHERE r.rejection_id = s.rejection_id)"
+        ).fetchone()
+    finally:
+        _unregister(conn, _REJECTIONS_VIEW)
+    return int(row[0]) if row else 0

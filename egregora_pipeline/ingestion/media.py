@@ -1,0 +1,162 @@
+"""Media files (from folders and chat archives) -> content-addressed store + ``documents`` rows.
+
+Bytes are streamed once: hashed (SHA-256, the ``source_checksum``) while being
+copied into a temporary file inside the store, which is then renamed to
+``<store>/<sha[:2]>/<sha>.<ext>``. The final path is built from the digest and
+a sanitized extension only -- never from a name found in an archive -- so no
+input can make us write outside the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from egregora_pipeline.ingestion.ids import media_document_id
+from egregora_pipeline.ingestion.streams import ReadableBytes
+from egregora_pipeline.ingestion.whatsapp.content import MEDIA_TYPE_BY_EXTENSION, media_type_for
+
+_COPY_BYTES: Final = 1024 * 1024
+_SAFE_EXT: Final = re.compile(r"^[a-z0-9]{1,10}$")
+_EXTRA_MIME: Final = {
+    "opus": "audio/ogg",
+    "webp": "image/webp",
+    "heic": "image/heic",
+    "3gp": "video/3gpp",
+    "amr": "audio/amr",
+    "vcf": "text/vcard",
+    "m4a": "audio/mp4",
+}
+MEDIA_EXTENSIONS: Final = frozenset(MEDIA_TYPE_BY_EXTENSION) - {"txt", "csv", "zip"}
+"""Extensions that make a file found in a folder a media input (chat text and
+archives are recognised separately)."""
+
+
+class ByteLimitExceeded(Exception):
+    """Raised by a copy when more bytes arrive than the caller allowed."""
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    """A file now in the media store."""
+
+    sha256: str
+    size: int
+    extension: str
+    path: Path
+
+    @property
+    def key(self) -> str:
+        """Path relative to the store; what ``messages.media_url`` holds."""
+        return f"{self.sha256[:2]}/{self.sha256}" + (f".{self.extension}" if self.extension else "")
+
+
+def safe_extension(filename: str) -> str:
+    """Lower-case extension if it is short and alphanumeric, else empty (never a path piece)."""
+    _, dot, ext = filename.rpartition(".")
+    ext = ext.lower()
+    return ext if dot and _SAFE_EXT.match(ext) else ""
+
+
+def store_stream(
+    stream: ReadableBytes, filename: str, store: Path, *, max_bytes: int | None = None
+) -> StoredMedia:
+    """Copy ``stream`` into the store under its SHA-256; existing content is not rewritten."""
+    extension = safe_extension(filename)
+    store.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    handle, temp_name = tempfile.mkstemp(prefix=".incoming-", dir=store)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            while block := stream.read(_COPY_BYTES):
+                size += len(block)
+                if max_bytes is not None and size > max_bytes:
+                    raise ByteLimitExceeded(size)
+                digest.update(block)
+                out.write(block)
+        sha = digest.hexdigest()
+        final = store / sha[:2] / (sha + (f".{extension}" if extension else ""))
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            os.unlink(temp_name)
+        else:
+            os.replace(temp_name, final)
+        return StoredMedia(sha256=sha, size=size, extension=extension, path=final)
+    except BaseException:
+        if os.path.exists(temp_name):
+            os.unlink(temp_name)
+        raise
+
+
+def mime_type_for(filename: str) -> str:
+    """MIME type from the extension (``application/octet-stream`` when unknown)."""
+    ext = safe_extension(filename)
+    if ext in _EXTRA_MIME:
+        return _EXTRA_MIME[ext]
+    guessed, _ = mimetypes.guess_type(f"file.{ext}" if ext else filename, strict=False)
+    return guessed or "application/octet-stream"
+
+
+def perceptual_hash(path: Path) -> str | None:
+    """pHash of an image (hex), or ``None`` if Pillow cannot decode it.
+
+    ``imagehash`` is imported lazily: chat-only runs never pay for scipy.
+    """
+    import imagehash
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return str(imagehash.phash(image))
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
+def media_record(
+    stored: StoredMedia, filename: str, *, origin: str, now: datetime | None = None
+) -> tuple[dict[str, Any], str | None]:
+    """The ``documents`` row of a stored file, and a problem note (undecodable image) if any."""
+    media_type = media_type_for(filename)
+    phash = perceptual_hash(stored.path) if media_type == "image" else None
+    note = (
+        f"image {filename!r} could not be decoded; stored without a perceptual hash"
+        if media_type == "image" and phash is None
+        else None
+    )
+    record: dict[str, Any] = {
+        "id": media_document_id(stored.sha256),
+        "created_at": now or datetime.now(UTC),
+        "source_checksum": stored.sha256,
+        "status": "published",
+        "filename": Path(filename).name,
+        "mime_type": mime_type_for(filename),
+        "media_type": media_type,
+        "phash": phash,
+        "doc_type": "media",
+        "extensions": json.dumps(
+            {"store_key": stored.key, "size": stored.size, "origin": origin}, ensure_ascii=False
+        ),
+    }
+    return record, note
+
+
+def read_media_file(
+    path: Path, store: Path, *, on_bytes: Callable[[int], None] | None = None
+) -> tuple[dict[str, Any], StoredMedia, str | None]:
+    """Store one media file found in a folder and build its row."""
+    with path.open("rb") as stream:
+        stored = store_stream(stream, path.name, store)
+    if on_bytes is not None:
+        on_bytes(stored.size)
+    record, note = media_record(stored, path.name, origin=str(path))
+    return record, stored, note

@@ -1,0 +1,1 @@
+"""WhatsApp "Export chat" reader: header formats, splitter, archive safety, message rows."""

@@ -1,0 +1,229 @@
+"""Open WhatsApp export archives defensively, and name the chat they hold.
+
+Exports arrive by e-mail, chat and shared drives, so an archive is treated as
+hostile: it is refused (with :class:`UnsafeArchiveError` naming it) when it
+has too many members, a member or a total larger than the limits, a member
+whose compression ratio betrays a zip bomb, or a member name that tries to
+leave its folder (zip slip: absolute, ``..``, drive letters). Symlink and
+encrypted members are ignored and reported. Member names are never used as
+paths: media bytes go to the content-addressed store (see ``media.py``).
+
+Sizes declared in the zip directory can lie, so reads are also counted as
+they happen (:class:`LimitedReader`).
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, Final
+
+from egregora_pipeline.ingestion.errors import ChatNotFoundError, UnsafeArchiveError
+from egregora_pipeline.ingestion.whatsapp.formats import detect_shape
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Limits applied to every archive (generous for real exports, fatal for bombs)."""
+
+    max_members: int = 20_000
+    max_member_bytes: int = 4 * 1024**3
+    max_total_bytes: int = 16 * 1024**3
+    max_ratio: float = 200.0
+    """Uncompressed/compressed size above which a member is a bomb (text rarely beats 20)."""
+    ratio_floor_bytes: int = 1024 * 1024
+    """Members smaller than this are not ratio-checked (tiny files compress oddly)."""
+
+
+DEFAULT_LIMITS: Final = ArchiveLimits()
+
+_CHAT_NAME: Final = re.compile(
+    r"^(?:whatsapp[ _-]?chat(?: with| mit| met| con| avec| -)?|conversa do whatsapp com"
+    r"|chat de whatsapp con|chat whatsapp con|chat whatsapp avec|discussion whatsapp avec"
+    r"|whatsapp[ -]chat mit|czat whatsapp z|whatsapp sohbeti)\s*[-–]?\s*",
+    re.IGNORECASE,
+)
+_SNIFF_BYTES: Final = 256 * 1024
+
+
+def thread_name(chat_file: str, archive: str | None = None) -> str:
+    """The chat's name from its file name (``WhatsApp Chat with Ana.txt`` -> ``Ana``).
+
+    iOS names every chat ``_chat.txt``; then the archive's name is used
+    (``WhatsApp Chat - Ana.zip`` -> ``Ana``).
+    """
+    stem = PurePosixPath(chat_file.replace("\\", "/")).stem
+    if stem.lower() in {"_chat", "chat"} and archive is not None:
+        stem = PurePosixPath(archive).stem
+    name = _CHAT_NAME.sub("", stem).strip()
+    return name or stem
+
+
+def _unsafe_name(name: str) -> bool:
+    normalized = name.replace("\\", "/")
+    if normalized.startswith("/") or re.match(r"^[A-Za-z]:", normalized) or "\x00" in name:
+        return True
+    return any(part == ".." for part in normalized.split("/"))
+
+
+def _is_symlink(info: zipfile.ZipInfo) -> bool:
+    return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
+
+
+@dataclass
+class ExportArchive:
+    """A checked archive: the chat member, the media members, and what was ignored."""
+
+    path: Path
+    zip: zipfile.ZipFile
+    chat: zipfile.ZipInfo
+    media: list[zipfile.ZipInfo]
+    ignored: list[tuple[str, str]] = field(default_factory=list)
+    limits: ArchiveLimits = DEFAULT_LIMITS
+
+    @property
+    def thread_id(self) -> str:
+        return thread_name(self.chat.filename, self.path.name)
+
+    def open_member(self, info: zipfile.ZipInfo) -> LimitedReader:
+        return LimitedReader(self.zip.open(info), self.path, info, self.limits)
+
+    def close(self) -> None:
+        self.zip.close()
+
+
+class LimitedReader:
+    """A member stream that fails when more bytes come out than declared or allowed."""
+
+    def __init__(
+        self, raw: IO[bytes], path: Path, info: zipfile.ZipInfo, limits: ArchiveLimits
+    ) -> None:
+        self._raw = raw
+        self._path = path
+        self._info = info
+        self._allowed = min(info.file_size, limits.max_member_bytes)
+        self._seen = 0
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            block = self._raw.read(size)
+        except (zipfile.BadZipFile, EOFError, OSError) as error:
+            raise UnsafeArchiveError(
+                self._path, f"member is corrupt ({error})", self._info.filename
+            ) from error
+        self._seen += len(block)
+        if self._seen > self._allowed:
+            raise UnsafeArchiveError(
+                self._path,
+                f"member inflates past its declared/allowed size of {self._allowed} bytes",
+                self._info.filename,
+            )
+        return block
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self) -> LimitedReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _check(path: Path, infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
+    if len(infos) > limits.max_members:
+        raise UnsafeArchiveError(
+            path, f"{len(infos)} members exceed the limit of {limits.max_members}"
+        )
+    total = 0
+    for info in infos:
+        if _unsafe_name(info.filename):
+            raise UnsafeArchiveError(
+                path, "member name escapes the archive folder (zip slip)", info.filename
+            )
+        if info.file_size > limits.max_member_bytes:
+            raise UnsafeArchiveError(
+                path,
+                f"member of {info.file_size} bytes exceeds the limit of {limits.max_member_bytes}",
+                info.filename,
+            )
+        if info.file_size >= limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(
+            info.compress_size, 1
+        ):
+            raise UnsafeArchiveError(
+                path,
+                f"compression ratio {info.file_size / max(info.compress_size, 1):.0f}:1 exceeds "
+                f"{limits.max_ratio:.0f}:1 (zip bomb?)",
+                info.filename,
+            )
+        total += info.file_size
+    if total > limits.max_total_bytes:
+        raise UnsafeArchiveError(
+            path, f"{total} bytes uncompressed exceed the limit of {limits.max_total_bytes}"
+        )
+
+
+def _looks_like_chat_name(name: str) -> bool:
+    base = PurePosixPath(name).name
+    return base.lower() == "_chat.txt" or (
+        base.lower().endswith(".txt") and "whatsapp" in base.lower()
+    )
+
+
+def open_export(path: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> ExportArchive:
+    """Open and check ``path``; find its chat by name (any language), else the one that parses."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise UnsafeArchiveError(path, f"not a readable zip file ({error})") from error
+    try:
+        infos = archive.infolist()
+        _check(path, infos, limits)
+        ignored: list[tuple[str, str]] = []
+        usable: list[zipfile.ZipInfo] = []
+        for info in infos:
+            if info.is_dir():
+                continue
+            if _is_symlink(info):
+                ignored.append((info.filename, "symlink member ignored"))
+            elif info.flag_bits & 0x1:
+                ignored.append((info.filename, "encrypted member ignored"))
+            else:
+                usable.append(info)
+        texts = [i for i in usable if i.filename.lower().endswith(".txt")]
+        named = [i for i in texts if _looks_like_chat_name(i.filename)]
+        if len(named) == 1:
+            chat = named[0]
+        else:
+            pool = named or texts
+            parsing = [i for i in pool if _parses(archive, i, path, limits)]
+            if len(parsing) != 1:
+                raise ChatNotFoundError(path, [i.filename for i in pool])
+            chat = parsing[0]
+        media = [i for i in usable if i is not chat]
+        return ExportArchive(path, archive, chat, media, ignored, limits)
+    except BaseException:
+        archive.close()
+        raise
+
+
+def _parses(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: ArchiveLimits
+) -> bool:
+    with LimitedReader(archive.open(info), path, info, limits) as reader:
+        head = reader.read(_SNIFF_BYTES)
+    lines = head.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
+    return detect_shape(lines) is not None
+
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "ArchiveLimits",
+    "ExportArchive",
+    "LimitedReader",
+    "open_export",
+    "thread_name",
+]

@@ -1,0 +1,144 @@
+"""What a message body *is*: system line, attachment, omitted media, deleted, edited, mentions.
+
+Exports state these facts in the phone's language, so each is a closed list of
+phrases (extend a tuple to support a new language). The lists are turned into
+RE2 patterns that DuckDB runs over all messages at once; :func:`media_type_for`
+is the same extension table the media reader uses.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from egregora_pipeline.ingestion.whatsapp.formats import MARKS_CLASS
+
+ATTACHED_PHRASES: Final = (
+    "file attached",
+    "arquivo anexado",
+    "ficheiro anexado",
+    "archivo adjunto",
+    "Datei angehängt",
+    "fichier joint",
+    "file allegato",
+    "bestand bijgevoegd",
+    "dosya ekli",
+    "plik załączony",
+    "fil bifogad",
+    "файл прикреплен",
+)
+"""Android: ``IMG-20190101-WA0001.jpg (file attached)``."""
+
+MEDIA_OMITTED_PHRASES: Final = (
+    "<Media omitted>",
+    "<Mídia oculta>",
+    "<Multimédia omitido>",
+    "<Multimedia omitido>",
+    "<Archivo omitido>",
+    "<Medien ausgeschlossen>",
+    "<Médias omis>",
+    "<Media omessi>",
+    "<Media weggelaten>",
+    "<Medya dahil edilmedi>",
+    "image omitted",
+    "video omitted",
+    "audio omitted",
+    "sticker omitted",
+    "GIF omitted",
+    "document omitted",
+    "Contact card omitted",
+    "imagem ocultada",
+    "vídeo ocultado",
+    "áudio ocultado",
+    "figurinha omitida",
+    "documento ocultado",
+    "imagen omitida",
+    "video omitido",
+    "audio omitido",
+    "sticker omitido",
+    "Bild weggelassen",
+    "Video weggelassen",
+    "Audio weggelassen",
+    "image absente",
+    "vidéo absente",
+    "immagine omessa",
+)
+
+DELETED_PHRASES: Final = (
+    "This message was deleted",
+    "You deleted this message",
+    "Mensagem apagada",
+    "Esta mensagem foi apagada",
+    "Você apagou esta mensagem",
+    "Se eliminó este mensaje",
+    "Eliminaste este mensaje",
+    "Diese Nachricht wurde gelöscht",
+    "Du hast diese Nachricht gelöscht",
+    "Ce message a été supprimé",
+    "Vous avez supprimé ce message",
+    "Questo messaggio è stato eliminato",
+    "Hai eliminato questo messaggio",
+)
+
+EDITED_PHRASES: Final = (
+    "This message was edited",
+    "Mensagem editada",
+    "Mensaje editado",
+    "Diese Nachricht wurde bearbeitet",
+    "Ce message a été modifié",
+    "Questo messaggio è stato modificato",
+)
+"""Appended to the text as ``<This message was edited>``; removed from ``text``."""
+
+MEDIA_TYPE_BY_EXTENSION: Final[dict[str, str]] = {
+    **dict.fromkeys(
+        ("jpg", "jpeg", "png", "gif", "webp", "heic", "heif", "bmp", "tif", "tiff"), "image"
+    ),
+    **dict.fromkeys(("mp4", "3gp", "mov", "avi", "mkv", "webm", "m4v", "mpeg", "mpg"), "video"),
+    **dict.fromkeys(("opus", "ogg", "mp3", "m4a", "aac", "wav", "amr", "flac", "oga"), "audio"),
+    **dict.fromkeys(
+        ("pdf", "vcf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "csv", "zip", "odt"),
+        "document",
+    ),
+}
+"""Extension to ``media_type``; anything else is a ``document`` (see schema.rules.MEDIA_TYPES)."""
+
+
+def media_type_for(filename: str) -> str:
+    """``image``/``video``/``audio``/``document`` from a file name's extension."""
+    _, _, ext = filename.rpartition(".")
+    return MEDIA_TYPE_BY_EXTENSION.get(ext.lower(), "document")
+
+
+_RE2_SPECIAL: Final = frozenset("\\.^$|?*+()[]{}-")
+
+
+def _literal(text: str) -> str:
+    """Escape regex metacharacters only (``re.escape`` also escapes spaces, which RE2 rejects)."""
+    return "".join("\\" + ch if ch in _RE2_SPECIAL else ch for ch in text)
+
+
+def _alternatives(phrases: tuple[str, ...]) -> str:
+    return "|".join(_literal(p) for p in phrases)
+
+
+ATTACHED_PATTERN: Final = (
+    rf"^([^\n]+?\.[A-Za-z0-9]{{1,6}})(?: •[^\n]*?)? \((?:{_alternatives(ATTACHED_PHRASES)})\)"
+)
+"""Group 1 is the file name of an Android attachment line."""
+
+IOS_ATTACHED_PATTERN: Final = r"^<[^<>:\n]{1,40}: ?([^<>\n]+?\.[A-Za-z0-9]{1,6})>"
+"""Group 1 is the file name of an iOS ``<attached: 00000012-PHOTO-....jpg>``."""
+
+OMITTED_PATTERN: Final = rf"(?i)^(?:{_alternatives(MEDIA_OMITTED_PHRASES)})$"
+DELETED_PATTERN: Final = rf"(?i)^(?:{_alternatives(DELETED_PHRASES)})\.?$"
+EDITED_PATTERN: Final = rf"\s*{MARKS_CLASS}*<(?:{_alternatives(EDITED_PHRASES)})>\s*$"
+MENTION_PATTERN: Final = (
+    r"(?:^|\s)@(?:\x{2068}[^\x{2069}\n]+\x{2069}|\+\d[\d \-]{5,}\d|[\p{L}\p{N}_.]+)"
+)
+"""A mention: ``@Name``, ``@+55 11 91234-5678``, or Android's isolated ``@\u2068Full Name\u2069``.
+Requires start or whitespace before ``@`` so e-mail addresses are not mentions."""
+
+AUTHOR_QUOTES: Final = '["“”]'
+"""A quote before the first ``": "`` means a system line quoting a subject, not an author."""
+
+MAX_AUTHOR_CHARS: Final = 120

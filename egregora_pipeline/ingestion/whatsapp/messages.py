@@ -1,0 +1,558 @@
+"""Turn split messages into ``messages`` rows, in DuckDB, without per-row Python.
+
+Two steps, both set-based SQL over Arrow data registered in DuckDB:
+
+1. **stage** (per block of the chat): run the file's header pattern over every
+   message, split author from text, classify the body (system line,
+   attachment, omitted media, deleted, edited, mentions) into a session-local
+   TEMP table. Only the date components are kept, not the timestamp, because
+   the date order is decided from *all* headers (see
+   :func:`formats.resolve_date_order`).
+2. **load** (once per chat): compute the UTC timestamp, the deterministic
+   ``event_id`` (SHA-256 of tenant, thread, ordinal, timestamp, author, text),
+   join the author pseudonyms (UUIDv5, computed in Python once per distinct
+   author) and insert the rows whose ``event_id`` is not in ``messages`` yet.
+
+System lines get a NULL ``author_raw`` and the pseudonym of
+:data:`SYSTEM_AUTHOR_KEY` (``author_uuid`` is NOT NULL in the schema).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final
+
+import duckdb
+import pyarrow as pa
+
+from egregora_pipeline.ingestion.report import Rejection
+from egregora_pipeline.ingestion.streams import ReadableBytes
+from egregora_pipeline.ingestion.whatsapp import content
+from egregora_pipeline.ingestion.whatsapp.formats import (
+    INVISIBLE_MARKS,
+    MARKS_CLASS,
+    DateOrder,
+    DateStats,
+    HeaderShape,
+    resolve_date_order,
+    strptime_formats,
+)
+from egregora_pipeline.ingestion.whatsapp.parser import (
+    DEFAULT_BLOCK_BYTES,
+    MessageSplitter,
+    sniff_shape,
+)
+from egregora_pipeline.sql import quote_ident, quote_literal
+
+SOURCE: Final = "whatsapp"
+SYSTEM_AUTHOR_KEY: Final = "\x00whatsapp-system"
+"""Key whose UUIDv5 is the ``author_uuid`` of system lines; it cannot be a real
+exported name (names never contain NUL)."""
+
+MESSAGE_COLUMNS: Final = (
+    "event_id",
+    "tenant_id",
+    "source",
+    "thread_id",
+    "msg_id",
+    "ts",
+    "author_raw",
+    "author_uuid",
+    "text",
+    "media_url",
+    "media_type",
+    "attrs",
+    "pii_flags",
+    "created_at",
+    "created_by_run",
+)
+
+_STAGE_COLUMNS: Final = """
+    ord BIGINT, line_no BIGINT, header VARCHAR, d1 INTEGER, d2 INTEGER, d1_digits INTEGER,
+    author VARCHAR, text VARCHAR, kind VARCHAR, media_file VARCHAR, edited BOOLEAN,
+    mentions VARCHAR[]
+"""
+
+
+_MENTION_NOISE: Final = "^\\s*@|" + MARKS_CLASS
+
+
+def _lit(text: str) -> str:
+    return quote_literal(text)
+
+
+def stage_sql(stage: str, chunk: str, shape: HeaderShape) -> str:
+    """``INSERT INTO stage`` parsing every message of the registered ``chunk``.
+
+    No regex touches the header here: the splitter already matched it, so the
+    first occurrence of the shape's terminator (`` - `` or ``] ``) ends it, and
+    the first two date components are plain ``split_part``s. Each body regex is
+    guarded by a cheap test (a substring, a length) so that the common
+    plain-text message costs a few ``strpos``.
+    Author names keep their marks here; they are cleaned once per distinct
+    name when pseudonyms are computed.
+    """
+    system_if_marked = "TRUE" if shape.bracketed else "FALSE"
+    edited = _lit(content.EDITED_PATTERN)
+    return f"""
+INSERT INTO {quote_ident(stage)}
+WITH h AS (
+    SELECT ord, line_no, m,
+        strpos(m, {_lit(shape.terminator)}) + {len(shape.terminator) - 1} AS hend
+    FROM {quote_ident(chunk)}
+), b AS (
+    SELECT ord, line_no, substr(m, 2, hend - 1) AS header, substr(m, hend + 1) AS body FROM h
+), a0 AS (
+    SELECT *, ltrim(header, {_lit(INVISIBLE_MARKS + "[")}) AS hc FROM b
+), a1 AS (
+    SELECT ord, line_no, header, body, split_part(hc, {_lit(shape.date_sep)}, 1) AS p1,
+        split_part(hc, {_lit(shape.date_sep)}, 2) AS p2
+    FROM a0
+), a AS (
+    SELECT *, strpos(body, ': ') AS colon, strpos(body, chr(10)) AS nl FROM a1
+), s AS (
+    SELECT ord, line_no, header, p1, p2, body, colon, left(body, colon - 1) AS prefix,
+        colon > 1 AND (nl = 0 OR colon < nl) AND colon <= {content.MAX_AUTHOR_CHARS} AS candidate
+    FROM a
+), c AS (
+    SELECT ord, line_no, header, p1, p2,
+        candidate AND NOT (contains(prefix, '"') OR contains(prefix, '“')
+            OR contains(prefix, '”')) AS has_author,
+        CASE WHEN has_author THEN prefix END AS author,
+        CASE WHEN has_author THEN substr(body, colon + 2) ELSE body END AS rest
+    FROM s
+), d AS (
+    SELECT ord, line_no, header, p1, p2, author,
+        starts_with(rest, chr(8206)) AS marked,
+        contains(rest, '<') AND regexp_matches(rest, {edited}) AS edited,
+        CASE WHEN edited THEN regexp_replace(rest, {edited}, '') ELSE rest END AS r2
+    FROM c
+), e AS (
+    SELECT ord, line_no, header, p1, p2, author, marked, edited,
+        CASE WHEN regexp_matches(left(r2, 1), {_lit(MARKS_CLASS)})
+            THEN ltrim(r2, {_lit(INVISIBLE_MARKS)}) ELSE r2 END AS body
+    FROM d
+), f AS (
+    SELECT *,
+        CASE WHEN contains(body, ' (')
+                THEN nullif(regexp_extract(body, {_lit(content.ATTACHED_PATTERN)}, 1), '')
+            WHEN starts_with(body, '<')
+                THEN nullif(regexp_extract(body, {_lit(content.IOS_ATTACHED_PATTERN)}, 1), '')
+        END AS media_file,
+        length(body) <= 40 AND regexp_matches(body, {_lit(content.OMITTED_PATTERN)}) AS omitted,
+        length(body) <= 60 AND regexp_matches(body, {_lit(content.DELETED_PATTERN)}) AS deleted
+    FROM e
+), g AS (
+    SELECT *,
+        author IS NULL OR ({system_if_marked} AND marked AND media_file IS NULL
+            AND NOT omitted AND NOT deleted AND NOT edited) AS system
+    FROM f
+)
+SELECT ord, line_no, header, TRY_CAST(p1 AS INTEGER), TRY_CAST(p2 AS INTEGER), length(p1),
+    CASE WHEN system THEN NULL ELSE author END,
+    body,
+    CASE WHEN system THEN 'system' WHEN deleted THEN 'deleted'
+        WHEN omitted THEN 'media_omitted' WHEN media_file IS NOT NULL THEN 'media'
+        ELSE 'text' END,
+    CASE WHEN system THEN NULL ELSE media_file END,
+    edited,
+    CASE WHEN contains(body, '@') THEN list_transform(
+        regexp_extract_all(body, {_lit(content.MENTION_PATTERN)}),
+        lambda mention: rtrim(regexp_replace(mention, {_lit(_MENTION_NOISE)}, '', 'g'), '.'))
+    END
+FROM g
+"""
+
+
+_AMPM_SPELLINGS: Final = (
+    ("\u202f", " "),
+    ("\u00a0", " "),
+    ("P. M.", "PM"),
+    ("A. M.", "AM"),
+    ("P.M.", "PM"),
+    ("A.M.", "AM"),
+    ("PM", " PM"),
+    ("AM", " AM"),
+    ("  ", " "),
+)
+
+
+def _local_ts_sql(shape: HeaderShape, order: DateOrder) -> str:
+    """The local (naive) timestamp of a staged row, NULL when the date is impossible.
+
+    ``strptime`` with formats built from the detected shape and the decided
+    order (:func:`formats.strptime_formats`); 12-hour headers with unusual
+    AM/PM spellings (``p. m.``, U+202F, ...) are first upper-cased and unified.
+    """
+    # Leading marks or "[" are rare on Android: trim only when the first character
+    # is not ASCII or is a bracket (``ltrim`` with a character set is not free).
+    header = (
+        f"CASE WHEN ascii(header) > 127 OR starts_with(header, '[') "
+        f"THEN ltrim(header, {_lit(INVISIBLE_MARKS + '[')}) ELSE header END"
+    )
+    if shape.normalize_ampm:
+        header = f"upper({header})"
+        for old, new in _AMPM_SPELLINGS:
+            header = f"replace({header}, {_lit(old)}, {_lit(new)})"
+    formats = ", ".join(_lit(f) for f in strptime_formats(shape, order))
+    return f"try_strptime({header}, [{formats}])"
+
+
+_EXTENSION: Final = "\\.([A-Za-z0-9]+)$"
+
+
+def _media_type_case(column: str) -> str:
+    branches = " ".join(
+        f"WHEN {_lit(ext)} THEN {_lit(kind)}"
+        for ext, kind in content.MEDIA_TYPE_BY_EXTENSION.items()
+    )
+    ext = f"lower(regexp_extract({column}, {_lit(_EXTENSION)}, 1))"
+    return f"CASE {ext} {branches} ELSE 'document' END"
+
+
+EVENT_NAMESPACE: Final = uuid.UUID("b8d1c0a4-3f5e-5c2b-9e61-7a0f4d2c8e13")
+"""Namespace of ``event_id``: ``uuid5(EVENT_NAMESPACE, event_name(...))``."""
+
+EVENT_FIELD_SEPARATOR: Final = "\x1f"
+NULL_AUTHOR_MARK: Final = "\x1e"
+
+_EVENT_NAME: Final = (
+    "concat_ws(chr(31), $tenant, $thread, ord::VARCHAR, epoch_us(ts)::VARCHAR, "
+    "coalesce(a.author, chr(30)), coalesce(t.text, ''))"
+)
+
+
+def event_name(
+    tenant_id: str, thread_id: str, msg_id: str, ts_epoch_us: int, author: str | None, text: str
+) -> str:
+    """The UUIDv5 name of a message: what makes it *this* message (tests recompute it)."""
+    return EVENT_FIELD_SEPARATOR.join(
+        (tenant_id, thread_id, msg_id, str(ts_epoch_us), author or NULL_AUTHOR_MARK, text)
+    )
+
+
+def sha1_name_sql(namespace: uuid.UUID, name_sql: str) -> str:
+    """SQL for the SHA-1 hex digest that RFC 4122 UUIDv5 is built from."""
+    return f"sha1(unhex({_lit(namespace.hex)}) || encode({name_sql}))"
+
+
+def uuid_from_sha1_sql(digest: str) -> str:
+    """SQL turning a SHA-1 hex column into ``str(uuid.uuid5(...))``.
+
+    UUIDv5 is SHA-1 over namespace bytes + UTF-8 name, truncated to 128 bits,
+    with the version nibble set to 5 and the variant bits to ``10``; doing it in
+    DuckDB keeps ``event_id`` vectorized (no Python call per message). The
+    32 hex digits are cast through DuckDB's UUID type, which adds the dashes.
+    """
+    variant = f"substr('89ab89ab89ab89ab', strpos('0123456789abcdef', substr({digest}, 17, 1)), 1)"
+    return (
+        f"(left({digest}, 12) || '5' || substr({digest}, 14, 3) || {variant} "
+        f"|| substr({digest}, 18, 15))::UUID::VARCHAR"
+    )
+
+
+def load_sql(
+    stage: str,
+    authors: str,
+    attachments: str,
+    shape: HeaderShape,
+    order: DateOrder,
+    table: str,
+    *,
+    skip_bad_dates: bool = True,
+) -> str:
+    """``INSERT INTO messages`` from the stage, skipping ``event_id``s already present.
+
+    ``skip_bad_dates=False`` drops the ``ts IS NOT NULL`` filter (which makes
+    DuckDB compute the timestamp twice) when the caller knows every date is valid.
+    """
+    valid_only = "WHERE ts IS NOT NULL" if skip_bad_dates else ""
+    target = quote_ident(table)
+    columns = ", ".join(quote_ident(c) for c in MESSAGE_COLUMNS)
+    return f"""
+INSERT INTO {target} ({columns})
+WITH t AS (
+    SELECT s.*, timezone($tz, {_local_ts_sql(shape, order)}) AS ts FROM {quote_ident(stage)} s
+), u AS (
+    SELECT t.* EXCLUDE (author), a.author, coalesce(a.author_uuid, $system_uuid) AS author_uuid,
+        {sha1_name_sql(EVENT_NAMESPACE, _EVENT_NAME)} AS event_digest
+    FROM t LEFT JOIN {quote_ident(authors)} a ON a.raw = t.author
+    {valid_only}
+), k AS (
+    SELECT *, {uuid_from_sha1_sql("event_digest")} AS event_id FROM u
+)
+SELECT k.event_id, $tenant, {_lit(SOURCE)}, $thread, k.ord::VARCHAR, k.ts, k.author,
+    k.author_uuid, k.text, coalesce(att.media_url, k.media_file),
+    CASE WHEN k.media_file IS NOT NULL THEN {_media_type_case("k.media_file")} END,
+    CASE WHEN k.kind = 'text' AND NOT k.edited AND k.mentions IS NULL
+        THEN '{{"kind":"text"}}'::JSON
+    ELSE json_merge_patch(json_object('kind', k.kind), json_object(
+        'edited', CASE WHEN k.edited THEN true END,
+        'mentions', CASE WHEN len(k.mentions) > 0 THEN k.mentions END,
+        'attachment', k.media_file,
+        'attachment_missing',
+            CASE WHEN k.media_file IS NOT NULL AND att.media_url IS NULL THEN true END)) END,
+    NULL, $created_at, $run_id
+FROM k LEFT JOIN {quote_ident(attachments)} att ON att.filename = k.media_file
+WHERE NOT EXISTS (SELECT 1 FROM {target} m WHERE m.event_id = k.event_id)
+"""
+
+
+def date_stats(conn: duckdb.DuckDBPyConnection, stage: str) -> DateStats:
+    """Aggregate the staged date components for :func:`formats.resolve_date_order`."""
+    row = conn.execute(
+        f"""
+        SELECT count(*), coalesce(bool_or(d1_digits >= 3), FALSE),
+            coalesce(max(d1), 0), coalesce(max(d2), 0),
+            count(*) FILTER (WHERE d1 <> p1), count(*) FILTER (WHERE d2 <> p2)
+        FROM (SELECT d1, d2, d1_digits, lag(d1) OVER (ORDER BY ord) AS p1,
+                lag(d2) OVER (ORDER BY ord) AS p2 FROM {quote_ident(stage)})
+        """
+    ).fetchone()
+    assert row is not None
+    return DateStats(
+        headers=int(row[0]),
+        first_has_four_digits=bool(row[1]),
+        max_first=int(row[2]),
+        max_second=int(row[3]),
+        first_changes=int(row[4]),
+        second_changes=int(row[5]),
+    )
+
+
+@dataclass
+class ChatLoad:
+    """Outcome of loading one chat: counts, rejections, and what was decided."""
+
+    messages: int = 0
+    added: int = 0
+    skipped: int = 0
+    date_order: DateOrder | None = None
+    shape: HeaderShape | None = None
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+_MARKS_TABLE: Final = str.maketrans("", "", INVISIBLE_MARKS)
+
+
+def clean_author(raw: str) -> str:
+    """An exported name without bidi marks (``\u202a+55 11 ...\u202c`` -> ``+55 11 ...``)."""
+    return raw.translate(_MARKS_TABLE).strip()
+
+
+def author_uuid(namespace: uuid.UUID, author: str) -> str:
+    """The stable pseudonym of an exported author name."""
+    return str(uuid.uuid5(namespace, author))
+
+
+_STAGE: Final = "_egregora_stage_messages"
+_CHUNK: Final = "_egregora_chunk"
+_AUTHORS: Final = "_egregora_authors"
+_ATTACHMENTS: Final = "_egregora_attachments"
+
+
+def load_chat(
+    conn: duckdb.DuckDBPyConnection,
+    stream: ReadableBytes,
+    *,
+    source_path: str,
+    thread_id: str,
+    tenant_id: str,
+    timezone: str,
+    namespace: uuid.UUID,
+    run_id: str,
+    resolve_attachments: Callable[[list[str]], Mapping[str, str]] | None = None,
+    date_order: DateOrder | None = None,
+    table: str = "messages",
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    progress: Callable[[int], None] | None = None,
+) -> ChatLoad:
+    """Parse the chat in ``stream`` and insert its new messages into ``table``.
+
+    ``resolve_attachments`` receives the attachment file names the chat
+    mentions and returns, for those it could store, their ``media_url`` (the
+    key in the media store); the others are recorded as missing. The caller
+    owns the transaction.
+    """
+    result = ChatLoad()
+    first = stream.read(block_bytes)
+    shape = sniff_shape(first, path=source_path)
+    result.shape = shape
+    splitter = MessageSplitter(shape, path=source_path)
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(_STAGE)} ({_STAGE_COLUMNS})")
+    try:
+        insert = stage_sql(_STAGE, _CHUNK, shape)
+        block, final = first, len(first) < block_bytes
+        while True:
+            chunk = splitter.feed(block, final=final)
+            if chunk is not None:
+                conn.register(_CHUNK, chunk)
+                try:
+                    conn.execute(insert)
+                finally:
+                    _quietly(conn.unregister, _CHUNK)
+                if progress is not None:
+                    progress(splitter.result.messages)
+            if final:
+                break
+            block = stream.read(block_bytes)
+            final = len(block) < block_bytes
+        result.messages = splitter.result.messages
+        for orphan in splitter.result.orphans:
+            result.rejections.append(
+                Rejection(
+                    source_path,
+                    orphan.first_line,
+                    1,
+                    f"lines {orphan.first_line}-{orphan.last_line} come before the first "
+                    "message header and belong to no message",
+                    orphan.text[:2000],
+                )
+            )
+        if splitter.result.invalid_utf8_blocks:
+            result.rejections.append(
+                Rejection(
+                    source_path,
+                    None,
+                    None,
+                    "the chat is not valid UTF-8; undecodable bytes were replaced by U+FFFD",
+                    None,
+                )
+            )
+        order = resolve_date_order(date_stats(conn, _STAGE), override=date_order, path=source_path)
+        result.date_order = order
+        bad_dates = _bad_dates(conn, shape, order, source_path)
+        result.rejections.extend(bad_dates)
+        named = [
+            str(row[0])
+            for row in conn.execute(
+                f"SELECT DISTINCT media_file FROM {quote_ident(_STAGE)} "
+                "WHERE media_file IS NOT NULL"
+            ).fetchall()
+        ]
+        attachments = dict(resolve_attachments(named)) if resolve_attachments and named else {}
+        result.rejections.extend(_missing_attachments(conn, attachments, source_path))
+        result.added = _insert(
+            conn,
+            shape,
+            order,
+            attachments,
+            namespace,
+            tenant_id,
+            thread_id,
+            timezone,
+            run_id,
+            table,
+            skip_bad_dates=bool(bad_dates),
+        )
+        result.skipped = result.messages - len(bad_dates) - result.added
+        return result
+    finally:
+        _quietly(conn.execute, f"DROP TABLE IF EXISTS {quote_ident(_STAGE)}")
+
+
+def _quietly(action: Callable[[str], object], argument: str) -> None:
+    """Clean up without masking the error that got us here (an aborted transaction
+    refuses even ``unregister``; the caller's ROLLBACK undoes everything anyway)."""
+    with contextlib.suppress(duckdb.Error):
+        action(argument)
+
+
+def _bad_dates(
+    conn: duckdb.DuckDBPyConnection, shape: HeaderShape, order: DateOrder, source_path: str
+) -> list[Rejection]:
+    rows = conn.execute(
+        f"SELECT line_no, header FROM {quote_ident(_STAGE)} "
+        f"WHERE {_local_ts_sql(shape, order)} IS NULL ORDER BY ord"
+    ).fetchall()
+    return [
+        Rejection(
+            source_path,
+            int(line),
+            1,
+            f"date/time in the header is not a valid {order.value} date",
+            str(header),
+        )
+        for line, header in rows
+    ]
+
+
+def _missing_attachments(
+    conn: duckdb.DuckDBPyConnection, attachments: Mapping[str, str], source_path: str
+) -> list[Rejection]:
+    rows = conn.execute(
+        f"SELECT line_no, media_file FROM {quote_ident(_STAGE)} "
+        "WHERE media_file IS NOT NULL ORDER BY ord"
+    ).fetchall()
+    return [
+        Rejection(
+            source_path,
+            int(line),
+            None,
+            f"attachment {name!r} is named in the chat but missing from the export",
+            str(name),
+        )
+        for line, name in rows
+        if name not in attachments
+    ]
+
+
+def _insert(
+    conn: duckdb.DuckDBPyConnection,
+    shape: HeaderShape,
+    order: DateOrder,
+    attachments: Mapping[str, str],
+    namespace: uuid.UUID,
+    tenant_id: str,
+    thread_id: str,
+    timezone: str,
+    run_id: str,
+    table: str,
+    *,
+    skip_bad_dates: bool,
+) -> int:
+    raw = [
+        row[0]
+        for row in conn.execute(
+            f"SELECT DISTINCT author FROM {quote_ident(_STAGE)} WHERE author IS NOT NULL"
+        ).fetchall()
+    ]
+    clean = [clean_author(name) for name in raw]
+    authors = pa.table(
+        {
+            "raw": raw,
+            "author": clean,
+            "author_uuid": [author_uuid(namespace, name) for name in clean],
+        },
+        schema=pa.schema(
+            [("raw", pa.string()), ("author", pa.string()), ("author_uuid", pa.string())]
+        ),
+    )
+    files = pa.table(
+        {"filename": list(attachments), "media_url": list(attachments.values())},
+        schema=pa.schema([("filename", pa.string()), ("media_url", pa.string())]),
+    )
+    conn.register(_AUTHORS, authors)
+    conn.register(_ATTACHMENTS, files)
+    try:
+        row = conn.execute(
+            load_sql(
+                _STAGE, _AUTHORS, _ATTACHMENTS, shape, order, table, skip_bad_dates=skip_bad_dates
+            ),
+            {
+                "tz": timezone,
+                "system_uuid": author_uuid(namespace, SYSTEM_AUTHOR_KEY),
+                "tenant": tenant_id,
+                "thread": thread_id,
+                "created_at": datetime.now(UTC),
+                "run_id": run_id,
+            },
+        ).fetchone()
+    finally:
+        _quietly(conn.unregister, _AUTHORS)
+        _quietly(conn.unregister, _ATTACHMENTS)
+    return int(row[0]) if row else 0

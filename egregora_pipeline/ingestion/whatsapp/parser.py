@@ -1,0 +1,153 @@
+"""Split a WhatsApp chat into messages without a Python loop over lines.
+
+The chat bytes are cut into lines with numpy (newline positions), the strict
+header pattern of the file's shape (:func:`formats.header_pattern`) is run
+over all lines at once by Arrow's RE2 kernel, and each message becomes one
+element of a zero-copy Arrow string array whose offsets are the header lines'
+positions. A message therefore keeps all its continuation lines, whatever
+they start with, and no Python object is created per line or per message.
+
+Input is consumed in blocks (``block_bytes``) so memory stays bounded on
+huge exports: the last message of a block is carried into the next one,
+because its continuation lines may follow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from egregora_pipeline.ingestion.errors import ChatFormatError
+from egregora_pipeline.ingestion.whatsapp.formats import HeaderShape, detect_shape, header_pattern
+
+DEFAULT_BLOCK_BYTES: Final = 64 * 1024 * 1024
+BATCH_ROWS: Final = 32_768
+_BOM: Final = b"\xef\xbb\xbf"
+_SNIFF_BYTES: Final = 1024 * 1024
+
+CHUNK_SCHEMA: Final = pa.schema(
+    [("ord", pa.int64()), ("line_no", pa.int64()), ("m", pa.large_string())]
+)
+"""One row per message: 1-based ordinal, 1-based line of its header, and the
+message text *preceded by a newline* (header included), as the header
+pattern expects."""
+
+
+@dataclass(frozen=True)
+class OrphanLines:
+    """Text before the first header: it belongs to no message, so it is rejected."""
+
+    first_line: int
+    last_line: int
+    text: str
+
+
+@dataclass
+class SplitResult:
+    """What the splitter saw besides the messages it yielded."""
+
+    messages: int = 0
+    lines: int = 0
+    invalid_utf8_blocks: int = 0
+    orphans: list[OrphanLines] = field(default_factory=list)
+
+
+def sniff_shape(head: bytes, *, path: str) -> HeaderShape:
+    """Detect the header shape from the first bytes of a chat (raises if none)."""
+    text = head.removeprefix(_BOM)[:_SNIFF_BYTES].decode("utf-8", errors="replace")
+    shape = detect_shape(text.replace("\r\n", "\n").split("\n"))
+    if shape is None:
+        raise ChatFormatError(
+            path,
+            "no line looks like a WhatsApp message header (e.g. '31/12/2019, 23:59 - Name: text' "
+            "or '[31/12/2019, 23:59:59] Name: text')",
+            line_number=1,
+        )
+    return shape
+
+
+def _to_lines(work: bytes, nl: np.ndarray) -> pa.LargeStringArray:
+    offsets = np.append(nl, len(work)).astype(np.int64)
+    array = pa.LargeStringArray.from_buffers(len(nl), pa.py_buffer(offsets), pa.py_buffer(work))
+    return array
+
+
+class MessageSplitter:
+    """Turns blocks of chat bytes into Arrow tables of whole messages (see module doc)."""
+
+    def __init__(self, shape: HeaderShape, *, path: str) -> None:
+        self.pattern = header_pattern(shape)
+        self.path = path
+        self.result = SplitResult()
+        self._carry = b"\n"
+        self._carry_is_message = False
+        self._line_offset = 0
+        self._first = True
+
+    def feed(self, block: bytes, *, final: bool = False) -> pa.Table | None:
+        """Add ``block``; return the messages now known to be complete (or ``None``)."""
+        if self._first:
+            block = block.removeprefix(_BOM)
+        buf = self._carry + block
+        if b"\r" in buf:
+            buf = buf.replace(b"\r\n", b"\n")
+        if final:
+            work, tail = buf.rstrip(b"\n\r"), b""
+        else:
+            cut = buf.rfind(b"\n")
+            work, tail = (buf[:cut], buf[cut:]) if cut > 0 else (b"", buf)
+        if not work:
+            self._carry = tail or b"\n"
+            return None
+        nl = np.flatnonzero(np.frombuffer(work, dtype=np.uint8) == 10)
+        lines = _to_lines(work, nl)
+        try:
+            lines.validate(full=True)
+        except pa.ArrowInvalid:
+            self.result.invalid_utf8_blocks += 1
+            work = work.decode("utf-8", errors="replace").encode("utf-8")
+            nl = np.flatnonzero(np.frombuffer(work, dtype=np.uint8) == 10)
+            lines = _to_lines(work, nl)
+        headers = pc.indices_nonzero(pc.match_substring_regex(lines, self.pattern)).to_numpy()
+        if self._first:
+            self._first = False
+            first_header = int(headers[0]) if len(headers) else len(nl)
+            if first_header > 0:
+                end = int(nl[first_header]) if first_header < len(nl) else len(work)
+                orphan = work[1:end].decode("utf-8", errors="replace")
+                if orphan.strip():
+                    self.result.orphans.append(OrphanLines(1, first_header, orphan))
+            if not len(headers):
+                raise ChatFormatError(self.path, "no message header found", line_number=1)
+        keep = headers if final else headers[:-1]
+        base = self._line_offset
+        if final:
+            self.result.lines = base + len(nl)
+            end = len(work)
+        else:
+            end = int(nl[headers[-1]])
+            self._carry = work[end:] + tail
+            self._line_offset += int(headers[-1])
+        if not len(keep):
+            return None
+        starts = nl[keep]
+        offsets = np.append(starts, end).astype(np.int64)
+        messages = pa.LargeStringArray.from_buffers(
+            len(keep), pa.py_buffer(offsets), pa.py_buffer(work)
+        )
+        first_ord = self.result.messages + 1
+        self.result.messages += len(keep)
+        table = pa.Table.from_arrays(
+            [
+                pa.array(np.arange(first_ord, first_ord + len(keep), dtype=np.int64)),
+                pa.array(keep.astype(np.int64) + base + 1),
+                messages,
+            ],
+            schema=CHUNK_SCHEMA,
+        )
+        # Zero-copy slices: several record batches let DuckDB scan with all its threads.
+        return pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS), CHUNK_SCHEMA)

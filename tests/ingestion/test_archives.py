@@ -1,0 +1,198 @@
+"""Zip exports: the chat is found by name in any language, hostile archives are refused
+with a message naming them, and the other inputs of the run still ingest."""
+
+from __future__ import annotations
+
+import stat
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from egregora_pipeline.ingestion import ArchiveLimits, ingest
+from egregora_pipeline.ingestion.whatsapp.archive import thread_name
+from egregora_pipeline.settings import Settings
+from tests.ingestion.conftest import make_zip, messages, png_bytes, rows
+
+CHAT = "31/12/2019, 23:59 - Ana: oi\n31/12/2019, 23:59 - Ana: IMG-20191231-WA0001.png (file attached)\n"
+
+
+@pytest.mark.parametrize(
+    ("member", "thread"),
+    [
+        ("_chat.txt", "Family"),
+        ("WhatsApp Chat with Ana.txt", "Ana"),
+        ("Conversa do WhatsApp com Teste.txt", "Teste"),
+        ("WhatsApp Chat - Grupo.txt", "Grupo"),
+        ("Chat de WhatsApp con Juan.txt", "Juan"),
+        ("WhatsApp-Chat mit Jonas.txt", "Jonas"),
+        ("notes.txt", "notes"),
+    ],
+)
+def test_chat_member_is_found_by_name_and_names_the_thread(
+    warehouse: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    tmp_path: Path,
+    member: str,
+    thread: str,
+) -> None:
+    archive = make_zip(
+        tmp_path / "WhatsApp Chat - Family.zip",
+        {member: CHAT, "IMG-20191231-WA0001.png": png_bytes(), "README.md": "not a chat"},
+    )
+    report = ingest(warehouse, [archive], settings=settings, run_id="r")
+    assert report.ok, report.failed_inputs
+    assert {m["thread_id"] for m in messages(warehouse)} == {thread}
+
+
+def test_thread_name_strips_localized_prefixes() -> None:
+    assert thread_name("WhatsApp Chat with Ana.txt") == "Ana"
+    assert thread_name("_chat.txt", "WhatsApp Chat - Ana.zip") == "Ana"
+
+
+def test_attachments_are_copied_to_the_content_addressed_store(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    image = png_bytes()
+    archive = make_zip(tmp_path / "chat.zip", {"_chat.txt": CHAT, "IMG-20191231-WA0001.png": image})
+    report = ingest(warehouse, [archive], settings=settings, run_id="r")
+    (entry,) = report.inputs
+    assert entry.rejections == []
+    media = messages(warehouse)[1]
+    stored = settings.media_store / str(media["media_url"])
+    assert stored.read_bytes() == image
+    assert stored.relative_to(settings.media_store).parts[0] == stored.stem[:2]
+    (document,) = rows(warehouse, "SELECT * FROM documents")
+    assert document["doc_type"] == "media"
+    assert document["filename"] == "IMG-20191231-WA0001.png"
+    assert document["source_checksum"] == stored.stem
+    assert document["phash"] is not None
+    assert entry.documents_added == 1
+
+
+def _ingest_one_bad_and_one_good(
+    warehouse: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    tmp_path: Path,
+    bad: Path,
+    limits: ArchiveLimits | None = None,
+) -> str:
+    good = tmp_path / "good" / "WhatsApp Chat with Good.txt"
+    good.parent.mkdir(parents=True, exist_ok=True)
+    good.write_text("31/12/2019, 23:59 - Ana: still ingested\n", encoding="utf-8")
+    report = ingest(warehouse, [bad, good], settings=settings, run_id="r", archive_limits=limits)
+    (failed,) = report.failed_inputs
+    assert failed.path == bad
+    assert [m["text"] for m in messages(warehouse)] == ["still ingested"]
+    recorded = rows(warehouse, "SELECT source_path, reason FROM ingest_rejections")
+    assert recorded == [{"source_path": str(bad), "reason": failed.error}]
+    assert failed.error is not None
+    assert str(bad) in failed.error
+    return failed.error
+
+
+def test_zip_slip_member_refuses_the_archive(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    bad = make_zip(tmp_path / "slip.zip", {"_chat.txt": CHAT, "../../evil.png": png_bytes()})
+    error = _ingest_one_bad_and_one_good(warehouse, settings, tmp_path, bad)
+    assert "zip slip" in error
+    assert "../../evil.png" in error
+    assert not (tmp_path / "evil.png").exists()
+
+
+def test_absolute_member_name_refuses_the_archive(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    bad = make_zip(tmp_path / "abs.zip", {"_chat.txt": CHAT, "/etc/passwd": "x"})
+    assert "zip slip" in _ingest_one_bad_and_one_good(warehouse, settings, tmp_path, bad)
+
+
+def test_too_many_members_refuses_the_archive(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    members: dict[str, bytes | str] = {f"f{i}.txt": "x" for i in range(20)}
+    members["_chat.txt"] = CHAT
+    bad = make_zip(tmp_path / "many.zip", members)
+    error = _ingest_one_bad_and_one_good(
+        warehouse, settings, tmp_path, bad, ArchiveLimits(max_members=10)
+    )
+    assert "21 members exceed the limit of 10" in error
+
+
+def test_oversized_member_refuses_the_archive(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    bad = make_zip(tmp_path / "big.zip", {"_chat.txt": CHAT, "VID.mp4": b"\x01" * 5000})
+    error = _ingest_one_bad_and_one_good(
+        warehouse, settings, tmp_path, bad, ArchiveLimits(max_member_bytes=4096)
+    )
+    assert "VID.mp4" in error
+    assert "exceeds the limit" in error
+
+
+def test_total_size_limit_refuses_the_archive(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    bad = make_zip(tmp_path / "total.zip", {"_chat.txt": CHAT, "a.mp4": b"a" * 3000})
+    error = _ingest_one_bad_and_one_good(
+        warehouse, settings, tmp_path, bad, ArchiveLimits(max_total_bytes=2000)
+    )
+    assert "uncompressed exceed the limit" in error
+
+
+def test_zip_bomb_compression_ratio_refuses_the_archive(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    bad = make_zip(tmp_path / "bomb.zip", {"_chat.txt": CHAT, "bomb.pdf": b"\x00" * (4 << 20)})
+    error = _ingest_one_bad_and_one_good(warehouse, settings, tmp_path, bad)
+    assert "zip bomb" in error
+    assert "bomb.pdf" in error
+
+
+def test_corrupt_zip_is_refused_by_name(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    bad = tmp_path / "broken.zip"
+    bad.write_bytes(b"PK\x03\x04 this is not really a zip")
+    assert "not a readable zip" in _ingest_one_bad_and_one_good(warehouse, settings, tmp_path, bad)
+
+
+def test_archive_without_a_chat_is_refused(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    bad = make_zip(tmp_path / "nochat.zip", {"notes.txt": "hello", "a.png": png_bytes()})
+    assert "no WhatsApp chat .txt" in _ingest_one_bad_and_one_good(
+        warehouse, settings, tmp_path, bad
+    )
+
+
+def test_symlink_members_are_ignored_and_reported(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    archive = tmp_path / "link.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("_chat.txt", CHAT)
+        zf.writestr("IMG-20191231-WA0001.png", png_bytes())
+        link = zipfile.ZipInfo("secret.png")
+        link.create_system = 3
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, "/etc/passwd")
+    report = ingest(warehouse, [archive], settings=settings, run_id="r")
+    (entry,) = report.inputs
+    assert entry.error is None
+    assert [r.reason for r in entry.rejections] == ["symlink member ignored: 'secret.png'"]
+    assert len(messages(warehouse)) == 2
+    assert rows(warehouse, "SELECT filename FROM documents") == [
+        {"filename": "IMG-20191231-WA0001.png"}
+    ]
+
+
+def test_the_only_parsing_txt_is_the_chat_when_no_name_matches(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    archive = make_zip(tmp_path / "export.zip", {"notes.txt": "hello", "conversation.txt": CHAT})
+    report = ingest(warehouse, [archive], settings=settings, run_id="r")
+    assert report.ok
+    assert {m["thread_id"] for m in messages(warehouse)} == {"conversation"}

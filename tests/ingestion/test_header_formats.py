@@ -1,0 +1,111 @@
+"""Every supported WhatsApp header shape parses to the right author, text and UTC time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from egregora_pipeline.settings import Settings
+from tests.ingestion.conftest import ChatRun
+
+
+def _first(run: ChatRun) -> dict[str, object]:
+    assert run.report.ok, run.report.inputs[0].error
+    return run.messages[0]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("12/31/19, 11:59 PM - ", datetime(2019, 12, 31, 23, 59, tzinfo=UTC)),
+        ("31/12/2019, 23:59 - ", datetime(2019, 12, 31, 23, 59, tzinfo=UTC)),
+        ("31.12.19, 23:59 - ", datetime(2019, 12, 31, 23, 59, tzinfo=UTC)),
+        ("2019-12-31, 23:59 - ", datetime(2019, 12, 31, 23, 59, tzinfo=UTC)),
+        ("31-12-2019 23:59 - ", datetime(2019, 12, 31, 23, 59, tzinfo=UTC)),
+        ("[31/12/2019, 23:59:59] ", datetime(2019, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        ("[12/31/19, 11:59:59 PM] ", datetime(2019, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        ("31/12/2019, 11:59 p.m. - ", datetime(2019, 12, 31, 23, 59, tzinfo=UTC)),
+        ("31/12/2019, 11:59 p. m. - ", datetime(2019, 12, 31, 23, 59, tzinfo=UTC)),
+        ("31/12/2019, 9:05 a. m. - ", datetime(2019, 12, 31, 9, 5, tzinfo=UTC)),
+        ("12/31/19, 11:59\u202fPM - ", datetime(2019, 12, 31, 23, 59, tzinfo=UTC)),
+        ("12/31/19, 11:59\u00a0PM - ", datetime(2019, 12, 31, 23, 59, tzinfo=UTC)),
+        ("12/31/19, 12:05 AM - ", datetime(2019, 12, 31, 0, 5, tzinfo=UTC)),
+        ("12/31/19, 12:05 PM - ", datetime(2019, 12, 31, 12, 5, tzinfo=UTC)),
+        ("31.12.2019 klo 21.25.15 - ", datetime(2019, 12, 31, 21, 25, 15, tzinfo=UTC)),
+        ("31. 12. 2019. 21:25:15 - ", datetime(2019, 12, 31, 21, 25, 15, tzinfo=UTC)),
+        ("\u200e[31/12/2019, 23:59:59] ", datetime(2019, 12, 31, 23, 59, 59, tzinfo=UTC)),
+    ],
+)
+def test_header_shape_gives_author_text_and_time(
+    ingest_chat: Callable[..., ChatRun], header: str, expected: datetime
+) -> None:
+    run = ingest_chat(f"{header}Ana Souza: olá mundo\n{header}Bob: second\n")
+    first = _first(run)
+    assert first["author_raw"] == "Ana Souza"
+    assert first["text"] == "olá mundo"
+    assert first["ts"] == expected
+    assert [m["msg_id"] for m in run.messages] == ["1", "2"]
+
+
+def test_finnish_short_date_without_padding(ingest_chat: Callable[..., ChatRun]) -> None:
+    run = ingest_chat("13.6.2018 klo 21.25.15 - Aino: hei\n14.6.2018 klo 8.01.00 - Aino: moi\n")
+    assert [m["ts"] for m in run.messages] == [
+        datetime(2018, 6, 13, 21, 25, 15, tzinfo=UTC),
+        datetime(2018, 6, 14, 8, 1, tzinfo=UTC),
+    ]
+
+
+def test_crlf_line_endings_are_not_kept_in_text(ingest_chat: Callable[..., ChatRun]) -> None:
+    run = ingest_chat("31/12/2019, 23:59 - Ana: one\r\nmore\r\n31/12/2019, 23:59 - Bob: two\r\n")
+    assert [m["text"] for m in run.messages] == ["one\nmore", "two"]
+
+
+def test_invisible_marks_are_kept_out_of_names(ingest_chat: Callable[..., ChatRun]) -> None:
+    run = ingest_chat(
+        "\u200e31/12/2019, 23:59 - \u202a+55 11 91234-5678\u202c: oi\n"
+        "31/12/2019, 23:59 - \u2066Ana\u2069: \u200ehello\n"
+    )
+    assert [m["author_raw"] for m in run.messages] == ["+55 11 91234-5678", "Ana"]
+    assert run.messages[1]["text"] == "hello"
+
+
+def test_local_time_is_converted_from_the_configured_zone_to_utc(
+    ingest_chat: Callable[..., ChatRun], settings: Settings
+) -> None:
+    run = ingest_chat(
+        "15/07/2019, 12:00 - Ana: summer\n15/01/2019, 12:00 - Ana: winter\n",
+        settings_override=replace(settings, timezone="Europe/Lisbon"),
+    )
+    lisbon = ZoneInfo("Europe/Lisbon")
+    assert [m["ts"] for m in run.messages] == [
+        datetime(2019, 7, 15, 12, 0, tzinfo=lisbon).astimezone(UTC),
+        datetime(2019, 1, 15, 12, 0, tzinfo=lisbon).astimezone(UTC),
+    ]
+    assert run.messages[0]["ts"].hour == 11
+
+
+def test_an_impossible_date_is_rejected_with_its_line(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    run = ingest_chat(
+        "31/12/2019, 23:59 - Ana: ok\n31/02/2019, 23:59 - Ana: no such day\n",
+    )
+    (entry,) = run.report.inputs
+    assert [m["text"] for m in run.messages] == ["ok"]
+    (rejection,) = entry.rejections
+    assert rejection.line_number == 2
+    assert "not a valid DMY date" in rejection.reason
+
+
+def test_text_without_any_header_is_rejected_as_a_whole(
+    ingest_chat: Callable[..., ChatRun], tmp_path: object
+) -> None:
+    run = ingest_chat("just some notes\n", name="WhatsApp Chat with Nobody.txt")
+    (entry,) = run.report.inputs
+    assert entry.error is not None
+    assert "WhatsApp" in entry.error
+    assert run.messages == []

@@ -1,0 +1,158 @@
+"""Message bodies: multi-line text, system lines, attachments, omitted media, deleted,
+edited and mentions -- in the languages WhatsApp exports them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from tests.ingestion.conftest import ChatRun
+
+H = "31/12/2019, 23:59 - "
+IOS = "[31/12/2019, 23:59:59] "
+
+
+def _attrs(message: dict[str, object]) -> dict[str, object]:
+    return json.loads(str(message["attrs"]))
+
+
+def test_multi_line_message_keeps_a_date_like_continuation_line(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    run = ingest_chat(
+        f"{H}Ana: plan for tomorrow\n31/12/2019 is the deadline\n"
+        "31/12/2019, 23:59 was when it started\n"
+        "[31/12/2019, 23:59:59] Quoted iOS line: pasted\n"
+        f"{H}Bob: ok\n"
+    )
+    assert [m["text"] for m in run.messages] == [
+        "plan for tomorrow\n31/12/2019 is the deadline\n31/12/2019, 23:59 was when it started\n"
+        "[31/12/2019, 23:59:59] Quoted iOS line: pasted",
+        "ok",
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Messages and calls are end-to-end encrypted. No one outside of this chat, not even "
+        "WhatsApp, can read or listen to them. Tap to learn more.",
+        'Ana created group "Family"',
+        "Ana added Bob",
+        "Bob left",
+        'Ana changed the subject from "Old: name" to "New"',
+        "\u200eIuri Brasil foi adicionado(a)",
+    ],
+)
+def test_android_system_lines_have_no_author_and_are_not_glued(
+    ingest_chat: Callable[..., ChatRun], line: str
+) -> None:
+    run = ingest_chat(f"{H}Ana: before\n{H}{line}\n{H}Ana: after\n")
+    before, system, after = run.messages
+    assert system["author_raw"] is None
+    assert _attrs(system)["kind"] == "system"
+    assert system["text"] == line.lstrip("\u200e")
+    assert before["text"] == "before"
+    assert after["text"] == "after"
+
+
+def test_ios_system_lines_carrying_the_group_name_have_no_author(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    run = ingest_chat(
+        f"{IOS}Family: \u200eMessages and calls are end-to-end encrypted.\n"
+        f"{IOS}Family: \u200eAna created group “Family”\n"
+        f"\u200e{IOS}Ana: \u200eimage omitted\n"
+        f"{IOS}Ana: hello\n"
+    )
+    kinds = [(_attrs(m)["kind"], m["author_raw"]) for m in run.messages]
+    assert kinds == [
+        ("system", None),
+        ("system", None),
+        ("media_omitted", "Ana"),
+        ("text", "Ana"),
+    ]
+
+
+def test_system_author_uuid_is_stable_and_distinct_from_people(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    run = ingest_chat(f"{H}Ana added Bob\n{H}Bob left\n{H}Ana: hi\n")
+    first, second, person = run.messages
+    assert first["author_uuid"] == second["author_uuid"] != person["author_uuid"]
+
+
+@pytest.mark.parametrize(
+    ("body", "filename", "media_type"),
+    [
+        ("IMG-20190101-WA0001.jpg (file attached)", "IMG-20190101-WA0001.jpg", "image"),
+        ("\u200eIMG-20251028-WA0035.jpg (arquivo anexado)", "IMG-20251028-WA0035.jpg", "image"),
+        ("VID-20190101-WA0002.mp4 (archivo adjunto)", "VID-20190101-WA0002.mp4", "video"),
+        ("PTT-20190101-WA0003.opus (Datei angehängt)", "PTT-20190101-WA0003.opus", "audio"),
+        ("DOC-20190101-WA0004.pdf (fichier joint)", "DOC-20190101-WA0004.pdf", "document"),
+        ("STK-20190101-WA0005.webp (file allegato)", "STK-20190101-WA0005.webp", "image"),
+        (
+            "\u200e<attached: 00000012-PHOTO-2019-12-31-23-59-59.jpg>",
+            "00000012-PHOTO-2019-12-31-23-59-59.jpg",
+            "image",
+        ),
+    ],
+)
+def test_attachments_in_both_shapes_and_many_languages(
+    ingest_chat: Callable[..., ChatRun], body: str, filename: str, media_type: str
+) -> None:
+    run = ingest_chat(f"{H}Ana: {body}\n")
+    (message,) = run.messages
+    assert message["media_url"] == filename
+    assert message["media_type"] == media_type
+    attrs = _attrs(message)
+    assert attrs["kind"] == "media"
+    assert attrs["attachment"] == filename
+    assert attrs["attachment_missing"] is True
+    (entry,) = run.report.inputs
+    assert entry.error is None
+    assert [r.raw for r in entry.rejections] == [filename]
+    assert "missing" in entry.rejections[0].reason
+
+
+@pytest.mark.parametrize(
+    "body", ["<Media omitted>", "<Mídia oculta>", "image omitted", "\u200evideo omitted"]
+)
+def test_media_omitted_variants_are_flagged(ingest_chat: Callable[..., ChatRun], body: str) -> None:
+    (message,) = ingest_chat(f"{H}Ana: {body}\n").messages
+    assert _attrs(message)["kind"] == "media_omitted"
+    assert message["media_url"] is None
+
+
+@pytest.mark.parametrize(
+    "body", ["This message was deleted", "You deleted this message", "Mensagem apagada"]
+)
+def test_deleted_messages_are_flagged(ingest_chat: Callable[..., ChatRun], body: str) -> None:
+    (message,) = ingest_chat(f"{H}Ana: {body}\n").messages
+    assert _attrs(message)["kind"] == "deleted"
+    assert message["author_raw"] == "Ana"
+
+
+def test_edited_marker_is_flagged_and_removed_from_text(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    (message,) = ingest_chat(f"{H}Ana: see you at 8 <This message was edited>\n").messages
+    assert message["text"] == "see you at 8"
+    assert _attrs(message) == {"kind": "text", "edited": True}
+
+
+def test_mentions_by_name_phone_and_isolated_full_name(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    (message,) = ingest_chat(
+        f"{H}Ana: @Bob and @+55 11 91234-5678 and @\u2068Eurico Max\u2069, mail a@b.com\n"
+    ).messages
+    assert _attrs(message)["mentions"] == ["Bob", "+55 11 91234-5678", "Eurico Max"]
+
+
+def test_empty_message_keeps_its_author(ingest_chat: Callable[..., ChatRun]) -> None:
+    (message,) = ingest_chat(f"{H}Franklin: \n").messages
+    assert message["author_raw"] == "Franklin"
+    assert message["text"] == ""

@@ -1,0 +1,53 @@
+"""The streaming splitter gives the same messages whatever the block size, so huge exports
+can be read with bounded memory."""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+
+from egregora_pipeline.ingestion.whatsapp.parser import MessageSplitter, sniff_shape
+
+CHAT = (
+    "\ufeff31/12/2019, 23:59 - Ana: first\ncontinued\n"
+    + "".join(f"01/01/2020, 00:{i:02d} - Bob: message {i}\nline two\n" for i in range(40))
+    + "01/01/2020, 01:00 - Ana: last\n"
+).encode()
+
+
+def _split(data: bytes, block: int) -> tuple[list[tuple[int, int, str]], int]:
+    shape = sniff_shape(data, path="chat")
+    splitter = MessageSplitter(shape, path="chat")
+    stream = io.BytesIO(data)
+    tables: list[pa.Table] = []
+    while True:
+        chunk = stream.read(block)
+        final = len(chunk) < block
+        table = splitter.feed(chunk, final=final)
+        if table is not None:
+            tables.append(table)
+        if final:
+            break
+    out = [(row["ord"], row["line_no"], row["m"]) for t in tables for row in t.to_pylist()]
+    return out, splitter.result.lines
+
+
+def test_block_size_does_not_change_the_messages() -> None:
+    whole, lines = _split(CHAT, 1 << 20)
+    assert len(whole) == 42
+    assert lines == 83
+    assert whole[0] == (1, 1, "\n31/12/2019, 23:59 - Ana: first\ncontinued")
+    assert whole[-1][:2] == (42, 83)
+    for block in (7, 64, 100, 333):
+        assert _split(CHAT, block)[0] == whole
+
+
+def test_lines_before_the_first_header_are_orphans() -> None:
+    data = b"exported by someone\n31/12/2019, 23:59 - Ana: hi\n"
+    splitter = MessageSplitter(sniff_shape(data, path="c"), path="c")
+    table = splitter.feed(data, final=True)
+    assert table is not None
+    assert table.num_rows == 1
+    (orphan,) = splitter.result.orphans
+    assert (orphan.first_line, orphan.last_line, orphan.text) == (1, 1, "exported by someone")
