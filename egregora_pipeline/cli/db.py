@@ -1,7 +1,307 @@
-"""``egregora-pipeline db ...``: the migration engine's commands."""
+"""``egregora-pipeline db ...``: the migration engine's commands.
+
+Each command is a thin shell over :mod:`egregora_pipeline.migrations`: parse
+options, call one library function, print the result (Rich tables and colours
+on a terminal, plain text in CI logs). Errors are not caught here: ``cli/main``
+turns every :class:`~egregora_pipeline.errors.EgregoraError` into
+``error: ...`` and exit code 3. The only exit code set here is ``db check``'s 1.
+
+SQL is printed with markup disabled: types such as ``VARCHAR[]`` would
+otherwise be read as Rich markup.
+"""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
+from typing import Annotated
 
-db_app = typer.Typer(help="Migrate, inspect and check the warehouse schema.", no_args_is_help=True)
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from egregora_pipeline.cli.exit_codes import ExitCode
+from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, DatabaseOption
+from egregora_pipeline.migrations import (
+    CheckReport,
+    MigrationConfig,
+    UpgradeResult,
+    check,
+    current,
+    downgrade,
+    history,
+    plan,
+    plan_downgrade,
+    revision,
+    stamp,
+    upgrade,
+)
+from egregora_pipeline.settings import Settings
+
+db_app = typer.Typer(
+    help=(
+        "Migrate, inspect and check the warehouse schema (an Alembic for DuckDB).\n\n"
+        "Revisions are Python files in egregora_pipeline/migrations/versions; the warehouse "
+        "records each applied one (with its checksum) in the egregora_migrations table. "
+        "Warehouses without that table are adopted from their historical layout on the first "
+        "upgrade. See docs/migrations.md."
+    ),
+    no_args_is_help=True,
+)
+
+VersionsDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--versions-dir",
+        envvar="EGREGORA_VERSIONS_DIR",
+        help="Folder of revision files (default: the ones bundled with egregora-pipeline).",
+        show_default=False,
+    ),
+]
+AllowDestructiveOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-destructive",
+        help="Let operations that drop tables or columns, or narrow types, lose data.",
+    ),
+]
+SqlOption = Annotated[
+    bool,
+    typer.Option(
+        "--sql",
+        help="Print the exact SQL that would run and change nothing (read-only).",
+    ),
+]
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _config(
+    database: Path, versions_dir: Path | None, *, allow_destructive: bool = False
+) -> MigrationConfig:
+    settings = Settings.from_env()
+    return MigrationConfig(
+        database=database,
+        lock_timeout=settings.lock_timeout_seconds,
+        allow_destructive=allow_destructive,
+        versions_dir=versions_dir,
+    )
+
+
+def _print_sql(text: str) -> None:
+    _out().print(text, markup=False, end="")
+
+
+def _print_result(result: UpgradeResult, verb: str) -> None:
+    out = _out()
+    if result.adopted_layout:
+        out.print(f"[bold]adopted layout:[/bold] {result.adopted_layout}")
+    if result.applied:
+        table = Table(title=f"{verb} revisions", title_justify="left")
+        table.add_column("revision")
+        table.add_column("message")
+        table.add_column("seconds", justify="right")
+        for applied in result.applied:
+            table.add_row(applied.revision_id, applied.message, f"{applied.duration_seconds:.3f}")
+        out.print(table)
+    for action in result.reconcile_actions:
+        kind, _, text = action.partition(": ") if action.startswith("adopt: ") else ("", "", action)
+        label = "[cyan]adopt:[/cyan]" if kind else "[green]reconcile:[/green]"
+        out.print(f"{label} {text}")
+    for warning in result.warnings:
+        out.print(f"[yellow]warning:[/yellow] {warning}")
+    where = result.to_revision or "base"
+    if not result.changed:
+        out.print(f"nothing to do: the warehouse is at {where} and matches the declared schema")
+    else:
+        out.print(
+            f"[bold green]done[/bold green]: {result.from_revision or 'base'} -> {where} "
+            f"in {result.duration_seconds:.2f}s"
+        )
+
+
+@db_app.command("upgrade")
+def upgrade_command(
+    target: Annotated[
+        str, typer.Argument(help="Revision to reach: head (default), a revision id, or +N.")
+    ] = "head",
+    sql: SqlOption = False,
+    allow_destructive: AllowDestructiveOption = False,
+    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    versions_dir: VersionsDirOption = None,
+) -> None:
+    """Apply revisions up to TARGET, then reconcile (add missing declared columns in place).
+
+    A warehouse without bookkeeping is adopted first: empty, legacy V2 tables (folded
+    into documents, originals kept as legacy_v2_*), partial or complete unversioned
+    tables. Each revision runs in its own transaction with its bookkeeping row; a
+    failure rolls that revision back and exits 3. Waits for DuckDB's file lock
+    (EGREGORA_LOCK_TIMEOUT seconds) if another process holds the warehouse.
+    """
+    config = _config(database, versions_dir, allow_destructive=allow_destructive)
+    if sql:
+        _print_sql(plan(config, target).sql())
+        return
+    _print_result(upgrade(config, target), "applied")
+
+
+@db_app.command("downgrade")
+def downgrade_command(
+    target: Annotated[str, typer.Argument(help="A revision id, -1 (one step back), or base.")],
+    sql: SqlOption = False,
+    allow_destructive: AllowDestructiveOption = False,
+    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    versions_dir: VersionsDirOption = None,
+) -> None:
+    """Revert revisions, newest first, down to TARGET.
+
+    Refuses (exit 3) when a revert would drop data, saying how many non-null values
+    would be lost, unless --allow-destructive is given. Reverting the initial revision
+    drops the declared tables.
+    """
+    config = _config(database, versions_dir, allow_destructive=allow_destructive)
+    if sql:
+        _print_sql(plan_downgrade(config, target).sql())
+        return
+    _print_result(downgrade(config, target), "reverted")
+
+
+@db_app.command("plan")
+def plan_command(
+    target: Annotated[str, typer.Argument(help="Revision to plan for (default head).")] = "head",
+    allow_destructive: AllowDestructiveOption = False,
+    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    versions_dir: VersionsDirOption = None,
+) -> None:
+    """Print the exact SQL `db upgrade TARGET` would run; change nothing.
+
+    The warehouse is opened read-only (a missing file is not created); the SQL is
+    executed on an empty in-memory copy of the schema to make sure it is exact.
+    Destructive steps are flagged with a comment.
+    """
+    config = _config(database, versions_dir, allow_destructive=allow_destructive)
+    _print_sql(plan(config, target).sql())
+
+
+@db_app.command("current")
+def current_command(
+    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    versions_dir: VersionsDirOption = None,
+) -> None:
+    """Print the applied revision id ('base' when none is applied). Read-only."""
+    _out().print(current(_config(database, versions_dir)) or "base", markup=False)
+
+
+@db_app.command("history")
+def history_command(
+    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    versions_dir: VersionsDirOption = None,
+) -> None:
+    """List every revision, oldest first, marking the applied ones. Read-only."""
+    entries, problems = history(_config(database, versions_dir))
+    table = Table(title="revisions", title_justify="left")
+    for name in ("", "revision", "parent", "message", "applied at", "applied by"):
+        table.add_column(name)
+    for e in entries:
+        mark = "[green]✓[/green]" if e.applied else " "
+        label = e.revision_id + (" (head)" if e.is_head else "") + (" *" if e.is_current else "")
+        table.add_row(
+            mark,
+            label,
+            e.parent_id or "-",
+            e.message,
+            e.applied_at or "",
+            e.applied_by or "",
+        )
+    out = _out()
+    out.print(table)
+    for e in entries:
+        if e.note:
+            out.print(f"{e.revision_id}: {e.note}", markup=False)
+    for problem in problems:
+        out.print(f"[yellow]history problem:[/yellow] {problem}")
+
+
+def _print_check(report: CheckReport) -> None:
+    out = _out()
+    status = "[bold green]OK[/bold green]" if report.ok else "[bold red]FAILED[/bold red]"
+    out.print(f"schema check of {report.database}: {status}")
+    out.print(
+        f"revision: {report.current or 'base'} (head {report.head})"
+        + ("" if report.at_head else " [red]-- not at head[/red]")
+    )
+    out.print(f"history: {'intact' if report.history_ok else '[red]problems[/red]'}")
+    for problem in report.history_problems:
+        out.print(f"  [red]-[/red] {problem}")
+    table = Table(title="declared tables", title_justify="left")
+    table.add_column("table")
+    table.add_column("status")
+    table.add_column("problems")
+    for drift in report.tables.values():
+        problems = [f"missing column {c}" for c in drift.missing if drift.exists]
+        problems += [m.describe() for m in drift.mismatched]
+        status = "[green]ok[/green]" if drift.ok else "[red]drift[/red]"
+        if not drift.exists:
+            status, problems = "[red]missing[/red]", ["table does not exist"]
+        table.add_row(drift.table, status, "\n".join(problems))
+    out.print(table)
+
+
+@db_app.command("check")
+def check_command(
+    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    versions_dir: VersionsDirOption = None,
+) -> None:
+    """Gate a warehouse: exit 0 if it is at head, with history and columns as declared.
+
+    Exit 1 (with a readable diff naming each table and column) when the warehouse is
+    not at head, an applied revision's file changed or is unknown, or a declared
+    column is missing or differs in type or nullability. Read-only and metadata-only,
+    so it costs the same on any size of warehouse: what CI calls to gate one.
+    """
+    report = check(_config(database, versions_dir))
+    _print_check(report)
+    if not report.ok:
+        # SystemExit, not typer.Exit: click returns typer.Exit's code in non-standalone mode
+        raise SystemExit(int(ExitCode.CHECK_FAILED))
+
+
+@db_app.command("stamp")
+def stamp_command(
+    target: Annotated[str, typer.Argument(help="A revision id, head, or base.")],
+    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    versions_dir: VersionsDirOption = None,
+) -> None:
+    """Record TARGET as the applied revision without running any SQL of it.
+
+    Use it to adopt a warehouse you know is at TARGET, or to repair history after a
+    checksum mismatch (the files' current checksums are recorded) or an unknown
+    revision id (rows of revisions not in the chain up to TARGET are removed).
+    """
+    result = stamp(_config(database, versions_dir), target)
+    _out().print(f"stamped: the warehouse is now recorded at {result.to_revision or 'base'}")
+
+
+@db_app.command("revision")
+def revision_command(
+    message: Annotated[str, typer.Option("--message", "-m", help="What the revision does.")],
+    autogenerate: Annotated[
+        bool,
+        typer.Option(
+            "--autogenerate",
+            help="Fill upgrade()/downgrade() from the declared schema vs the live warehouse.",
+        ),
+    ] = False,
+    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    versions_dir: VersionsDirOption = None,
+) -> None:
+    """Write a new revision file (NNNN_slug.py) on top of the current head.
+
+    Without --autogenerate the file has empty upgrade()/downgrade() to fill in. With it,
+    the warehouse is read (read-only) and the difference with the declared schema becomes
+    operations: new tables, added/removed columns, type and nullability changes, with
+    destructive ones marked. Review the file before committing it.
+    """
+    path = revision(_config(database, versions_dir), message, autogenerate=autogenerate)
+    _out().print(f"wrote {path}", markup=False)

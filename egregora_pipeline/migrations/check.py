@@ -1,0 +1,73 @@
+"""``db check``: compare the live warehouse with the declared schema and the revision files.
+
+Metadata only (catalog functions and the small bookkeeping table), so it costs
+milliseconds whatever the row count; the Dagster asset checks and the in-asset
+gate call :func:`check_connection` before every write.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from egregora_pipeline.migrations import bookkeeping, catalog
+from egregora_pipeline.migrations.results import CheckReport, ColumnMismatch, TableDrift
+from egregora_pipeline.migrations.script import ScriptDirectory
+from egregora_pipeline.schema.declared import DECLARED_TABLES
+from egregora_pipeline.schema.duckdb_types import duckdb_type, normalize_type
+
+
+def table_drift(
+    conn: duckdb.DuckDBPyConnection, live_tables: dict[str, dict[str, catalog.LiveColumn]]
+) -> dict[str, TableDrift]:
+    """Per declared table: missing, mismatched and undeclared columns."""
+    result: dict[str, TableDrift] = {}
+    for name, table in DECLARED_TABLES.items():
+        live = live_tables.get(name)
+        if live is None:
+            result[name] = TableDrift(table=name, exists=False, missing=list(table.schema))
+            continue
+        missing: list[str] = []
+        mismatched: list[ColumnMismatch] = []
+        for column, dtype in table.schema.items():
+            have = live.get(column)
+            if have is None:
+                missing.append(column)
+                continue
+            expected_type = duckdb_type(dtype)
+            if normalize_type(have.type) != expected_type or have.nullable != dtype.nullable:
+                mismatched.append(
+                    ColumnMismatch(
+                        column=column,
+                        expected_type=expected_type,
+                        actual_type=normalize_type(have.type),
+                        expected_nullable=bool(dtype.nullable),
+                        actual_nullable=have.nullable,
+                    )
+                )
+        extra = [c for c in live if c not in table.schema]
+        result[name] = TableDrift(name, True, missing, mismatched, extra)
+    return result
+
+
+def check_connection(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    versions_dir: Path | None = None,
+    scripts: ScriptDirectory | None = None,
+    database: str | None = None,
+) -> CheckReport:
+    """Check a connected warehouse; reads metadata only and never writes."""
+    scripts = scripts or ScriptDirectory.load(versions_dir)
+    state = bookkeeping.verify(bookkeeping.read(conn), scripts)
+    head = scripts.head or "base"
+    return CheckReport(
+        current=state.current,
+        head=head,
+        at_head=state.current == scripts.head,
+        history_ok=state.ok,
+        history_problems=state.problems,
+        tables=table_drift(conn, catalog.all_columns(conn)),
+        database=database,
+    )

@@ -1,0 +1,265 @@
+"""The engine's commands, each a function taking a :class:`MigrationConfig` first.
+
+These open the warehouse (through :func:`connect_warehouse`, which waits for
+DuckDB's single-writer lock), call :mod:`.engine`, and close it. The CLI is a
+thin layer over them; the Dagster op uses :func:`upgrade_connection` on its own
+connection instead.
+
+Read-only commands (``plan``, ``check``, ``current``, ``history``, ``--sql``)
+open the file read-only and never create it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from egregora_pipeline.connection import connect_warehouse
+from egregora_pipeline.migrations import bookkeeping, catalog
+from egregora_pipeline.migrations.autogenerate import write_revision
+from egregora_pipeline.migrations.check import check_connection
+from egregora_pipeline.migrations.engine import (
+    history_entries,
+    run_downgrade,
+    run_stamp,
+    run_upgrade,
+)
+from egregora_pipeline.migrations.probe import Probe
+from egregora_pipeline.migrations.results import (
+    CheckReport,
+    HistoryEntry,
+    MigrationPlan,
+    UpgradeResult,
+)
+from egregora_pipeline.migrations.script import ScriptDirectory
+from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
+from egregora_pipeline.sql import quote_ident
+
+
+@dataclass(frozen=True)
+class MigrationConfig:
+    """Which warehouse, which revision files, and how careful to be."""
+
+    database: Path
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS
+    allow_destructive: bool = False
+    versions_dir: Path | None = None
+    """Folder of revision files; None means the bundled ``migrations/versions``."""
+
+    def scripts(self) -> ScriptDirectory:
+        return ScriptDirectory.load(self.versions_dir)
+
+
+def _create_atomically(path: Path) -> None:
+    """Create an empty DuckDB file at ``path`` unless one exists, race-free.
+
+    When several processes upgrade a warehouse that does not exist yet, each
+    would otherwise create the file itself and one could open it while another
+    is still writing its header (an error that is not a lock conflict, so not
+    retried). Here the file is built under a private name and hard-linked into
+    place, which either fully succeeds or finds the file already there.
+    """
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.creating")
+    scratch.unlink(missing_ok=True)
+    duckdb.connect(str(scratch)).close()
+    try:
+        os.link(scratch, path)
+    except FileExistsError:
+        pass
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _open(config: MigrationConfig, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    if not read_only:
+        _create_atomically(config.database)
+    conn = connect_warehouse(config.database, read_only=read_only, lock_timeout=config.lock_timeout)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def shadow_of(real: duckdb.DuckDBPyConnection | None) -> duckdb.DuckDBPyConnection:
+    """An in-memory database with ``real``'s schema and bookkeeping rows, but no data.
+
+    Dry runs execute their exact SQL here, so the printed plan is what a real
+    upgrade would run, and the file is never opened for writing.
+    """
+    shadow = duckdb.connect(":memory:")
+    if real is None:
+        return shadow
+    for statement in catalog.schema_ddl(real):
+        shadow.execute(statement)
+    if bookkeeping.exists(real):
+        table = quote_ident(bookkeeping.TABLE)
+        rows = real.execute(f"SELECT * FROM {table}").fetchall()
+        if rows:
+            marks = ", ".join("?" for _ in rows[0])
+            shadow.executemany(f"INSERT INTO {table} VALUES ({marks})", [list(r) for r in rows])
+    return shadow
+
+
+@contextlib.contextmanager
+def _dry_probe(config: MigrationConfig) -> Iterator[Probe]:
+    if not config.database.exists():
+        shadow = shadow_of(None)
+        try:
+            yield Probe(catalog=shadow, data=shadow, dry_run=True)
+        finally:
+            shadow.close()
+        return
+    with _open(config, read_only=True) as real:
+        shadow = shadow_of(real)
+        try:
+            yield Probe(catalog=shadow, data=real, dry_run=True)
+        finally:
+            shadow.close()
+
+
+def upgrade_connection(
+    conn: duckdb.DuckDBPyConnection,
+    target: str = "head",
+    *,
+    allow_destructive: bool = False,
+    versions_dir: Path | None = None,
+) -> UpgradeResult:
+    """Upgrade an already-open read-write connection (the Dagster op's)."""
+    scripts = ScriptDirectory.load(versions_dir)
+    probe = Probe(catalog=conn, data=conn)
+    return run_upgrade(conn, probe, scripts, target, allow_destructive=allow_destructive)
+
+
+def upgrade(
+    config: MigrationConfig, target: str = "head", *, sql_only: bool = False
+) -> UpgradeResult:
+    """Apply revisions up to ``target`` then reconcile; ``sql_only`` changes nothing."""
+    scripts = config.scripts()
+    if sql_only:
+        with _dry_probe(config) as probe:
+            return run_upgrade(
+                probe.catalog,
+                probe,
+                scripts,
+                target,
+                allow_destructive=config.allow_destructive,
+                database=str(config.database),
+            )
+    with _open(config, read_only=False) as conn:
+        return run_upgrade(
+            conn,
+            Probe(catalog=conn, data=conn),
+            scripts,
+            target,
+            allow_destructive=config.allow_destructive,
+            database=str(config.database),
+        )
+
+
+def downgrade(config: MigrationConfig, target: str, *, sql_only: bool = False) -> UpgradeResult:
+    """Revert to ``target`` (a revision id, ``-1`` or ``base``); ``sql_only`` changes nothing."""
+    scripts = config.scripts()
+    if sql_only:
+        with _dry_probe(config) as probe:
+            return run_downgrade(
+                probe.catalog,
+                probe,
+                scripts,
+                target,
+                allow_destructive=config.allow_destructive,
+                database=str(config.database),
+            )
+    with _open(config, read_only=False) as conn:
+        return run_downgrade(
+            conn,
+            Probe(catalog=conn, data=conn),
+            scripts,
+            target,
+            allow_destructive=config.allow_destructive,
+            database=str(config.database),
+        )
+
+
+def _as_plan(result: UpgradeResult) -> MigrationPlan:
+    return MigrationPlan(
+        from_revision=result.from_revision,
+        to_revision=result.to_revision,
+        steps=result.steps,
+        statements=result.statements,
+        adopted_layout=result.adopted_layout,
+        reconcile_actions=result.reconcile_actions,
+        warnings=result.warnings,
+    )
+
+
+def plan(config: MigrationConfig, target: str = "head") -> MigrationPlan:
+    """What ``upgrade(config, target)`` would run; the file is opened read-only or not at all."""
+    return _as_plan(upgrade(config, target, sql_only=True))
+
+
+def plan_downgrade(config: MigrationConfig, target: str) -> MigrationPlan:
+    """What ``downgrade(config, target)`` would run, without changing anything."""
+    return _as_plan(downgrade(config, target, sql_only=True))
+
+
+def check(config: MigrationConfig) -> CheckReport:
+    """Read-only schema and history check of the warehouse file."""
+    scripts = config.scripts()
+    with _open(config, read_only=True) as conn:
+        return check_connection(conn, scripts=scripts, database=str(config.database))
+
+
+def history(config: MigrationConfig) -> tuple[list[HistoryEntry], list[str]]:
+    """Every revision (applied ones marked) and any history problems; read-only."""
+    scripts = config.scripts()
+    if not config.database.exists():
+        entries, state = history_entries(None, scripts)
+        return entries, state.problems
+    with _open(config, read_only=True) as conn:
+        entries, state = history_entries(conn, scripts)
+        return entries, state.problems
+
+
+def current(config: MigrationConfig) -> str | None:
+    """The applied revision id (None at base or when the file does not exist); read-only."""
+    scripts = config.scripts()
+    if not config.database.exists():
+        return None
+    with _open(config, read_only=True) as conn:
+        return bookkeeping.verify(bookkeeping.read(conn), scripts).current
+
+
+def stamp(config: MigrationConfig, target: str) -> UpgradeResult:
+    """Record ``target`` as the applied revision without running any revision."""
+    scripts = config.scripts()
+    with _open(config, read_only=False) as conn:
+        return run_stamp(conn, scripts, target)
+
+
+def revision(config: MigrationConfig, message: str, *, autogenerate: bool = False) -> Path:
+    """Write a new revision file into ``config.versions_dir`` (or the bundled folder).
+
+    With ``autogenerate`` the operations come from the difference between the
+    declared schema and the live warehouse (opened read-only; a missing file
+    counts as empty).
+    """
+    scripts = config.scripts()
+    if not autogenerate:
+        return write_revision(scripts, message, None)
+    if not config.database.exists():
+        shadow = shadow_of(None)
+        try:
+            return write_revision(scripts, message, shadow)
+        finally:
+            shadow.close()
+    with _open(config, read_only=True) as conn:
+        return write_revision(scripts, message, conn)

@@ -1,0 +1,509 @@
+"""Run revisions, adoption and reconcile on a connection, one transaction per step.
+
+Every step follows the same discipline: ``BEGIN``; re-read the bookkeeping
+inside the transaction (another connection may have done the work); run the
+step's SQL; write its bookkeeping row; ``COMMIT``; ``CHECKPOINT`` (DuckDB has
+crashed replaying DDL from the WAL in several releases, so the WAL is emptied
+after each step). A failure rolls the step back and names the statement.
+
+The same functions produce dry runs: they execute against an in-memory
+*shadow* of the schema (see :mod:`.commands`) while a :class:`Probe` answers
+data questions from the real file, so ``db plan`` prints exactly the SQL an
+upgrade executes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from egregora_pipeline.migrations import bookkeeping
+from egregora_pipeline.migrations.adoption import Layout, detect_layout, plan_baseline, plan_fold
+from egregora_pipeline.migrations.errors import (
+    AdoptionError,
+    DestructiveOperationError,
+    HistoryError,
+    MigrationError,
+    ReconcileError,
+    RevisionFailedError,
+)
+from egregora_pipeline.migrations.ops import CreateTable, Operation
+from egregora_pipeline.migrations.probe import Probe
+from egregora_pipeline.migrations.reconcile import (
+    MIGRATION_CLOCK,
+    declared_targets,
+    plan_reconcile,
+    verify_reconciled,
+)
+from egregora_pipeline.migrations.results import (
+    AppliedRevision,
+    HistoryEntry,
+    PlanStep,
+    StepKind,
+    UpgradeResult,
+)
+from egregora_pipeline.migrations.script import Revision, ScriptDirectory
+from egregora_pipeline.sql import quote_ident, quote_literal
+
+
+class Runner:
+    """Executes SQL on one connection and records every statement, per step."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self.conn = conn
+        self.statements: list[str] = []
+        self.steps: list[PlanStep] = []
+        self.last = ""
+
+    def start(self, kind: StepKind, revision_id: str | None, description: str) -> PlanStep:
+        step = PlanStep(kind, revision_id, description)
+        self.steps.append(step)
+        return step
+
+    def run(
+        self, sql: str, params: Sequence[object] | None = None, shown: str | None = None
+    ) -> duckdb.DuckDBPyConnection:
+        self.last = shown or sql
+        cursor = (
+            self.conn.execute(sql, list(params)) if params is not None else self.conn.execute(sql)
+        )
+        self.statements.append(self.last)
+        if self.steps:
+            self.steps[-1].statements.append(self.last)
+        return cursor
+
+    def comment(self, text: str) -> None:
+        if self.steps:
+            self.steps[-1].statements.append(f"-- {text}")
+
+    def rollback(self) -> None:
+        # no transaction may be open (when BEGIN itself failed)
+        with contextlib.suppress(duckdb.Error):
+            self.conn.execute("ROLLBACK")
+
+    def checkpoint(self, warnings: list[str]) -> None:
+        try:
+            self.run("CHECKPOINT")
+        except duckdb.TransactionException as error:
+            warnings.append(f"CHECKPOINT postponed (another transaction is open): {error}")
+
+
+def database_label(conn: duckdb.DuckDBPyConnection) -> str:
+    """The file behind ``conn`` (for messages)."""
+    row = conn.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return str(row[0]) if row and row[0] else "the in-memory database"
+
+
+def _verified(
+    conn: duckdb.DuckDBPyConnection, scripts: ScriptDirectory, database: str
+) -> bookkeeping.HistoryState:
+    state = bookkeeping.verify(bookkeeping.read(conn), scripts)
+    if state.problems:
+        raise HistoryError(database, state.problems)
+    return state
+
+
+def _run_ops(
+    runner: Runner,
+    probe: Probe,
+    ops: Sequence[Operation],
+    *,
+    revision: str | None,
+    allow_destructive: bool,
+    warnings: list[str],
+) -> None:
+    for op in ops:
+        if not allow_destructive:
+            risk = op.risk(probe)
+            if risk is not None:
+                if not probe.dry_run:
+                    raise DestructiveOperationError(revision, risk.description, risk.values_lost)
+                message = (
+                    f"revision {revision}: {risk.description} would lose {risk.values_lost} "
+                    "non-null value(s); upgrade refuses it without --allow-destructive"
+                )
+                warnings.append(message)
+                runner.comment(f"DESTRUCTIVE: {message}")
+        for statement in op.render():
+            runner.run(statement)
+
+
+def _in_transaction(
+    runner: Runner,
+    body: Callable[[], None],
+    on_error: Callable[[duckdb.Error], MigrationError],
+    warnings: list[str],
+) -> None:
+    runner.run("BEGIN TRANSACTION")
+    try:
+        body()
+        runner.run("COMMIT")
+    except duckdb.Error as error:
+        runner.rollback()
+        raise on_error(error) from error
+    except BaseException:
+        runner.rollback()
+        raise
+    runner.checkpoint(warnings)
+
+
+def _applied_ids(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r.revision_id for r in bookkeeping.read(conn)}
+
+
+def _adopt(
+    runner: Runner, probe: Probe, rev: Revision, layout: Layout, result: UpgradeResult
+) -> str:
+    ops = rev.upgrade_ops()
+    baseline = plan_baseline(probe, ops)
+    for op in baseline.ops:
+        for statement in op.render():
+            runner.run(statement)
+    for op in ops:
+        if not isinstance(op, CreateTable):
+            for statement in op.render():
+                runner.run(statement)
+    problems = verify_reconciled(probe, baseline)
+    if problems:
+        raise ReconcileError(problems)
+    result.reconcile_actions.extend(f"adopt: {a}" for a in baseline.actions)
+    notes = [f"adopted layout {layout}"]
+    if baseline.actions:
+        notes.append(f"{len(baseline.actions)} baseline repair(s)")
+    folded: list[str] = []
+    if layout == "legacy_v2":
+        for fold in plan_fold(probe):
+            rows = probe.count(f"SELECT count(*) FROM {quote_ident(fold.table)}")
+            insert, rename = fold.statements
+            try:
+                inserted_row = runner.run(insert).fetchone()
+            except duckdb.Error as error:
+                raise AdoptionError(layout, fold.table, insert, str(error)) from error
+            inserted = int(inserted_row[0]) if inserted_row else 0
+            if not probe.dry_run and inserted != rows:
+                raise AdoptionError(layout, fold.table, insert, f"copied {inserted} of {rows} rows")
+            runner.run(rename)
+            kept = (
+                f"; extra columns kept in extensions: {', '.join(fold.extras)}"
+                if fold.extras
+                else ""
+            )
+            result.reconcile_actions.append(
+                f"adopt: copied {rows} row(s) of {fold.table} into documents as "
+                f"doc_type={fold.doc_type!r}, renamed {fold.table} to legacy_v2_{fold.table}{kept}"
+            )
+            folded.append(f"{fold.table} {rows}")
+    if folded:
+        notes.append(
+            f"rows folded into documents: {', '.join(folded)} (originals kept as legacy_v2_*)"
+        )
+    return "; ".join(notes)
+
+
+def _apply_revision(
+    runner: Runner,
+    probe: Probe,
+    rev: Revision,
+    layout: Layout | None,
+    allow_destructive: bool,
+    result: UpgradeResult,
+) -> None:
+    conn = runner.conn
+    adopting = layout is not None and layout != "empty"
+    kind: StepKind = "adopt" if adopting else "revision"
+    description = rev.message + (f" (adopting the {layout} layout)" if adopting else "")
+    runner.start(kind, rev.revision, description)
+    started = time.perf_counter()
+    skipped = False
+
+    def body() -> None:
+        nonlocal skipped
+        if rev.revision in _applied_ids(conn):
+            skipped = True
+            return
+        runner.run(bookkeeping.CREATE_SQL)
+        note = None
+        if adopting and layout is not None:
+            note = _adopt(runner, probe, rev, layout, result)
+        else:
+            _run_ops(
+                runner,
+                probe,
+                rev.upgrade_ops(),
+                revision=rev.revision,
+                allow_destructive=allow_destructive,
+                warnings=result.warnings,
+            )
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        sql, params, shown = bookkeeping.insert_sql(
+            rev.revision,
+            rev.down_revision,
+            rev.message,
+            rev.checksum,
+            duration_ms,
+            bookkeeping.applied_by(),
+            note,
+        )
+        runner.run(sql, params, shown)
+
+    def failed(error: duckdb.Error) -> MigrationError:
+        return RevisionFailedError(rev.revision, rev.path, runner.last, str(error))
+
+    _in_transaction(runner, body, failed, result.warnings)
+    if skipped:
+        runner.comment("already applied by another connection; nothing done")
+        return
+    result.applied.append(AppliedRevision(rev.revision, rev.message, time.perf_counter() - started))
+    result.to_revision = rev.revision
+
+
+def _reconcile(runner: Runner, probe: Probe, result: UpgradeResult) -> None:
+    plan = plan_reconcile(probe, declared_targets())
+    result.warnings.extend(w for w in plan.unresolved if w not in result.warnings)
+    if plan.is_empty:
+        return
+    runner.start("reconcile", None, "add missing declared columns in place")
+
+    def body() -> None:
+        for op in plan.ops:
+            for statement in op.render():
+                runner.run(statement)
+        problems = verify_reconciled(probe, plan)
+        if problems:
+            raise ReconcileError(problems)
+
+    def failed(error: duckdb.Error) -> MigrationError:
+        return ReconcileError([f"{runner.last}: {error}"])
+
+    _in_transaction(runner, body, failed, result.warnings)
+    result.reconcile_actions.extend(plan.actions)
+
+
+def run_upgrade(
+    conn: duckdb.DuckDBPyConnection,
+    probe: Probe,
+    scripts: ScriptDirectory,
+    target: str = "head",
+    *,
+    allow_destructive: bool = False,
+    database: str | None = None,
+) -> UpgradeResult:
+    """Apply revisions up to ``target``; at head, also reconcile with the declared schema."""
+    token = MIGRATION_CLOCK.set(datetime.now(UTC))
+    try:
+        return _run_upgrade(
+            conn, probe, scripts, target, allow_destructive=allow_destructive, database=database
+        )
+    finally:
+        MIGRATION_CLOCK.reset(token)
+
+
+def _run_upgrade(
+    conn: duckdb.DuckDBPyConnection,
+    probe: Probe,
+    scripts: ScriptDirectory,
+    target: str,
+    *,
+    allow_destructive: bool,
+    database: str | None,
+) -> UpgradeResult:
+    started = time.perf_counter()
+    database = database or database_label(probe.data)
+    state = _verified(conn, scripts, database)
+    here = scripts.position(state.current)
+    goal = scripts.resolve(target, state.current)
+    if goal < here:
+        raise MigrationError(
+            f"target {target!r} is behind the current revision {state.current}; "
+            "use `egregora-pipeline db downgrade` to go back"
+        )
+    layout = detect_layout(probe) if not state.rows else None
+    result = UpgradeResult(from_revision=state.current, to_revision=state.current)
+    runner = Runner(conn)
+    for rev in scripts.chain[here:goal]:
+        _apply_revision(
+            runner,
+            probe,
+            rev,
+            layout if rev is scripts.base else None,
+            allow_destructive,
+            result,
+        )
+    if layout is not None and here == 0 and goal > 0:
+        result.adopted_layout = layout
+    if goal == len(scripts):
+        _reconcile(runner, probe, result)
+    result.statements = runner.statements
+    result.steps = runner.steps
+    result.duration_seconds = time.perf_counter() - started
+    return result
+
+
+def run_downgrade(
+    conn: duckdb.DuckDBPyConnection,
+    probe: Probe,
+    scripts: ScriptDirectory,
+    target: str,
+    *,
+    allow_destructive: bool = False,
+    database: str | None = None,
+) -> UpgradeResult:
+    """Revert revisions, newest first, down to ``target`` (an id, ``-N`` or ``base``)."""
+    started = time.perf_counter()
+    database = database or database_label(probe.data)
+    state = _verified(conn, scripts, database)
+    here = scripts.position(state.current)
+    goal = scripts.resolve(target, state.current)
+    if goal > here:
+        raise MigrationError(
+            f"target {target!r} is ahead of the current revision {state.current or 'base'}; "
+            "use `egregora-pipeline db upgrade`"
+        )
+    result = UpgradeResult(from_revision=state.current, to_revision=state.current)
+    runner = Runner(conn)
+    for rev in reversed(scripts.chain[goal:here]):
+        runner.start("downgrade", rev.revision, f"revert: {rev.message}")
+        step_started = time.perf_counter()
+        skipped = False
+
+        def body(rev: Revision = rev) -> None:
+            nonlocal skipped
+            if rev.revision not in _applied_ids(conn):
+                skipped = True
+                return
+            _run_ops(
+                runner,
+                probe,
+                rev.downgrade_ops(),
+                revision=rev.revision,
+                allow_destructive=allow_destructive,
+                warnings=result.warnings,
+            )
+            sql, params, shown = bookkeeping.delete_sql(rev.revision)
+            runner.run(sql, params, shown)
+
+        def failed(error: duckdb.Error, rev: Revision = rev) -> MigrationError:
+            return RevisionFailedError(rev.revision, rev.path, runner.last, str(error))
+
+        _in_transaction(runner, body, failed, result.warnings)
+        if skipped:
+            continue
+        result.applied.append(
+            AppliedRevision(rev.revision, rev.message, time.perf_counter() - step_started)
+        )
+        result.to_revision = rev.down_revision
+    result.statements = runner.statements
+    result.steps = runner.steps
+    result.duration_seconds = time.perf_counter() - started
+    return result
+
+
+def run_stamp(
+    conn: duckdb.DuckDBPyConnection, scripts: ScriptDirectory, target: str
+) -> UpgradeResult:
+    """Record ``target`` (and its ancestors) as applied without running them.
+
+    Also the repair tool for history problems: rows of revisions above the
+    target or unknown to the files are deleted, and kept rows get the files'
+    current checksums. It deliberately skips the checksum verification every
+    other command does.
+    """
+    started = time.perf_counter()
+    state = bookkeeping.verify(bookkeeping.read(conn), scripts)
+    current = state.current if state.current in scripts else None
+    goal = scripts.resolve(target, current)
+    keep = scripts.chain[:goal]
+    keep_ids = {r.revision for r in keep}
+    result = UpgradeResult(
+        from_revision=state.current, to_revision=keep[-1].revision if keep else None
+    )
+    runner = Runner(conn)
+    runner.start("stamp", result.to_revision, f"record {result.to_revision or 'base'} as current")
+    table = quote_ident(bookkeeping.TABLE)
+
+    def body() -> None:
+        runner.run(bookkeeping.CREATE_SQL)
+        rows = {r.revision_id: r for r in bookkeeping.read(conn)}
+        for rid in rows:
+            if rid not in keep_ids:
+                sql, params, shown = bookkeeping.delete_sql(rid)
+                runner.run(sql, params, shown)
+        for rev in keep:
+            row = rows.get(rev.revision)
+            if row is None:
+                sql, params, shown = bookkeeping.insert_sql(
+                    rev.revision,
+                    rev.down_revision,
+                    rev.message,
+                    rev.checksum,
+                    0,
+                    bookkeeping.applied_by(),
+                    "stamped (not run)",
+                )
+                runner.run(sql, params, shown)
+            elif (row.checksum, row.parent_id) != (rev.checksum, rev.down_revision):
+                runner.run(
+                    f"UPDATE {table} SET checksum = ?, parent_id = ?, note = ? "
+                    "WHERE revision_id = ?",
+                    [rev.checksum, rev.down_revision, "re-stamped", rev.revision],
+                    f"UPDATE {table} SET checksum = {quote_literal(rev.checksum)}, parent_id = "
+                    f"{quote_literal(rev.down_revision) if rev.down_revision else 'NULL'}, "
+                    f"note = 're-stamped' WHERE revision_id = {quote_literal(rev.revision)}",
+                )
+
+    def failed(error: duckdb.Error) -> MigrationError:
+        return MigrationError(f"stamp failed and was rolled back: {runner.last}: {error}")
+
+    _in_transaction(runner, body, failed, result.warnings)
+    result.statements = runner.statements
+    result.steps = runner.steps
+    result.duration_seconds = time.perf_counter() - started
+    return result
+
+
+def history_entries(
+    conn: duckdb.DuckDBPyConnection | None, scripts: ScriptDirectory
+) -> tuple[list[HistoryEntry], bookkeeping.HistoryState]:
+    """Every revision file, oldest first, marked with its bookkeeping row if applied."""
+    rows = bookkeeping.read(conn) if conn is not None else []
+    state = bookkeeping.verify(rows, scripts)
+    by_id = {r.revision_id: r for r in rows}
+    entries: list[HistoryEntry] = []
+    for rev in scripts:
+        row = by_id.get(rev.revision)
+        entries.append(
+            HistoryEntry(
+                revision_id=rev.revision,
+                parent_id=rev.down_revision,
+                message=rev.message,
+                path=rev.path,
+                applied=row is not None,
+                applied_at=f"{row.applied_at:%Y-%m-%d %H:%M}" if row else None,
+                applied_by=row.applied_by if row else None,
+                note=row.note if row else None,
+                is_head=rev.revision == scripts.head,
+                is_current=rev.revision == state.current,
+            )
+        )
+    for row in rows:
+        if row.revision_id not in scripts:
+            entries.append(
+                HistoryEntry(
+                    revision_id=row.revision_id,
+                    parent_id=row.parent_id,
+                    message=row.message,
+                    path=Path("<no file>"),
+                    applied=True,
+                    applied_at=f"{row.applied_at:%Y-%m-%d %H:%M}",
+                    applied_by=row.applied_by,
+                    note=row.note,
+                )
+            )
+    return entries, state

@@ -1,0 +1,169 @@
+"""The migration engine's typed errors.
+
+Each error carries the facts a caller needs as attributes (file, revision,
+table, column, counts) and says in its message what to do next. Only the CLI
+turns them into exit codes; the Dagster layer turns them into failed steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from egregora_pipeline.errors import EgregoraError
+
+
+class MigrationError(EgregoraError):
+    """Base of every error the migration engine raises on purpose."""
+
+
+# --- the revision scripts on disk -------------------------------------------------
+
+
+class RevisionScriptError(MigrationError):
+    """The folder of revision files does not describe one valid linear chain."""
+
+
+class RevisionFileError(RevisionScriptError):
+    """One revision file cannot be loaded or lacks a required attribute."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"revision file {path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class DuplicateRevisionError(RevisionScriptError):
+    """Two files declare the same revision id."""
+
+    def __init__(self, revision: str, paths: Sequence[Path]) -> None:
+        names = ", ".join(str(p) for p in paths)
+        super().__init__(
+            f"revision id {revision!r} is declared by more than one file: {names}. "
+            "Give each file its own `revision` id (and fix the `down_revision` that pointed to it)."
+        )
+        self.revision = revision
+        self.paths = list(paths)
+
+
+class MissingParentError(RevisionScriptError):
+    """A file's ``down_revision`` names a revision no file declares: a gap in the chain."""
+
+    def __init__(self, path: Path, revision: str, parent: str) -> None:
+        super().__init__(
+            f"gap in the revision chain: {path} (revision {revision!r}) has "
+            f"down_revision={parent!r}, but no file declares revision {parent!r}. "
+            "Restore the missing file or point down_revision at an existing revision."
+        )
+        self.path = path
+        self.revision = revision
+        self.parent = parent
+
+
+class MultipleHeadsError(RevisionScriptError):
+    """The chain forks: two revisions share a parent, or there are two bases."""
+
+    def __init__(self, parent: str | None, paths: Sequence[Path]) -> None:
+        names = ", ".join(str(p) for p in paths)
+        where = "no parent (two bases)" if parent is None else f"the same parent {parent!r}"
+        super().__init__(
+            f"the revision chain has two heads: {names} both have {where}. "
+            "Revisions form one linear chain: set the later file's down_revision to the "
+            "other file's revision id."
+        )
+        self.parent = parent
+        self.paths = list(paths)
+
+
+class UnknownTargetError(MigrationError):
+    """A command named a revision (or relative step) that does not exist."""
+
+    def __init__(self, target: str, known: Sequence[str]) -> None:
+        listed = ", ".join(known) if known else "(no revisions)"
+        super().__init__(
+            f"unknown revision target {target!r}; known revisions: {listed} "
+            "(also accepted: head, base, -N, +N)"
+        )
+        self.target = target
+
+
+# --- the bookkeeping table ---------------------------------------------------------
+
+
+class HistoryError(MigrationError):
+    """The warehouse's applied-revision history disagrees with the revision files."""
+
+    def __init__(self, database: str, problems: Sequence[str]) -> None:
+        listed = "\n  - ".join(problems)
+        super().__init__(
+            f"refusing to migrate {database}: its migration history does not match the "
+            f"revision files:\n  - {listed}"
+        )
+        self.database = database
+        self.problems = list(problems)
+
+
+# --- running operations --------------------------------------------------------------
+
+
+class DestructiveOperationError(MigrationError):
+    """An operation would lose data and ``allow_destructive`` was not given."""
+
+    def __init__(self, revision: str | None, description: str, values_lost: int) -> None:
+        where = f"revision {revision}: " if revision else ""
+        super().__init__(
+            f"{where}{description} would lose {values_lost} non-null value(s). "
+            "Back up the warehouse, then re-run with --allow-destructive "
+            "(MigrationConfig(allow_destructive=True)) if that is intended."
+        )
+        self.revision = revision
+        self.description = description
+        self.values_lost = values_lost
+
+
+class RevisionFailedError(MigrationError):
+    """A revision's SQL failed; its transaction was rolled back."""
+
+    def __init__(self, revision: str, path: Path | None, statement: str, cause: str) -> None:
+        super().__init__(
+            f"revision {revision} ({path}) failed and was rolled back; the warehouse is still "
+            f"at the revision before it.\n  statement: {statement}\n  error: {cause}"
+        )
+        self.revision = revision
+        self.path = path
+        self.statement = statement
+        self.cause = cause
+
+
+class ReconcileError(MigrationError):
+    """Reconcile ran but the catalog does not show the expected result afterwards."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        listed = "\n  - ".join(problems)
+        super().__init__(
+            f"reconcile did not leave the warehouse as declared (rolled back):\n  - {listed}"
+        )
+        self.problems = list(problems)
+
+
+class AdoptionError(MigrationError):
+    """A legacy layout could not be folded into the current schema without loss."""
+
+    def __init__(self, layout: str, table: str, statement: str, cause: str) -> None:
+        super().__init__(
+            f"adopting the {layout} layout failed while copying table {table!r} (nothing was "
+            f"changed; the transaction was rolled back).\n  statement: {statement}\n"
+            f"  error: {cause}\nFix or convert the offending values in {table!r}, then re-run."
+        )
+        self.layout = layout
+        self.table = table
+        self.statement = statement
+        self.cause = cause
+
+
+class RevisionExistsError(MigrationError):
+    """``db revision`` would overwrite an existing file."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} already exists; choose another message or remove the file")
+        self.path = path

@@ -1,0 +1,577 @@
+"""Schema operations as data, and the ``op`` facade revision files call.
+
+A revision's ``upgrade(op)`` does not touch the database: each ``op.*`` call
+appends an :class:`Operation` to a list. The engine then renders every
+operation to SQL (for ``db plan`` / ``--sql``) and executes exactly that SQL
+(for ``db upgrade``), so what a dry run prints is what a real run does.
+
+Operations know three more things than their SQL: how to undo themselves
+(:meth:`Operation.reverse`, used by autogenerate to write downgrades), whether
+they can lose data (:meth:`Operation.risk`, the destructive guard) and how to
+write themselves back as Python (:meth:`Operation.python`, for autogenerate).
+
+Every identifier is quoted with :func:`~egregora_pipeline.sql.quote_ident`.
+Types, defaults, expressions and raw SQL come from revision files, which are
+code reviewed like any other code, never from user input.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from egregora_pipeline.migrations import catalog
+from egregora_pipeline.migrations.probe import Probe
+from egregora_pipeline.schema.duckdb_types import normalize_type
+from egregora_pipeline.sql import quote_ident
+
+q = quote_ident
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column definition as frozen in a revision file."""
+
+    name: str
+    type: str
+    nullable: bool = True
+    default: str | None = None
+    """A SQL expression (``'published'``, ``now()``), used verbatim."""
+
+    def ddl(self) -> str:
+        default = f" DEFAULT {self.default}" if self.default is not None else ""
+        not_null = "" if self.nullable else " NOT NULL"
+        return f"{q(self.name)} {self.type}{default}{not_null}"
+
+    def python(self) -> str:
+        extra = "" if self.nullable else ", nullable=False"
+        if self.default is not None:
+            extra += f", default={self.default!r}"
+        return f"Column({self.name!r}, {self.type!r}{extra})"
+
+
+@dataclass(frozen=True)
+class Risk:
+    """What an operation would destroy if it ran now."""
+
+    description: str
+    values_lost: int
+
+
+class Operation(ABC):
+    """One schema change. Subclasses are frozen dataclasses."""
+
+    destructive: bool = False
+    """Statically able to lose data (autogenerate marks these in the file)."""
+
+    @abstractmethod
+    def render(self) -> list[str]:
+        """The SQL statements this operation runs, in order."""
+
+    def reverse(self) -> Operation | None:
+        """The operation that undoes this one, or None when it cannot be undone from data."""
+        return None
+
+    def risk(self, probe: Probe) -> Risk | None:
+        """What running this now would lose (None when nothing)."""
+        return None
+
+    @abstractmethod
+    def python(self) -> str:
+        """This operation as an ``op.*`` call, for generated revision files."""
+
+
+def _call(name: str, table: str, columns: str, rest: str) -> str:
+    """A multi-line ``op.<name>(table, [columns...], rest)`` call, formatted like ruff would."""
+    return f"op.{name}(\n        {table!r},\n        [{columns}\n        ]{rest},\n    )"
+
+
+def _non_null_values(probe: Probe, table: str, names: Sequence[str]) -> int:
+    if not names:
+        return 0
+    total = " + ".join(f"count({q(n)})" for n in names)
+    return probe.count(f"SELECT {total} FROM {q(table)}")
+
+
+@dataclass(frozen=True)
+class CreateTable(Operation):
+    table: str
+    columns: tuple[Column, ...]
+    constraints: tuple[str, ...] = ()
+    """Table constraints verbatim, e.g. ``CHECK (status IN ('draft'))``."""
+
+    def render(self) -> list[str]:
+        parts = [c.ddl() for c in self.columns] + list(self.constraints)
+        body = ",\n    ".join(parts)
+        return [f"CREATE TABLE {q(self.table)} (\n    {body}\n)"]
+
+    def reverse(self) -> Operation:
+        return DropTable(self.table, self.columns, self.constraints)
+
+    def python(self) -> str:
+        cols = "".join(f"\n            {c.python()}," for c in self.columns)
+        cons = f", constraints={list(self.constraints)!r}" if self.constraints else ""
+        return _call("create_table", self.table, cols, cons)
+
+
+@dataclass(frozen=True)
+class DropTable(Operation):
+    table: str
+    columns: tuple[Column, ...] = ()
+    """The dropped definition, only so that :meth:`reverse` can recreate it."""
+    constraints: tuple[str, ...] = ()
+    destructive = True
+
+    def render(self) -> list[str]:
+        return [f"DROP TABLE {q(self.table)}"]
+
+    def reverse(self) -> Operation | None:
+        return CreateTable(self.table, self.columns, self.constraints) if self.columns else None
+
+    def risk(self, probe: Probe) -> Risk | None:
+        names = list(catalog.columns(probe.catalog, self.table))
+        rows = probe.count(f"SELECT count(*) FROM {q(self.table)}")
+        values = _non_null_values(probe, self.table, names) if rows else 0
+        if not values:
+            return None
+        return Risk(f"dropping table {self.table!r} ({rows} rows)", values)
+
+    def python(self) -> str:
+        return f"op.drop_table({self.table!r})"
+
+
+@dataclass(frozen=True)
+class RenameTable(Operation):
+    table: str
+    new_name: str
+
+    def render(self) -> list[str]:
+        return [f"ALTER TABLE {q(self.table)} RENAME TO {q(self.new_name)}"]
+
+    def reverse(self) -> Operation:
+        return RenameTable(self.new_name, self.table)
+
+    def python(self) -> str:
+        return f"op.rename_table({self.table!r}, {self.new_name!r})"
+
+
+@dataclass(frozen=True)
+class AddColumn(Operation):
+    """``ALTER TABLE ADD COLUMN`` in place, with an optional backfill and NOT NULL.
+
+    A NOT NULL column on a table that has rows needs values first: a constant
+    ``default`` (DuckDB fills it in during the ADD), and/or a per-row
+    ``backfill`` expression over the other columns. With ``keep_default=False``
+    the default only serves existing rows and is dropped afterwards, so later
+    inserts must give the value.
+
+    The statement order matters in DuckDB 2.0: ``SET NOT NULL`` on a column
+    that was UPDATEd earlier in the same transaction fails ("Cannot create
+    index with outstanding updates"). So with a ``default`` placeholder the
+    order is ADD ... DEFAULT, SET NOT NULL, DROP DEFAULT, then UPDATE (fast);
+    without one, the backfill is applied by ``SET DATA TYPE ... USING
+    COALESCE(col, backfill)`` before SET NOT NULL (slower: it rewrites the
+    column). A backfill expression must never yield NULL for a NOT NULL column.
+    """
+
+    table: str
+    column: Column
+    backfill: str | None = None
+    keep_default: bool = True
+
+    def render(self) -> list[str]:
+        c = self.column
+        t, n = q(self.table), q(c.name)
+        default = f" DEFAULT {c.default}" if c.default is not None else ""
+        out = [f"ALTER TABLE {t} ADD COLUMN {n} {c.type}{default}"]
+        late: list[str] = []
+        if self.backfill is not None:
+            if c.default is not None or c.nullable:
+                late.append(f"UPDATE {t} SET {n} = {self.backfill}")
+            else:
+                out.extend(FillNulls(self.table, c.name, c.type, self.backfill).render())
+        if not c.nullable:
+            out.append(f"ALTER TABLE {t} ALTER COLUMN {n} SET NOT NULL")
+        if c.default is not None and not self.keep_default:
+            out.append(f"ALTER TABLE {t} ALTER COLUMN {n} DROP DEFAULT")
+        return out + late
+
+    def reverse(self) -> Operation:
+        return DropColumn(self.table, self.column.name, self.column)
+
+    def python(self) -> str:
+        c = self.column
+        extra = "" if c.nullable else ", nullable=False"
+        if c.default is not None:
+            extra += f", default={c.default!r}"
+        if self.backfill is not None:
+            extra += f", backfill={self.backfill!r}"
+        if not self.keep_default:
+            extra += ", keep_default=False"
+        return f"op.add_column({self.table!r}, {c.name!r}, {c.type!r}{extra})"
+
+
+@dataclass(frozen=True)
+class DropColumn(Operation):
+    table: str
+    name: str
+    column: Column | None = None
+    """The dropped definition, only so that :meth:`reverse` can recreate it (empty)."""
+    destructive = True
+
+    def render(self) -> list[str]:
+        return [f"ALTER TABLE {q(self.table)} DROP COLUMN {q(self.name)}"]
+
+    def reverse(self) -> Operation | None:
+        if self.column is None:
+            return None
+        nullable_copy = Column(self.column.name, self.column.type, True, self.column.default)
+        return AddColumn(self.table, nullable_copy)
+
+    def risk(self, probe: Probe) -> Risk | None:
+        values = probe.count(f"SELECT count({q(self.name)}) FROM {q(self.table)}")
+        return Risk(f"dropping column {self.table}.{self.name}", values) if values else None
+
+    def python(self) -> str:
+        return f"op.drop_column({self.table!r}, {self.name!r})"
+
+
+@dataclass(frozen=True)
+class RenameColumn(Operation):
+    table: str
+    name: str
+    new_name: str
+
+    def render(self) -> list[str]:
+        return [f"ALTER TABLE {q(self.table)} RENAME COLUMN {q(self.name)} TO {q(self.new_name)}"]
+
+    def reverse(self) -> Operation:
+        return RenameColumn(self.table, self.new_name, self.name)
+
+    def python(self) -> str:
+        return f"op.rename_column({self.table!r}, {self.name!r}, {self.new_name!r})"
+
+
+@dataclass(frozen=True)
+class AlterColumnType(Operation):
+    """Change a column's type in place (``ALTER ... SET DATA TYPE``).
+
+    The guard counts the non-null values that would not survive: those the
+    new type cannot hold (the cast fails) and those that change on a round
+    trip back to the old type (``'01'`` as INTEGER comes back as ``'1'``). A
+    widening change (INTEGER to BIGINT, anything to VARCHAR) counts zero.
+    """
+
+    table: str
+    name: str
+    type: str
+    using: str | None = None
+    old_type: str | None = None
+    """The type before, only so that :meth:`reverse` can restore it."""
+    destructive = True
+
+    def render(self) -> list[str]:
+        using = f" USING {self.using}" if self.using is not None else ""
+        return [
+            f"ALTER TABLE {q(self.table)} ALTER COLUMN {q(self.name)} "
+            f"SET DATA TYPE {self.type}{using}"
+        ]
+
+    def reverse(self) -> Operation | None:
+        if self.old_type is None:
+            return None
+        return AlterColumnType(self.table, self.name, self.old_type, old_type=self.type)
+
+    def risk(self, probe: Probe) -> Risk | None:
+        live = catalog.columns(probe.catalog, self.table).get(self.name)
+        if live is None or normalize_type(live.type) == normalize_type(self.type):
+            return None
+        col = q(self.name)
+        converted = self.using if self.using is not None else f"TRY_CAST({col} AS {self.type})"
+        lost = probe.count(
+            f"SELECT count(*) FROM {q(self.table)} WHERE {col} IS NOT NULL AND "
+            f"({converted} IS NULL OR TRY_CAST({converted} AS {live.type}) IS DISTINCT FROM {col})"
+        )
+        if not lost:
+            return None
+        return Risk(
+            f"changing {self.table}.{self.name} from {live.type} to {self.type} "
+            "(values that do not convert or do not round-trip)",
+            lost,
+        )
+
+    def python(self) -> str:
+        extra = f", using={self.using!r}" if self.using is not None else ""
+        if self.old_type is not None:
+            extra += f", old_type={self.old_type!r}"
+        return f"op.alter_column_type({self.table!r}, {self.name!r}, {self.type!r}{extra})"
+
+
+@dataclass(frozen=True)
+class SetNullable(Operation):
+    """``SET NOT NULL`` (nullable=False) or ``DROP NOT NULL`` (nullable=True).
+
+    SET NOT NULL fails (and the revision rolls back) while NULLs remain:
+    backfill first.
+    """
+
+    table: str
+    name: str
+    nullable: bool
+
+    def render(self) -> list[str]:
+        action = "DROP NOT NULL" if self.nullable else "SET NOT NULL"
+        return [f"ALTER TABLE {q(self.table)} ALTER COLUMN {q(self.name)} {action}"]
+
+    def reverse(self) -> Operation:
+        return SetNullable(self.table, self.name, not self.nullable)
+
+    def python(self) -> str:
+        return f"op.alter_column_nullable({self.table!r}, {self.name!r}, {self.nullable!r})"
+
+
+@dataclass(frozen=True)
+class CreateIndex(Operation):
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    unique: bool = False
+
+    def render(self) -> list[str]:
+        unique = "UNIQUE " if self.unique else ""
+        cols = ", ".join(q(c) for c in self.columns)
+        return [f"CREATE {unique}INDEX {q(self.name)} ON {q(self.table)} ({cols})"]
+
+    def reverse(self) -> Operation:
+        return DropIndex(self.name, self.table, self.columns, self.unique)
+
+    def python(self) -> str:
+        unique = ", unique=True" if self.unique else ""
+        return f"op.create_index({self.name!r}, {self.table!r}, {list(self.columns)!r}{unique})"
+
+
+@dataclass(frozen=True)
+class DropIndex(Operation):
+    name: str
+    table: str | None = None
+    columns: tuple[str, ...] = ()
+    unique: bool = False
+
+    def render(self) -> list[str]:
+        return [f"DROP INDEX {q(self.name)}"]
+
+    def reverse(self) -> Operation | None:
+        if self.table is None or not self.columns:
+            return None
+        return CreateIndex(self.name, self.table, self.columns, self.unique)
+
+    def python(self) -> str:
+        return f"op.drop_index({self.name!r})"
+
+
+@dataclass(frozen=True)
+class RebuildTable(Operation):
+    """Create-copy-swap: only for changes DuckDB cannot make in place.
+
+    DuckDB has no ``ALTER TABLE ADD CONSTRAINT``, so adding a CHECK constraint
+    means a new table. The copy is ``INSERT INTO new SELECT`` of every new
+    column from the old table (same name, or the expression in ``copy``), then
+    the old table is dropped and the new one renamed. Indexes on the old table
+    are dropped with it: recreate them with ``op.create_index`` afterwards.
+    It rewrites every row, ~45x the cost of an in-place ``ADD COLUMN``.
+    """
+
+    table: str
+    columns: tuple[Column, ...]
+    constraints: tuple[str, ...] = ()
+    copy: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def _scratch(self) -> str:
+        return f"__rebuild_{self.table}"
+
+    def render(self) -> list[str]:
+        new = CreateTable(self._scratch, self.columns, self.constraints).render()
+        names = ", ".join(q(c.name) for c in self.columns)
+        values = ", ".join(self.copy.get(c.name, q(c.name)) for c in self.columns)
+        return [
+            *new,
+            f"INSERT INTO {q(self._scratch)} ({names}) SELECT {values} FROM {q(self.table)}",
+            f"DROP TABLE {q(self.table)}",
+            f"ALTER TABLE {q(self._scratch)} RENAME TO {q(self.table)}",
+        ]
+
+    def risk(self, probe: Probe) -> Risk | None:
+        kept = {c.name for c in self.columns}
+        dropped = [n for n in catalog.columns(probe.catalog, self.table) if n not in kept]
+        if self.copy:
+            dropped = [n for n in dropped if not any(n in e for e in self.copy.values())]
+        values = _non_null_values(probe, self.table, dropped)
+        if not values:
+            return None
+        return Risk(f"rebuilding {self.table!r} without columns {', '.join(dropped)}", values)
+
+    def python(self) -> str:
+        cols = "".join(f"\n            {c.python()}," for c in self.columns)
+        cons = f", constraints={list(self.constraints)!r}" if self.constraints else ""
+        copy = f", copy={dict(self.copy)!r}" if self.copy else ""
+        return _call("rebuild_table", self.table, cols, cons + copy)
+
+
+@dataclass(frozen=True)
+class Backfill(Operation):
+    """``UPDATE table SET column = expression`` (by default only where it is NULL).
+
+    Do not ``set_not_null`` the same column later in the same revision (DuckDB
+    2.0 refuses it after an UPDATE); use :class:`FillNulls` for that.
+    """
+
+    table: str
+    name: str
+    expression: str
+    where: str | None = None
+
+    def render(self) -> list[str]:
+        col = q(self.name)
+        where = self.where if self.where is not None else f"{col} IS NULL"
+        return [f"UPDATE {q(self.table)} SET {col} = {self.expression} WHERE {where}"]
+
+    def python(self) -> str:
+        where = f", where={self.where!r}" if self.where is not None else ""
+        return f"op.backfill({self.table!r}, {self.name!r}, {self.expression!r}{where})"
+
+
+@dataclass(frozen=True)
+class FillNulls(Operation):
+    """Replace NULLs of a column by ``expression``, in a way that allows SET NOT NULL after.
+
+    Rendered as ``SET DATA TYPE <same type> USING COALESCE(col, expression)``
+    rather than an UPDATE: DuckDB 2.0 refuses ``SET NOT NULL`` on a column
+    UPDATEd earlier in the same transaction.
+    """
+
+    table: str
+    name: str
+    type: str
+    expression: str
+
+    def render(self) -> list[str]:
+        col = q(self.name)
+        return [
+            f"ALTER TABLE {q(self.table)} ALTER COLUMN {col} SET DATA TYPE {self.type} "
+            f"USING COALESCE({col}, {self.expression})"
+        ]
+
+    def python(self) -> str:
+        return f"op.fill_nulls({self.table!r}, {self.name!r}, {self.type!r}, {self.expression!r})"
+
+
+@dataclass(frozen=True)
+class Execute(Operation):
+    """Raw SQL, verbatim. The guard cannot see inside it: review it like code."""
+
+    sql: str
+    reverse_sql: str | None = None
+
+    def render(self) -> list[str]:
+        return [self.sql]
+
+    def reverse(self) -> Operation | None:
+        return Execute(self.reverse_sql, self.sql) if self.reverse_sql is not None else None
+
+    def python(self) -> str:
+        return f"op.execute({self.sql!r})"
+
+
+class Operations:
+    """The ``op`` object a revision's ``upgrade(op)`` / ``downgrade(op)`` receives.
+
+    Each method records one :class:`Operation`; nothing runs until the engine
+    executes :attr:`recorded`.
+    """
+
+    def __init__(self) -> None:
+        self.recorded: list[Operation] = []
+
+    def _add(self, operation: Operation) -> None:
+        self.recorded.append(operation)
+
+    def create_table(
+        self, table: str, columns: Sequence[Column], *, constraints: Sequence[str] = ()
+    ) -> None:
+        self._add(CreateTable(table, tuple(columns), tuple(constraints)))
+
+    def drop_table(self, table: str) -> None:
+        self._add(DropTable(table))
+
+    def rename_table(self, table: str, new_name: str) -> None:
+        self._add(RenameTable(table, new_name))
+
+    def add_column(
+        self,
+        table: str,
+        name: str,
+        type_: str,
+        *,
+        nullable: bool = True,
+        default: str | None = None,
+        backfill: str | None = None,
+        keep_default: bool = True,
+    ) -> None:
+        column = Column(name, type_, nullable, default)
+        self._add(AddColumn(table, column, backfill, keep_default))
+
+    def drop_column(self, table: str, name: str) -> None:
+        self._add(DropColumn(table, name))
+
+    def rename_column(self, table: str, name: str, new_name: str) -> None:
+        self._add(RenameColumn(table, name, new_name))
+
+    def alter_column_type(
+        self,
+        table: str,
+        name: str,
+        type_: str,
+        *,
+        using: str | None = None,
+        old_type: str | None = None,
+    ) -> None:
+        self._add(AlterColumnType(table, name, type_, using, old_type))
+
+    def alter_column_nullable(self, table: str, name: str, nullable: bool) -> None:
+        self._add(SetNullable(table, name, nullable))
+
+    def set_not_null(self, table: str, name: str) -> None:
+        self._add(SetNullable(table, name, nullable=False))
+
+    def drop_not_null(self, table: str, name: str) -> None:
+        self._add(SetNullable(table, name, nullable=True))
+
+    def create_index(
+        self, name: str, table: str, columns: Sequence[str], *, unique: bool = False
+    ) -> None:
+        self._add(CreateIndex(name, table, tuple(columns), unique))
+
+    def drop_index(self, name: str) -> None:
+        self._add(DropIndex(name))
+
+    def rebuild_table(
+        self,
+        table: str,
+        columns: Sequence[Column],
+        *,
+        constraints: Sequence[str] = (),
+        copy: Mapping[str, str] | None = None,
+    ) -> None:
+        self._add(RebuildTable(table, tuple(columns), tuple(constraints), dict(copy or {})))
+
+    def backfill(self, table: str, name: str, expression: str, *, where: str | None = None) -> None:
+        self._add(Backfill(table, name, expression, where))
+
+    def fill_nulls(self, table: str, name: str, type_: str, expression: str) -> None:
+        """Fill NULLs so that ``set_not_null`` may follow in the same revision."""
+        self._add(FillNulls(table, name, type_, expression))
+
+    def execute(self, sql: str, *, reverse_sql: str | None = None) -> None:
+        self._add(Execute(sql, reverse_sql))

@@ -1,0 +1,187 @@
+"""``egregora-pipeline db ...``: what people and CI see, and the exit codes they rely on."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from egregora_pipeline.cli.exit_codes import ExitCode
+from egregora_pipeline.cli.main import main
+from egregora_pipeline.migrations.script import BUNDLED_VERSIONS_DIR
+from tests.conftest import REPO_ROOT
+
+CLI = Path(sys.executable).with_name("egregora-pipeline")
+
+
+@pytest.fixture
+def versions_dir(tmp_path: Path) -> Path:
+    """A copy of the bundled revision files that a test may edit or extend."""
+    target = tmp_path / "versions"
+    target.mkdir()
+    for path in BUNDLED_VERSIONS_DIR.glob("[0-9]*.py"):
+        shutil.copy(path, target / path.name)
+    return target
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CLI), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
+def _sql(database: Path, *statements: str) -> None:
+    conn = duckdb.connect(str(database))
+    try:
+        for statement in statements:
+            conn.execute(statement)
+    finally:
+        conn.close()
+
+
+def test_upgrade_then_check_as_real_processes(
+    warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upgraded = _cli("db", "upgrade", env={"EGREGORA_DATABASE": str(warehouse_path)})
+
+    assert upgraded.returncode == ExitCode.OK, upgraded.stderr
+    assert "0001" in upgraded.stdout
+    assert warehouse_path.exists(), "the database came from EGREGORA_DATABASE"
+    checked = _cli("db", "check", "--database", str(warehouse_path))
+    assert checked.returncode == ExitCode.OK, checked.stdout
+    assert "OK" in checked.stdout
+    assert main(["db", "upgrade", "--database", str(warehouse_path)]) == ExitCode.OK
+    assert "nothing to do" in capsys.readouterr().out
+
+
+def test_check_exits_1_and_names_drifted_columns(warehouse_path: Path) -> None:
+    assert main(["db", "upgrade", "--database", str(warehouse_path)]) == ExitCode.OK
+    _sql(
+        warehouse_path,
+        "ALTER TABLE documents DROP COLUMN slug",
+        "ALTER TABLE messages ALTER COLUMN text SET DATA TYPE INTEGER",
+    )
+
+    checked = _cli("db", "check", "--database", str(warehouse_path))
+
+    assert checked.returncode == ExitCode.CHECK_FAILED
+    assert "missing column slug" in checked.stdout
+    assert "text: type INTEGER, declared VARCHAR" in checked.stdout
+    assert "Traceback" not in checked.stderr
+
+
+def test_plan_and_upgrade_sql_print_sql_and_create_nothing(
+    warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "plan", "--database", str(warehouse_path)]) == ExitCode.OK
+    planned = capsys.readouterr().out
+    assert main(["db", "upgrade", "--sql", "--database", str(warehouse_path)]) == ExitCode.OK
+    as_sql = capsys.readouterr().out
+
+    assert 'CREATE TABLE "documents"' in planned
+    assert '"authors" VARCHAR[]' in planned, "SQL is printed verbatim, not as Rich markup"
+    assert planned.split("\n", 1)[0] == as_sql.split("\n", 1)[0]
+    assert not warehouse_path.exists()
+
+
+def test_check_of_a_missing_warehouse_is_an_error_not_a_crash(
+    warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["db", "check", "--database", str(warehouse_path)])
+
+    assert code == ExitCode.ERROR
+    assert "no warehouse at" in capsys.readouterr().err
+    assert not warehouse_path.exists()
+
+
+def test_a_tampered_revision_is_refused_with_exit_3(
+    warehouse_path: Path, versions_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--database", str(warehouse_path), "--versions-dir", str(versions_dir)]
+    assert main(["db", "upgrade", *args]) == ExitCode.OK
+    edited = next(versions_dir.glob("0001_*.py"))
+    edited.write_text(edited.read_text() + "\n# edited\n")
+    capsys.readouterr()
+
+    assert main(["db", "upgrade", *args]) == ExitCode.ERROR
+    err = capsys.readouterr().err
+    assert "error:" in err
+    assert edited.name in err
+    assert main(["db", "check", *args]) == ExitCode.CHECK_FAILED
+    assert main(["db", "stamp", "0001", *args]) == ExitCode.OK
+    assert main(["db", "check", *args]) == ExitCode.OK
+
+
+def test_downgrade_refuses_to_lose_data_without_allow_destructive(
+    warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = ["--database", str(warehouse_path)]
+    assert main(["db", "upgrade", *db]) == ExitCode.OK
+    _sql(
+        warehouse_path,
+        "INSERT INTO documents (id, created_at, source_checksum, status, doc_type) "
+        "VALUES ('d', now(), 'c', 'draft', 'post')",
+    )
+    capsys.readouterr()
+
+    assert main(["db", "downgrade", "base", *db]) == ExitCode.ERROR
+    err = capsys.readouterr().err
+    assert "would lose 5 non-null value(s)" in err
+    assert "--allow-destructive" in err
+
+    assert main(["db", "downgrade", "base", "--sql", *db]) == ExitCode.OK
+    assert "DESTRUCTIVE" in capsys.readouterr().out
+    assert main(["db", "downgrade", "base", "--allow-destructive", *db]) == ExitCode.OK
+    assert main(["db", "current", *db]) == ExitCode.OK
+    assert capsys.readouterr().out.strip().endswith("base")
+
+
+def test_current_history_and_revision(
+    warehouse_path: Path, versions_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--database", str(warehouse_path), "--versions-dir", str(versions_dir)]
+    assert main(["db", "upgrade", *args]) == ExitCode.OK
+    capsys.readouterr()
+
+    assert main(["db", "current", *args]) == ExitCode.OK
+    assert capsys.readouterr().out.strip() == "0001"
+    assert main(["db", "revision", "-m", "add a thing", *args]) == ExitCode.OK
+    assert "0002_add_a_thing.py" in capsys.readouterr().out
+    assert main(["db", "history", *args]) == ExitCode.OK
+    listed = capsys.readouterr().out
+    assert "0001" in listed
+    assert "0002 (head)" in listed
+
+
+@pytest.mark.parametrize(
+    ("command", "phrase"),
+    [
+        ("upgrade", "reconcile"),
+        ("downgrade", "allow-destructive"),
+        ("plan", "change nothing"),
+        ("current", "applied revision"),
+        ("history", "applied"),
+        ("check", "Exit 1"),
+        ("stamp", "without running"),
+        ("revision", "autogenerate"),
+    ],
+)
+def test_every_command_explains_itself(
+    command: str, phrase: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", command, "--help"]) == ExitCode.OK
+
+    text = " ".join(capsys.readouterr().out.split())
+    assert phrase in text
+    assert "--database" in text
