@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (see :class:`ExitCode`)."""
     err = Console(stderr=True)
     try:
-        app(args=argv, prog_name="egregora-pipeline", standalone_mode=False)
+        # Without standalone mode Click *returns* the code of a ``typer.Exit``.
+        returned = app(args=argv, prog_name="egregora-pipeline", standalone_mode=False)
     except SystemExit as exit_:
         return int(exit_.code or 0) if not isinstance(exit_.code, str) else ExitCode.ERROR
     except typer.Exit as exit_:
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             soft_wrap=True,
         )
         return ExitCode.INTERNAL
-    return ExitCode.OK
+    return returned if isinstance(returned, int) else ExitCode.OK
 
 
 def run() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from egregora_pipeline.cli.exit_codes import ExitCode
@@ -21,3 +23,11 @@ def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str])
 def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == ExitCode.OK
     assert "db" in capsys.readouterr().out
+
+
+def test_a_command_exit_code_reaches_the_caller(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.duckdb"
+
+    code = main(["db", "check", "--database", str(missing)])
+
+    assert code != ExitCode.OK
