@@ -1,4 +1,12 @@
-"""``egregora-pipeline ingest PATH...``."""
+"""``egregora-pipeline ingest PATH...``: run ``ingest_job`` in-process on PATHs.
+
+Goes through the Dagster job, not the library directly, so what runs here is
+exactly what runs from the UI, a schedule or the sensor: ``migrate_schema``,
+its blocking checks, the ingestion op (with its own schema gate), then the
+data checks. Exit code: 0 when everything passed; 1 when a check failed or an
+input was rejected as a whole; 3 when a step failed for another reason (e.g.
+the in-asset schema gate, or a warehouse locked past the timeout).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +14,60 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
+from egregora_pipeline.cli.exit_codes import ExitCode
+from egregora_pipeline.cli.ingest_report import IngestProgressBars, render_outcome
 from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, DatabaseOption
+from egregora_pipeline.settings import Settings
 
 
 def ingest_command(
     paths: Annotated[
-        list[Path], typer.Argument(help="WhatsApp exports, content or media folders.")
+        list[Path],
+        typer.Argument(
+            help="WhatsApp exports (.zip/.txt), Markdown files or folders, media files or folders.",
+            exists=True,
+            readable=True,
+            resolve_path=False,
+        ),
     ],
     database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            envvar="EGREGORA_TIMEZONE",
+            help="Time zone the chat exports were written in (env EGREGORA_TIMEZONE, default UTC).",
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show Dagster's step logs.")
+    ] = False,
 ) -> None:
-    """Ingest WhatsApp exports, Markdown content and media into the warehouse."""
-    raise typer.Exit(3)
+    """Ingest WhatsApp exports, Markdown content and media into the warehouse.
+
+    Runs the Dagster job ``ingest_job`` in this process: the schema is migrated
+    to head first, blocking checks confirm every declared column, then the
+    inputs are ingested and the data checks run. A per-input summary follows.
+    """
+    from egregora_pipeline.definitions import defs  # Dagster import is slow: only when needed
+    from egregora_pipeline.orchestration.local_run import run_ingest_job
+
+    settings = Settings.from_env(database=database, timezone=timezone)
+    out = Console()
+    if not out.is_terminal:  # logs and pipes: wide enough that paths and tables stay whole
+        out = Console(width=200)
+    with IngestProgressBars(Console(stderr=True)) as progress:
+        outcome = run_ingest_job(
+            defs,
+            paths,
+            settings,
+            progress=progress,
+            log_level="INFO" if verbose else "CRITICAL",
+        )
+    render_outcome(out, outcome, settings)
+    if outcome.failed_checks or outcome.failed_inputs:
+        raise typer.Exit(ExitCode.CHECK_FAILED)
+    if outcome.failures:
+        raise typer.Exit(ExitCode.ERROR)

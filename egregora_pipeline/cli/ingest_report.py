@@ -1,0 +1,188 @@
+"""How ``egregora-pipeline ingest`` shows progress and its summary.
+
+Printing is kept apart from running so the summary reads the same whatever
+launched the job, and so progress bars appear only on a terminal (CI logs get
+the summary alone).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from egregora_pipeline.ingestion import ProgressEvent
+from egregora_pipeline.settings import Settings
+
+if TYPE_CHECKING:  # importing Dagster costs seconds; `db` commands must not pay it
+    from egregora_pipeline.orchestration.local_run import IngestRunOutcome
+
+
+class IngestProgressBars:
+    """A progress sink drawing one bar per input, on a terminal only."""
+
+    def __init__(self, console: Console) -> None:
+        self._enabled = console.is_terminal
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[unit]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> IngestProgressBars:
+        if self._enabled:
+            self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._enabled:
+            self._progress.stop()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if not self._enabled:
+            return
+        key = str(event.path)
+        task = self._tasks.get(key)
+        if task is None:
+            task = self._progress.add_task(event.path.name, total=event.total, unit=event.unit)
+            self._tasks[key] = task
+        self._progress.update(task, completed=event.done, total=event.total, unit=event.unit)
+
+
+INPUT_COUNT_COLUMNS = (
+    "messages +",
+    "messages =",
+    "documents +",
+    "documents ~",
+    "documents =",
+    "rejected",
+)
+
+
+def _schema_summary(schema: dict[str, Any]) -> str:
+    applied = schema.get("applied_revisions") or []
+    actions = schema.get("reconcile_actions") or []
+    layout = schema.get("adopted_layout")
+    if not applied and not actions and layout in (None, "none"):
+        return f"already at head ({schema.get('to_revision')}), nothing to do"
+    parts = [f"{schema.get('from_revision')} -> {schema.get('to_revision')}"]
+    if layout not in (None, "none"):
+        parts.append(f"adopted the '{layout}' layout")
+    parts.append(f"{len(applied)} revision(s) applied")
+    parts.append(f"{len(actions)} column(s) reconciled")
+    return ", ".join(parts)
+
+
+def _display_path(path: str) -> str:
+    """Paths relative to the working directory when under it: shorter, still unambiguous."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def _mark(passed: bool) -> str:
+    return "[green]passed[/green]" if passed else "[bold red]FAILED[/bold red]"
+
+
+def render_outcome(console: Console, outcome: IngestRunOutcome, settings: Settings) -> None:
+    """Print the schema step, a per-input table, table totals, checks and failures."""
+    console.print(f"[bold]warehouse[/bold] {settings.database}  [dim](run {outcome.run_id})[/dim]")
+    schema = outcome.schema
+    if schema:
+        console.print(f"[bold]schema[/bold] {_schema_summary(schema)}", highlight=False)
+    ingested = [item for item in outcome.inputs if item["kind"] != "skipped"]
+    ignored = [item for item in outcome.inputs if item["kind"] == "skipped"]
+    if ingested:
+        table = Table(title="inputs", title_justify="left")
+        table.add_column("input", overflow="fold")
+        table.add_column("kind")
+        for column in INPUT_COUNT_COLUMNS:
+            table.add_column(column, justify="right", no_wrap=True)
+        for item in ingested:
+            table.add_row(
+                _display_path(str(item["path"])),
+                str(item["kind"]),
+                str(item["messages_added"]),
+                str(item["messages_skipped"]),
+                str(item["documents_added"]),
+                str(item.get("documents_updated", 0)),
+                str(item["documents_skipped"]),
+                f"[red]{item['rejected']}[/red]" if item["rejected"] else "0",
+            )
+        console.print(table)
+        console.print("[dim]+ added, ~ updated (source changed), = unchanged[/dim]")
+        _render_rejections(console, outcome.inputs)
+    elif not outcome.failures and not outcome.failed_checks:
+        console.print("no input found to ingest")
+    if ignored:
+        names = ", ".join(_display_path(str(item["path"])) for item in ignored)
+        console.print(f"[dim]not an ingestible file type, left alone: {names}[/dim]")
+    for name, metadata in sorted(outcome.tables.items()):
+        console.print(
+            f"[bold]{name}[/bold]: {metadata.get('dagster/row_count', '?')} rows in the warehouse"
+        )
+    if outcome.checks:
+        checks = Table(title="asset checks", title_justify="left")
+        for column in ("asset", "check", "result"):
+            checks.add_column(column)
+        for check in outcome.checks:
+            checks.add_row(check.asset, check.name, _mark(check.passed))
+        console.print(checks)
+    for check in outcome.failed_checks:
+        _render_failed_check(console, check.asset, check.name, check.details)
+    for failure in outcome.failures:
+        console.print(
+            f"[bold red]step {failure.step} failed:[/bold red] {failure.message}", highlight=False
+        )
+    if outcome.skipped_steps:
+        console.print(
+            f"[yellow]not executed (blocked):[/yellow] {', '.join(outcome.skipped_steps)}"
+        )
+
+
+def _render_rejections(console: Console, inputs: list[dict[str, Any]]) -> None:
+    for item in inputs:
+        if item.get("error"):
+            console.print(
+                f"[bold red]rejected input[/bold red] {item['path']}: {item['error']}",
+                highlight=False,
+            )
+        for rejection in item.get("rejections", []):
+            where = rejection["source_path"]
+            if rejection.get("line") is not None:
+                where += f":{rejection['line']}"
+                if rejection.get("column") is not None:
+                    where += f":{rejection['column']}"
+            console.print(f"[red]rejected[/red] {where}: {rejection['reason']}", highlight=False)
+    if any(item.get("rejected") for item in inputs):
+        console.print("[dim]every rejected record is kept in table ingest_rejections[/dim]")
+
+
+def _render_failed_check(console: Console, asset: str, name: str, details: dict[str, Any]) -> None:
+    console.print(f"[bold red]check {asset}:{name} failed[/bold red]")
+    for key in ("missing_columns", "mismatched_columns", "problems", "offending_rows", "sample"):
+        value = details.get(key)
+        if value:
+            console.print(f"  {key}: {value}", highlight=False)

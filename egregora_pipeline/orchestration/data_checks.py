@@ -1,0 +1,76 @@
+"""Checks on the ingested data: per-``doc_type`` rules and unique identity keys.
+
+Not blocking (the rows are already written when they run), but ERROR
+severity: ``egregora-pipeline ingest`` and CI fail on them, and the UI shows
+a sample of the offending rows.
+"""
+
+# No ``from __future__ import annotations``: Dagster reads the annotations of
+# decorated functions (context and resource types) at definition time.
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from egregora_pipeline.orchestration.ingestion_assets import DOCUMENTS_ASSET, MESSAGES_ASSET
+from egregora_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from egregora_pipeline.quality import Finding, doc_type_rule_violations, duplicate_keys
+from egregora_pipeline.schema import DOCUMENTS, MESSAGES
+
+DOC_TYPE_RULES_CHECK = "doc_type_rules_hold"
+UNIQUE_ID_CHECK = "id_is_unique"
+UNIQUE_EVENT_ID_CHECK = "event_id_is_unique"
+
+
+def _result(asset: dg.AssetKey, name: str, finding: Finding) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=asset,
+        check_name=name,
+        passed=finding.ok,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "rule": finding.rule,
+            "offending_rows": dg.MetadataValue.int(finding.offending_rows),
+            "sample": dg.MetadataValue.json(
+                [{k: str(v) for k, v in row.items()} for row in finding.sample]
+            ),
+        },
+    )
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            DOC_TYPE_RULES_CHECK, asset=DOCUMENTS_ASSET, description="SCHEMA.md per-doc_type rules."
+        ),
+        dg.AssetCheckSpec(
+            UNIQUE_ID_CHECK, asset=DOCUMENTS_ASSET, description="`id` identifies one document."
+        ),
+        dg.AssetCheckSpec(
+            UNIQUE_EVENT_ID_CHECK,
+            asset=MESSAGES_ASSET,
+            description="`event_id` identifies one message.",
+        ),
+    ],
+    name="warehouse_data_checks",
+    can_subset=True,
+    pool=WAREHOUSE_POOL,
+)
+def warehouse_data_checks(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.AssetCheckResult]:
+    """Run the selected data checks over one read-only connection."""
+    selected = {key.name for key in context.selected_asset_check_keys}
+    with warehouse.get_read_only_connection() as conn:
+        if DOC_TYPE_RULES_CHECK in selected:
+            yield _result(
+                DOCUMENTS_ASSET,
+                DOC_TYPE_RULES_CHECK,
+                doc_type_rule_violations(conn, DOCUMENTS.name),
+            )
+        if UNIQUE_ID_CHECK in selected:
+            yield _result(DOCUMENTS_ASSET, UNIQUE_ID_CHECK, duplicate_keys(conn, DOCUMENTS.name))
+        if UNIQUE_EVENT_ID_CHECK in selected:
+            yield _result(
+                MESSAGES_ASSET, UNIQUE_EVENT_ID_CHECK, duplicate_keys(conn, MESSAGES.name)
+            )

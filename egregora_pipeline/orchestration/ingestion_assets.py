@@ -1,0 +1,197 @@
+"""The ingestion assets ``messages`` and ``documents``, computed by one op.
+
+One op (``ingest_inputs``) produces both assets because a WhatsApp export
+feeds both tables (messages, and its attachments as media documents): it is
+read once. The op can be subset, so either asset can be materialized alone.
+
+Blocking checks only stop steps *inside one run*. An asset launched on its own
+(from the UI, by a sensor, by another job) would never see them, so the op
+re-verifies the schema itself before writing -- a metadata-only catalog read
+of a few milliseconds -- and refuses, naming every missing or mismatched
+column, when it does not hold.
+"""
+
+# No ``from __future__ import annotations``: Dagster reads the annotations of
+# decorated functions (context and resource types) at definition time.
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from pydantic import Field
+
+from egregora_pipeline.ingestion import IngestReport, ProgressEvent, ingest
+from egregora_pipeline.migrations import check_connection
+from egregora_pipeline.orchestration.metadata import column_schema, counts_metadata
+from egregora_pipeline.orchestration.resources import (
+    WAREHOUSE_POOL,
+    EgregoraSettingsResource,
+    WarehouseResource,
+)
+from egregora_pipeline.orchestration.schema_assets import SCHEMA_ASSET
+from egregora_pipeline.quality import row_count
+from egregora_pipeline.schema import DOCUMENTS, MESSAGES
+
+MESSAGES_ASSET = dg.AssetKey(MESSAGES.name)
+DOCUMENTS_ASSET = dg.AssetKey(DOCUMENTS.name)
+INGEST_OP = "ingest_inputs"
+
+ProgressSink = Callable[[ProgressEvent], None]
+
+
+def no_progress(event: ProgressEvent) -> None:
+    """The default progress sink: runs launched from the UI log, they do not draw bars."""
+
+
+class IngestConfig(dg.Config):
+    """What to ingest. Empty ``paths`` means everything in the inbox (``EGREGORA_INBOX``)."""
+
+    paths: list[str] = Field(
+        default_factory=list,
+        description="Files or folders to ingest; empty = the inbox folder.",
+    )
+
+
+class SchemaNotReadyError(dg.Failure):
+    """The warehouse does not match the declared schema: ingestion refuses to write."""
+
+
+def assert_schema_ready(conn: duckdb.DuckDBPyConnection) -> None:
+    """Refuse (with every problem listed) unless the live schema is the declared one."""
+    report = check_connection(conn)
+    if report.ok:
+        return
+    raise SchemaNotReadyError(
+        description=(
+            "The warehouse schema does not match the declared schema, so nothing was written. "
+            "Run `egregora-pipeline db upgrade` (or materialize `egregora_schema`) and read "
+            "`egregora-pipeline db check`.\n\n" + report.render()
+        ),
+        metadata={
+            "problems": dg.MetadataValue.md(f"```\n{report.render()}\n```"),
+        },
+        allow_retries=False,
+    )
+
+
+def _input_paths(config: IngestConfig, settings_inbox: Path) -> list[Path]:
+    if config.paths:
+        return [Path(p) for p in config.paths]
+    return [settings_inbox] if settings_inbox.exists() else []
+
+
+def input_summaries(report: IngestReport) -> list[dict[str, object]]:
+    """Per-input counts, as JSON metadata the CLI and the UI both read."""
+    return [
+        {
+            "path": str(item.path),
+            "kind": item.kind,
+            "messages_added": item.messages_added,
+            "messages_skipped": item.messages_skipped,
+            "documents_added": item.documents_added,
+            "documents_skipped": item.documents_skipped,
+            "documents_updated": item.documents_updated,
+            "rejected": item.rejected,
+            "error": item.error,
+            "rejections": [
+                {
+                    "source_path": str(r.source_path),
+                    "line": r.line_number,
+                    "column": r.column_number,
+                    "reason": r.reason,
+                }
+                for r in item.rejections[:20]
+            ],
+        }
+        for item in report.inputs
+    ]
+
+
+@dg.multi_asset(
+    name=INGEST_OP,
+    specs=[
+        dg.AssetSpec(
+            MESSAGES_ASSET,
+            deps=[SCHEMA_ASSET],
+            group_name="ingestion",
+            kinds={"duckdb"},
+            description="Chat messages (staging), one row per WhatsApp message.",
+            metadata={"dagster/column_schema": column_schema(MESSAGES.schema)},
+            skippable=True,
+        ),
+        dg.AssetSpec(
+            DOCUMENTS_ASSET,
+            deps=[SCHEMA_ASSET],
+            group_name="ingestion",
+            kinds={"duckdb"},
+            description="Posts, profiles, journal entries and media, one wide table.",
+            metadata={"dagster/column_schema": column_schema(DOCUMENTS.schema)},
+            skippable=True,
+        ),
+    ],
+    can_subset=True,
+    pool=WAREHOUSE_POOL,
+)
+def ingest_inputs(
+    context: dg.AssetExecutionContext,
+    config: IngestConfig,
+    warehouse: WarehouseResource,
+    egregora: EgregoraSettingsResource,
+    progress: dg.ResourceParam[ProgressSink],
+) -> Iterator[dg.MaterializeResult]:
+    """Ingest the configured paths (or the inbox) into the selected tables."""
+    settings = egregora.settings()
+    targets = frozenset(key.path[-1] for key in context.selected_asset_keys)
+    paths = _input_paths(config, settings.inbox)
+    with warehouse.get_connection() as conn:
+        assert_schema_ready(conn)
+        report = ingest(
+            conn,
+            paths,
+            settings=settings,
+            run_id=context.run.run_id,
+            targets=targets,
+            progress=progress,
+        )
+        counts = {name: row_count(conn, name) for name in targets}
+    for item in report.inputs:
+        if item.error:
+            context.log.error("input rejected as a whole: %s: %s", item.path, item.error)
+        for rejection in item.rejections[:20]:
+            context.log.warning(
+                "rejected %s:%s: %s", rejection.source_path, rejection.line_number, rejection.reason
+            )
+    shared = {
+        "inputs": dg.MetadataValue.json(input_summaries(report)),
+        "inputs_failed": dg.MetadataValue.int(len(report.failed_inputs)),
+        "rejected": dg.MetadataValue.int(report.rejected),
+    }
+    if MESSAGES.name in targets:
+        yield dg.MaterializeResult(
+            asset_key=MESSAGES_ASSET,
+            metadata={
+                **shared,
+                **counts_metadata(
+                    {"inserted": report.messages_added, "skipped": report.messages_skipped}
+                ),
+                "dagster/row_count": dg.MetadataValue.int(counts[MESSAGES.name]),
+                "dagster/column_schema": column_schema(MESSAGES.schema),
+            },
+        )
+    if DOCUMENTS.name in targets:
+        yield dg.MaterializeResult(
+            asset_key=DOCUMENTS_ASSET,
+            metadata={
+                **shared,
+                **counts_metadata(
+                    {
+                        "inserted": report.documents_added,
+                        "updated": report.documents_updated,
+                        "skipped": report.documents_skipped,
+                    }
+                ),
+                "dagster/row_count": dg.MetadataValue.int(counts[DOCUMENTS.name]),
+                "dagster/column_schema": column_schema(DOCUMENTS.schema),
+            },
+        )

@@ -1,0 +1,37 @@
+"""Jobs and the daily schedule.
+
+``ingest_job`` selects everything, so ``migrate_schema`` and its blocking
+checks always run before the ingestion op in the same run. ``migrate_job`` is
+the schema asset and its checks alone (what CI or an operator runs to gate a
+warehouse without ingesting).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from egregora_pipeline.orchestration.schema_assets import SCHEMA_ASSET
+
+INGEST_JOB = "ingest_job"
+MIGRATE_JOB = "migrate_job"
+
+ingest_job = dg.define_asset_job(
+    name=INGEST_JOB,
+    selection=dg.AssetSelection.all(),
+    description="Migrate the schema, gate on the blocking checks, ingest, check the data.",
+)
+
+migrate_job = dg.define_asset_job(
+    name=MIGRATE_JOB,
+    selection=dg.AssetSelection.assets(SCHEMA_ASSET),
+    description="Bring the warehouse to head and run the blocking schema checks.",
+)
+
+daily_ingest_schedule = dg.ScheduleDefinition(
+    name="daily_ingest",
+    job=ingest_job,
+    cron_schedule="0 5 * * *",
+    execution_timezone="UTC",
+    description="Every day at 05:00 UTC, ingest whatever is in the inbox.",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)

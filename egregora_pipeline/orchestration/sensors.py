@@ -1,0 +1,101 @@
+"""A sensor that starts ``ingest_job`` for each new or changed file in the inbox.
+
+Run keys are the SHA-256 of the file's bytes: Dagster never launches two runs
+with the same key from one sensor, so a file that is seen again -- on the next
+tick, after a restart, or copied back under another name -- never triggers a
+second run, while an edited file (new bytes) does. The cursor remembers which
+hashes were requested (so a backlog larger than one tick's cap drains over the
+next ticks) and caches hashes by (size, mtime) so a large, unchanged export is
+not re-read on every tick.
+"""
+
+# No ``from __future__ import annotations``: Dagster reads the annotations of
+# decorated functions (context and resource types) at definition time.
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from egregora_pipeline.ingestion import discover_inputs
+from egregora_pipeline.orchestration.ingestion_assets import INGEST_OP
+from egregora_pipeline.orchestration.jobs import ingest_job
+from egregora_pipeline.orchestration.resources import EgregoraSettingsResource
+
+INGESTIBLE_KINDS = frozenset({"whatsapp", "markdown", "media"})
+"""What :func:`discover_inputs` recognises; anything else in the inbox is left alone."""
+
+MAX_RUNS_PER_TICK = 25
+"""Cap on run requests per evaluation; the rest are picked up on the next tick."""
+
+
+@dataclass(frozen=True)
+class InboxFile:
+    """An inbox file and the hash of its content."""
+
+    path: Path
+    sha256: str
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def scan_inbox(inbox: Path, cache: dict[str, list[object]]) -> Iterator[InboxFile]:
+    """Every ingestible file under ``inbox``, hashed (reusing ``cache`` when unchanged).
+
+    ``cache`` maps a path to ``[size, mtime_ns, sha256]`` and is updated in place.
+    """
+    if not inbox.is_dir():
+        return
+    for found in discover_inputs([inbox]):
+        path = Path(found.path)
+        if found.kind not in INGESTIBLE_KINDS or not path.is_file():
+            continue
+        stat = path.stat()
+        cached = cache.get(str(path))
+        if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
+            digest = str(cached[2])
+        else:
+            digest = _sha256(path)
+            cache[str(path)] = [stat.st_size, stat.st_mtime_ns, digest]
+        yield InboxFile(path=path, sha256=digest)
+
+
+@dg.sensor(
+    name="inbox_sensor",
+    job=ingest_job,
+    minimum_interval_seconds=30,
+    description="Ingest each new or changed export/content file that lands in EGREGORA_INBOX.",
+    default_status=dg.DefaultSensorStatus.STOPPED,
+)
+def inbox_sensor(
+    context: dg.SensorEvaluationContext, egregora: EgregoraSettingsResource
+) -> dg.SensorResult | dg.SkipReason:
+    """Request one ``ingest_job`` run per inbox file, keyed by its content."""
+    inbox = egregora.settings().inbox
+    state = json.loads(context.cursor) if context.cursor else {}
+    cache: dict[str, list[object]] = state.get("files", {})
+    requested: set[str] = set(state.get("requested", []))
+    fresh = [item for item in scan_inbox(inbox, cache) if item.sha256 not in requested]
+    if not fresh:
+        return dg.SkipReason(f"no new or changed file in {inbox}")
+    batch = fresh[:MAX_RUNS_PER_TICK]
+    requested.update(item.sha256 for item in batch)
+    requests = [
+        dg.RunRequest(
+            run_key=item.sha256,
+            run_config={"ops": {INGEST_OP: {"config": {"paths": [str(item.path)]}}}},
+            tags={"egregora/input": item.path.name},
+        )
+        for item in batch
+    ]
+    cursor = json.dumps({"files": cache, "requested": sorted(requested)}, sort_keys=True)
+    return dg.SensorResult(run_requests=requests, cursor=cursor)

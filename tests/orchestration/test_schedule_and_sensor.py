@@ -1,0 +1,99 @@
+"""The daily schedule and the inbox sensor, evaluated for real against a folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+
+from egregora_pipeline.definitions import defs
+from egregora_pipeline.orchestration.ingestion_assets import INGEST_OP
+from egregora_pipeline.orchestration.resources import build_resources
+from egregora_pipeline.orchestration.sensors import MAX_RUNS_PER_TICK, inbox_sensor
+from egregora_pipeline.settings import Settings
+
+
+def _tick(settings: Settings, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
+    context = dg.build_sensor_context(
+        cursor=cursor, resources={"egregora": build_resources(settings)["egregora"]}
+    )
+    result = inbox_sensor(context)
+    assert isinstance(result, dg.SensorResult | dg.SkipReason)
+    return result
+
+
+def _paths(result: dg.SensorResult) -> list[str]:
+    return [r.run_config["ops"][INGEST_OP]["config"]["paths"][0] for r in result.run_requests or []]
+
+
+def test_the_daily_schedule_requests_an_inbox_run_of_ingest_job() -> None:
+    schedule = defs.resolve_schedule_def("daily_ingest")
+    assert schedule.job_name == "ingest_job"
+    assert schedule.cron_schedule == "0 5 * * *"
+    requests = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
+    assert requests is not None
+    assert len(requests) == 1
+
+
+def test_the_sensor_skips_an_empty_or_missing_inbox(settings: Settings) -> None:
+    assert isinstance(_tick(settings, None), dg.SkipReason)
+    settings.inbox.mkdir(parents=True)
+    assert isinstance(_tick(settings, None), dg.SkipReason)
+
+
+def test_a_new_file_triggers_one_run_and_never_a_second(
+    settings: Settings, inputs_dir: Path
+) -> None:
+    settings.inbox.mkdir(parents=True)
+    chat = settings.inbox / "WhatsApp Chat with Meetup.txt"
+    shutil.copy(inputs_dir / chat.name, chat)
+
+    first = _tick(settings, None)
+    assert isinstance(first, dg.SensorResult)
+    assert _paths(first) == [str(chat)]
+    assert first.run_requests[0].run_key  # type: ignore[index]
+
+    second = _tick(settings, first.cursor)
+    assert isinstance(second, dg.SkipReason)
+
+    os.utime(chat, ns=(1, 1))  # touched, same bytes: still nothing to do
+    assert isinstance(_tick(settings, first.cursor), dg.SkipReason)
+
+
+def test_a_changed_file_triggers_a_new_run_with_a_new_key(
+    settings: Settings, inputs_dir: Path
+) -> None:
+    settings.inbox.mkdir(parents=True)
+    chat = settings.inbox / "WhatsApp Chat with Meetup.txt"
+    shutil.copy(inputs_dir / chat.name, chat)
+    first = _tick(settings, None)
+    assert isinstance(first, dg.SensorResult)
+
+    with chat.open("a", encoding="utf-8") as handle:
+        handle.write("14/02/2024, 08:00 - Bruno: one more\n")
+    changed = _tick(settings, first.cursor)
+
+    assert isinstance(changed, dg.SensorResult)
+    assert _paths(changed) == [str(chat)]
+    assert changed.run_requests[0].run_key != first.run_requests[0].run_key  # type: ignore[index]
+
+
+def test_a_backlog_larger_than_one_tick_drains_over_the_next_ticks(settings: Settings) -> None:
+    posts = settings.inbox / "posts"
+    posts.mkdir(parents=True)
+    total = MAX_RUNS_PER_TICK + 3
+    for n in range(total):
+        (posts / f"p{n}.md").write_text(
+            f"---\ntitle: P{n}\nslug: p{n}\nstatus: draft\n---\nbody {n}\n"
+        )
+
+    first = _tick(settings, None)
+    assert isinstance(first, dg.SensorResult)
+    second = _tick(settings, first.cursor)
+    assert isinstance(second, dg.SensorResult)
+
+    assert len(_paths(first)) == MAX_RUNS_PER_TICK
+    assert len(_paths(second)) == 3
+    assert set(_paths(first)).isdisjoint(_paths(second))

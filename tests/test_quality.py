@@ -1,0 +1,61 @@
+"""Data-quality queries behind the asset checks on ``documents`` and ``messages``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from egregora_pipeline.quality import doc_type_rule_violations, duplicate_keys, row_count
+from egregora_pipeline.schema import DECLARED_TABLES, create_table_sql
+
+INSERT = (
+    "INSERT INTO documents (id, created_at, source_checksum, status, doc_type, title, slug) "
+    "VALUES (?, now(), 'x', ?, ?, ?, ?)"
+)
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(str(tmp_path / "q.duckdb"))
+    for table in DECLARED_TABLES.values():
+        connection.execute(create_table_sql(table.name, table.schema))
+    return connection
+
+
+def test_a_clean_table_has_no_findings(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(INSERT, ["p1", "published", "post", "Title", "title"])
+
+    assert duplicate_keys(conn, "documents").ok
+    assert doc_type_rule_violations(conn).ok
+    assert row_count(conn, "documents") == 1
+
+
+def test_duplicate_ids_are_counted_and_sampled(conn: duckdb.DuckDBPyConnection) -> None:
+    for _ in range(3):
+        conn.execute(INSERT, ["same", "published", "post", "T", "t"])
+
+    finding = duplicate_keys(conn, "documents")
+
+    assert not finding.ok
+    assert finding.offending_rows == 1
+    assert finding.sample == [{"key": "same", "copies": 3}]
+
+
+def test_a_post_without_slug_and_with_an_unknown_status_breaks_two_rules(
+    conn: duckdb.DuckDBPyConnection,
+) -> None:
+    conn.execute(INSERT, ["p1", "pending", "post", "T", None])
+
+    finding = doc_type_rule_violations(conn)
+
+    assert finding.offending_rows >= 2
+    rules = {row["rule"] for row in finding.sample}
+    assert any("slug" in str(rule) for rule in rules)
+    assert any("status" in str(rule) for rule in rules)
+
+
+def test_undeclared_tables_are_refused(conn: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(ValueError, match="not a declared table"):
+        row_count(conn, "documents; DROP TABLE documents")
