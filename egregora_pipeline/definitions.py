@@ -10,7 +10,12 @@ import dagster as dg
 
 from egregora_pipeline.orchestration.data_checks import warehouse_data_checks
 from egregora_pipeline.orchestration.ingestion_assets import ingest_inputs, no_progress
-from egregora_pipeline.orchestration.jobs import daily_ingest_schedule, ingest_job, migrate_job
+from egregora_pipeline.orchestration.jobs import (
+    daily_ingest_schedule,
+    ingest_job,
+    ingestion_automation_sensor,
+    migrate_job,
+)
 from egregora_pipeline.orchestration.resources import build_resources
 from egregora_pipeline.orchestration.schema_assets import egregora_schema_checks, migrate_schema
 from egregora_pipeline.orchestration.sensors import inbox_sensor
@@ -21,6 +26,6 @@ defs = dg.Definitions(
     asset_checks=[egregora_schema_checks, warehouse_data_checks],
     jobs=[ingest_job, migrate_job],
     schedules=[daily_ingest_schedule],
-    sensors=[inbox_sensor],
+    sensors=[inbox_sensor, ingestion_automation_sensor],
     resources={**build_resources(Settings.from_env()), "progress": no_progress},
 )

@@ -39,6 +39,16 @@ INGEST_OP = "ingest_inputs"
 
 ProgressSink = Callable[[ProgressEvent], None]
 
+INGESTION_AUTOMATION = (
+    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+)
+"""Declarative automation of the ingestion assets (sensor ``ingestion_automation``).
+
+When the schema asset is updated, ingest the inbox -- but only once the
+blocking schema checks of that update have passed: without the second term,
+automation would launch ingestion in its own run, where the blocking checks
+of another run could not stop it."""
+
 
 def no_progress(event: ProgressEvent) -> None:
     """The default progress sink: runs launched from the UI log, they do not draw bars."""
@@ -119,6 +129,7 @@ def input_summaries(report: IngestReport) -> list[dict[str, object]]:
             description="Chat messages (staging), one row per WhatsApp message.",
             metadata={"dagster/column_schema": column_schema(MESSAGES.schema)},
             skippable=True,
+            automation_condition=INGESTION_AUTOMATION,
         ),
         dg.AssetSpec(
             DOCUMENTS_ASSET,
@@ -128,6 +139,7 @@ def input_summaries(report: IngestReport) -> list[dict[str, object]]:
             description="Posts, profiles, journal entries and media, one wide table.",
             metadata={"dagster/column_schema": column_schema(DOCUMENTS.schema)},
             skippable=True,
+            automation_condition=INGESTION_AUTOMATION,
         ),
     ],
     can_subset=True,

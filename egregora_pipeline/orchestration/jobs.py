@@ -35,3 +35,13 @@ daily_ingest_schedule = dg.ScheduleDefinition(
     description="Every day at 05:00 UTC, ingest whatever is in the inbox.",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
+
+ingestion_automation_sensor = dg.AutomationConditionSensorDefinition(
+    name="ingestion_automation",
+    target=dg.AssetSelection.groups("ingestion"),
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description=(
+        "Declarative automation: ingest the inbox after the schema asset updates, "
+        "once its blocking checks passed."
+    ),
+)

@@ -11,6 +11,7 @@ import dagster as dg
 from egregora_pipeline.definitions import defs
 from egregora_pipeline.orchestration.ingestion_assets import INGEST_OP
 from egregora_pipeline.orchestration.resources import build_resources
+from egregora_pipeline.orchestration.schema_assets import HISTORY_CHECK, SCHEMA_CHECK_SPECS
 from egregora_pipeline.orchestration.sensors import MAX_RUNS_PER_TICK, inbox_sensor
 from egregora_pipeline.settings import Settings
 
@@ -97,3 +98,34 @@ def test_a_backlog_larger_than_one_tick_drains_over_the_next_ticks(settings: Set
     assert len(_paths(first)) == MAX_RUNS_PER_TICK
     assert len(_paths(second)) == 3
     assert set(_paths(first)).isdisjoint(_paths(second))
+
+
+def _requested_after_schema_update(*, checks_passed: bool) -> int:
+    """How many ingestion assets automation requests after a schema materialization."""
+    selection = dg.AssetSelection.groups("ingestion")
+    with dg.instance_for_test() as instance:
+        baseline = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=selection
+        )
+        instance.report_runless_asset_event(dg.AssetMaterialization("egregora_schema"))
+        for check in SCHEMA_CHECK_SPECS:  # the history check fails when checks_passed is False
+            instance.report_runless_asset_event(
+                dg.AssetCheckEvaluation(
+                    asset_key=check.asset_key,
+                    check_name=check.name,
+                    passed=checks_passed or check.name != HISTORY_CHECK,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                )
+            )
+        result = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=selection, cursor=baseline.cursor
+        )
+        return result.total_requested
+
+
+def test_automation_ingests_after_a_schema_update_whose_blocking_checks_passed() -> None:
+    assert _requested_after_schema_update(checks_passed=True) == 2
+
+
+def test_automation_holds_ingestion_back_when_a_blocking_check_failed() -> None:
+    assert _requested_after_schema_update(checks_passed=False) == 0
