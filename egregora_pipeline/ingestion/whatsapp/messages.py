@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from typing import Final
 
 import duckdb
-import pyarrow as pa
 
 from egregora_pipeline.ingestion.report import Rejection
 from egregora_pipeline.ingestion.streams import ReadableBytes
@@ -86,7 +85,12 @@ def _lit(text: str) -> str:
 
 
 def stage_sql(stage: str, chunk: str, shape: HeaderShape) -> str:
-    """``INSERT INTO stage`` parsing every message of the registered ``chunk``.
+    """``INSERT INTO stage`` parsing every message of the registered ``chunk``."""
+    return f"INSERT INTO {quote_ident(stage)}\n{classify_sql(chunk, shape)}"
+
+
+def classify_sql(chunk: str, shape: HeaderShape) -> str:
+    """``SELECT`` parsing every message of the registered ``chunk`` into the stage columns.
 
     No regex touches the header here: the splitter already matched it, so the
     first occurrence of the shape's terminator (`` - `` or ``] ``) ends it, and
@@ -99,7 +103,6 @@ def stage_sql(stage: str, chunk: str, shape: HeaderShape) -> str:
     system_if_marked = "TRUE" if shape.bracketed else "FALSE"
     edited = _lit(content.EDITED_PATTERN)
     return f"""
-INSERT INTO {quote_ident(stage)}
 WITH h AS (
     SELECT ord, line_no, m,
         strpos(m, {_lit(shape.terminator)}) + {len(shape.terminator) - 1} AS hend
@@ -107,7 +110,7 @@ WITH h AS (
 ), b AS (
     SELECT ord, line_no, substr(m, 2, hend - 1) AS header, substr(m, hend + 1) AS body FROM h
 ), a0 AS (
-    SELECT *, ltrim(header, {_lit(INVISIBLE_MARKS + "[")}) AS hc FROM b
+    SELECT *, {_trim_header_sql("header")} AS hc FROM b
 ), a1 AS (
     SELECT ord, line_no, header, body, split_part(hc, {_lit(shape.date_sep)}, 1) AS p1,
         split_part(hc, {_lit(shape.date_sep)}, 2) AS p2
@@ -133,7 +136,7 @@ WITH h AS (
     FROM c
 ), e AS (
     SELECT ord, line_no, header, p1, p2, author, marked, edited,
-        CASE WHEN regexp_matches(left(r2, 1), {_lit(MARKS_CLASS)})
+        CASE WHEN ascii(r2) > 127 AND regexp_matches(left(r2, 1), {_lit(MARKS_CLASS)})
             THEN ltrim(r2, {_lit(INVISIBLE_MARKS)}) ELSE r2 END AS body
     FROM d
 ), f AS (
@@ -152,20 +155,34 @@ WITH h AS (
             AND NOT omitted AND NOT deleted AND NOT edited) AS system
     FROM f
 )
-SELECT ord, line_no, header, TRY_CAST(p1 AS INTEGER), TRY_CAST(p2 AS INTEGER), length(p1),
-    CASE WHEN system THEN NULL ELSE author END,
-    body,
+SELECT ord, line_no, header, TRY_CAST(p1 AS INTEGER) AS d1, TRY_CAST(p2 AS INTEGER) AS d2,
+    length(p1) AS d1_digits,
+    CASE WHEN system THEN NULL ELSE author END AS author,
+    body AS text,
     CASE WHEN system THEN 'system' WHEN deleted THEN 'deleted'
         WHEN omitted THEN 'media_omitted' WHEN media_file IS NOT NULL THEN 'media'
-        ELSE 'text' END,
-    CASE WHEN system THEN NULL ELSE media_file END,
+        ELSE 'text' END AS kind,
+    CASE WHEN system THEN NULL ELSE media_file END AS media_file,
     edited,
     CASE WHEN contains(body, '@') THEN list_transform(
         regexp_extract_all(body, {_lit(content.MENTION_PATTERN)}),
         lambda mention: rtrim(regexp_replace(mention, {_lit(_MENTION_NOISE)}, '', 'g'), '.'))
-    END
+    END AS mentions
 FROM g
 """
+
+
+def _trim_header_sql(column: str) -> str:
+    """``column`` without leading invisible marks and ``[``.
+
+    Leading marks or ``[`` are rare on Android: trim only when the first
+    character is not ASCII or is a bracket (``ltrim`` with a character set
+    costs about as much as the rest of the stage step together).
+    """
+    return (
+        f"CASE WHEN ascii({column}) > 127 OR starts_with({column}, '[') "
+        f"THEN ltrim({column}, {_lit(INVISIBLE_MARKS + '[')}) ELSE {column} END"
+    )
 
 
 _AMPM_SPELLINGS: Final = (
@@ -188,12 +205,7 @@ def _local_ts_sql(shape: HeaderShape, order: DateOrder) -> str:
     order (:func:`formats.strptime_formats`); 12-hour headers with unusual
     AM/PM spellings (``p. m.``, U+202F, ...) are first upper-cased and unified.
     """
-    # Leading marks or "[" are rare on Android: trim only when the first character
-    # is not ASCII or is a bracket (``ltrim`` with a character set is not free).
-    header = (
-        f"CASE WHEN ascii(header) > 127 OR starts_with(header, '[') "
-        f"THEN ltrim(header, {_lit(INVISIBLE_MARKS + '[')}) ELSE header END"
-    )
+    header = _trim_header_sql("header")
     if shape.normalize_ampm:
         header = f"upper({header})"
         for old, new in _AMPM_SPELLINGS:
@@ -246,12 +258,13 @@ def uuid_from_sha1_sql(digest: str) -> str:
     UUIDv5 is SHA-1 over namespace bytes + UTF-8 name, truncated to 128 bits,
     with the version nibble set to 5 and the variant bits to ``10``; doing it in
     DuckDB keeps ``event_id`` vectorized (no Python call per message). The
-    32 hex digits are cast through DuckDB's UUID type, which adds the dashes.
+    dashes are placed by plain concatenation (a round trip through DuckDB's
+    UUID type costs several times as much).
     """
     variant = f"substr('89ab89ab89ab89ab', strpos('0123456789abcdef', substr({digest}, 17, 1)), 1)"
     return (
-        f"(left({digest}, 12) || '5' || substr({digest}, 14, 3) || {variant} "
-        f"|| substr({digest}, 18, 15))::UUID::VARCHAR"
+        f"concat(left({digest}, 8), '-', substr({digest}, 9, 4), '-5', substr({digest}, 14, 3), "
+        f"'-', {variant}, substr({digest}, 18, 3), '-', substr({digest}, 21, 12))"
     )
 
 
@@ -522,22 +535,20 @@ def _insert(
         ).fetchall()
     ]
     clean = [clean_author(name) for name in raw]
-    authors = pa.table(
-        {
-            "raw": raw,
-            "author": clean,
-            "author_uuid": [author_uuid(namespace, name) for name in clean],
-        },
-        schema=pa.schema(
-            [("raw", pa.string()), ("author", pa.string()), ("author_uuid", pa.string())]
-        ),
+    # Small lookup tables built from list parameters rather than Arrow: building
+    # an Arrow array from Python objects imports pandas (about 0.5 s), and these
+    # hold one row per distinct author / attachment only.
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE {quote_ident(_AUTHORS)} AS SELECT "
+        "unnest($raw::VARCHAR[]) AS raw, unnest($author::VARCHAR[]) AS author, "
+        "unnest($uuid::VARCHAR[]) AS author_uuid",
+        {"raw": raw, "author": clean, "uuid": [author_uuid(namespace, n) for n in clean]},
     )
-    files = pa.table(
-        {"filename": list(attachments), "media_url": list(attachments.values())},
-        schema=pa.schema([("filename", pa.string()), ("media_url", pa.string())]),
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE {quote_ident(_ATTACHMENTS)} AS SELECT "
+        "unnest($filename::VARCHAR[]) AS filename, unnest($url::VARCHAR[]) AS media_url",
+        {"filename": list(attachments), "url": list(attachments.values())},
     )
-    conn.register(_AUTHORS, authors)
-    conn.register(_ATTACHMENTS, files)
     try:
         row = conn.execute(
             load_sql(
@@ -553,6 +564,6 @@ def _insert(
             },
         ).fetchone()
     finally:
-        _quietly(conn.unregister, _AUTHORS)
-        _quietly(conn.unregister, _ATTACHMENTS)
+        _quietly(conn.execute, f"DROP TABLE IF EXISTS {quote_ident(_AUTHORS)}")
+        _quietly(conn.execute, f"DROP TABLE IF EXISTS {quote_ident(_ATTACHMENTS)}")
     return int(row[0]) if row else 0

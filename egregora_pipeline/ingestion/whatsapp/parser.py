@@ -76,6 +76,31 @@ def _to_lines(work: bytes, nl: np.ndarray) -> pa.LargeStringArray:
     return array
 
 
+def _int64s(values: np.ndarray) -> pa.Int64Array:
+    """Zero-copy Arrow view of an int64 numpy array.
+
+    ``pa.array(ndarray)`` would do too, but it imports pandas (about 0.5 s) to
+    check whether the argument is a pandas object; a chat-only ingest never
+    needs pandas.
+    """
+    array = pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+    assert isinstance(array, pa.Int64Array)
+    return array
+
+
+def _numpy_view(indices: pa.Array) -> np.ndarray:
+    """Zero-copy int64 numpy view of a null-free ``uint64`` index array.
+
+    ``Array.to_numpy()`` imports pandas (about 0.5 s at start-up), which a
+    chat-only ingest never needs otherwise.
+    """
+    data = indices.buffers()[1]
+    if data is None or not len(indices):
+        return np.zeros(0, dtype=np.int64)
+    values = np.frombuffer(data, dtype=np.uint64)
+    return values[indices.offset : indices.offset + len(indices)].astype(np.int64)
+
+
 class MessageSplitter:
     """Turns blocks of chat bytes into Arrow tables of whole messages (see module doc)."""
 
@@ -112,7 +137,7 @@ class MessageSplitter:
             work = work.decode("utf-8", errors="replace").encode("utf-8")
             nl = np.flatnonzero(np.frombuffer(work, dtype=np.uint8) == 10)
             lines = _to_lines(work, nl)
-        headers = pc.indices_nonzero(pc.match_substring_regex(lines, self.pattern)).to_numpy()
+        headers = _numpy_view(pc.indices_nonzero(pc.match_substring_regex(lines, self.pattern)))
         if self._first:
             self._first = False
             first_header = int(headers[0]) if len(headers) else len(nl)
@@ -143,8 +168,8 @@ class MessageSplitter:
         self.result.messages += len(keep)
         table = pa.Table.from_arrays(
             [
-                pa.array(np.arange(first_ord, first_ord + len(keep), dtype=np.int64)),
-                pa.array(keep.astype(np.int64) + base + 1),
+                _int64s(np.arange(first_ord, first_ord + len(keep), dtype=np.int64)),
+                _int64s(keep.astype(np.int64) + base + 1),
                 messages,
             ],
             schema=CHUNK_SCHEMA,
