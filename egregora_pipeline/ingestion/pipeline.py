@@ -29,10 +29,12 @@ from egregora_pipeline.ingestion.errors import InvalidSettingError, UnsafeArchiv
 from egregora_pipeline.ingestion.loader import insert_rejections, upsert_documents
 from egregora_pipeline.ingestion.markdown import parse_markdown
 from egregora_pipeline.ingestion.media import (
+    MEDIA_EXTENSIONS,
     ByteLimitExceeded,
     StoredMedia,
     media_record,
     read_media_file,
+    safe_extension,
     store_stream,
 )
 from egregora_pipeline.ingestion.report import IngestReport, InputReport, ProgressEvent, Rejection
@@ -184,6 +186,13 @@ def _ingest_chat(
                 notes.append(Rejection(str(path), None, None, f"{why}: {name!r}", name))
             for number, info in enumerate(archive.media, start=1):
                 name = PurePosixPath(info.filename).name
+                if safe_extension(name).lower() not in MEDIA_EXTENSIONS:
+                    notes.append(
+                        Rejection(
+                            str(path), None, None, f"not a media file, ignored: {name!r}", name
+                        )
+                    )
+                    continue
                 with archive.open_member(info) as reader:
                     try:
                         stored = store_stream(
@@ -209,7 +218,11 @@ def _ingest_chat(
                 # One directory listing instead of a stat per name: a chat may name
                 # tens of thousands of attachments. Only plain files directly beside
                 # the chat qualify (a name cannot climb out of the folder).
-                beside = {e.name for e in os.scandir(path.parent) if e.is_file()}
+                # Symlinks are never followed: a link named like an attachment
+                # could otherwise copy any file of the machine into the store.
+                beside = {
+                    e.name for e in os.scandir(path.parent) if e.is_file(follow_symlinks=False)
+                }
                 for name in names:
                     if name in beside:
                         candidate = path.parent / name

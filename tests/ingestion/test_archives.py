@@ -196,3 +196,52 @@ def test_the_only_parsing_txt_is_the_chat_when_no_name_matches(
     report = ingest(warehouse, [archive], settings=settings, run_id="r")
     assert report.ok
     assert {m["thread_id"] for m in messages(warehouse)} == {"conversation"}
+
+
+def test_many_small_highly_compressible_members_are_a_bomb_as_a_whole(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    members: dict[str, str | bytes] = {"_chat.txt": CHAT}
+    members.update(
+        {f"pad-{n}.pdf": b"\x00" * (60 << 10) for n in range(40)}
+    )  # each under the floor
+    bad = make_zip(tmp_path / "many.zip", members)
+
+    error = _ingest_one_bad_and_one_good(warehouse, settings, tmp_path, bad)
+
+    assert "whole-archive compression ratio" in error
+
+
+def test_archive_members_that_are_not_media_are_not_stored(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    archive = make_zip(
+        tmp_path / "extra.zip",
+        {"_chat.txt": CHAT, "IMG-20191231-WA0001.png": png_bytes(), "run.sh": b"rm -rf /"},
+    )
+
+    (entry,) = ingest(warehouse, [archive], settings=settings, run_id="r").inputs
+
+    assert entry.error is None
+    assert "not a media file, ignored: 'run.sh'" in [r.reason for r in entry.rejections]
+    assert rows(warehouse, "SELECT filename FROM documents") == [
+        {"filename": "IMG-20191231-WA0001.png"}
+    ]
+
+
+def test_a_symlink_beside_a_txt_chat_is_never_followed(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "loose"
+    folder.mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private key")
+    (folder / "IMG-20191231-WA0001.png").symlink_to(secret)
+    chat = folder / "WhatsApp Chat with Ana.txt"
+    chat.write_text(CHAT, encoding="utf-8")
+
+    ingest(warehouse, [chat], settings=settings, run_id="r")
+
+    assert rows(warehouse, "SELECT filename FROM documents") == []
+    stored = [p for p in settings.media_store.rglob("*") if p.is_file()]
+    assert all(p.read_bytes() != b"private key" for p in stored)

@@ -31,11 +31,13 @@ class ArchiveLimits:
 
     max_members: int = 20_000
     max_member_bytes: int = 4 * 1024**3
-    max_total_bytes: int = 16 * 1024**3
+    max_total_bytes: int = 8 * 1024**3
     max_ratio: float = 200.0
-    """Uncompressed/compressed size above which a member is a bomb (text rarely beats 20)."""
-    ratio_floor_bytes: int = 1024 * 1024
-    """Members smaller than this are not ratio-checked (tiny files compress oddly)."""
+    """Uncompressed/compressed size above which a member, or the archive as a whole, is a
+    bomb (text rarely beats 20; photos and videos are already compressed, about 1)."""
+    ratio_floor_bytes: int = 64 * 1024
+    """Members (and archives) smaller than this are not ratio-checked (tiny files
+    compress oddly)."""
 
 
 DEFAULT_LIMITS: Final = ArchiveLimits()
@@ -138,7 +140,7 @@ def _check(path: Path, infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> N
         raise UnsafeArchiveError(
             path, f"{len(infos)} members exceed the limit of {limits.max_members}"
         )
-    total = 0
+    total = packed = 0
     for info in infos:
         if _unsafe_name(info.filename):
             raise UnsafeArchiveError(
@@ -160,9 +162,17 @@ def _check(path: Path, infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> N
                 info.filename,
             )
         total += info.file_size
+        packed += info.compress_size
     if total > limits.max_total_bytes:
         raise UnsafeArchiveError(
             path, f"{total} bytes uncompressed exceed the limit of {limits.max_total_bytes}"
+        )
+    # Many members each just under the per-member floor add up: judge the whole archive too.
+    if total >= limits.ratio_floor_bytes and total > limits.max_ratio * max(packed, 1):
+        raise UnsafeArchiveError(
+            path,
+            f"whole-archive compression ratio {total / max(packed, 1):.0f}:1 exceeds "
+            f"{limits.max_ratio:.0f}:1 (zip bomb?)",
         )
 
 
