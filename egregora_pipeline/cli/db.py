@@ -146,7 +146,7 @@ def upgrade_command(
     _print_result(upgrade(config, target), "applied")
 
 
-@db_app.command("downgrade")
+@db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
 def downgrade_command(
     target: Annotated[str, typer.Argument(help="A revision id, -1 (one step back), or base.")],
     sql: SqlOption = False,

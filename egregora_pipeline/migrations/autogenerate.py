@@ -92,6 +92,11 @@ def _body(ops: list[Operation], *, upgrade: bool) -> list[str]:
     return lines or ["    pass"]
 
 
+def _docstring_safe(message: str) -> str:
+    """The message as docstring text: no backslash escapes, no early end of the string."""
+    return message.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+
 def render_revision(
     revision: str,
     down_revision: str | None,
@@ -121,7 +126,7 @@ def render_revision(
         else "Written by `db revision`; fill in upgrade() and downgrade()."
     )
     header = [
-        f'"""{message}',
+        f'"""{_docstring_safe(message)}',
         "",
         f"Revision {revision}, parent {down_revision}, created {created}.",
         origin,

@@ -12,7 +12,6 @@ open the file read-only and never create it.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,33 +54,8 @@ class MigrationConfig:
         return ScriptDirectory.load(self.versions_dir)
 
 
-def _create_atomically(path: Path) -> None:
-    """Create an empty DuckDB file at ``path`` unless one exists, race-free.
-
-    When several processes upgrade a warehouse that does not exist yet, each
-    would otherwise create the file itself and one could open it while another
-    is still writing its header (an error that is not a lock conflict, so not
-    retried). Here the file is built under a private name and hard-linked into
-    place, which either fully succeeds or finds the file already there.
-    """
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.{os.getpid()}.creating")
-    scratch.unlink(missing_ok=True)
-    duckdb.connect(str(scratch)).close()
-    try:
-        os.link(scratch, path)
-    except FileExistsError:
-        pass
-    finally:
-        scratch.unlink(missing_ok=True)
-
-
 @contextlib.contextmanager
 def _open(config: MigrationConfig, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
-    if not read_only:
-        _create_atomically(config.database)
     conn = connect_warehouse(config.database, read_only=read_only, lock_timeout=config.lock_timeout)
     try:
         yield conn

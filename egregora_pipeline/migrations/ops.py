@@ -17,6 +17,7 @@ code reviewed like any other code, never from user input.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -405,8 +406,8 @@ class RebuildTable(Operation):
     def risk(self, probe: Probe) -> Risk | None:
         kept = {c.name for c in self.columns}
         dropped = [n for n in catalog.columns(probe.catalog, self.table) if n not in kept]
-        if self.copy:
-            dropped = [n for n in dropped if not any(n in e for e in self.copy.values())]
+        if self.copy:  # a column read by a copy expression is moved, not lost
+            dropped = [n for n in dropped if not any(_mentions(e, n) for e in self.copy.values())]
         values = _non_null_values(probe, self.table, dropped)
         if not values:
             return None
@@ -482,6 +483,17 @@ class Execute(Operation):
 
     def python(self) -> str:
         return f"op.execute({self.sql!r})"
+
+
+def _mentions(expression: str, column: str) -> bool:
+    """Whether ``expression`` reads ``column`` (as a whole identifier, quoted or not).
+
+    A substring test would let a dropped ``id`` pass as copied because the
+    expression mentions ``guid``.
+    """
+    quoted = '"' + column.replace('"', '""') + '"'
+    bare = rf"(?<![\w\"]){re.escape(column)}(?![\w\"])"
+    return quoted in expression or re.search(bare, expression, flags=re.IGNORECASE) is not None
 
 
 class Operations:

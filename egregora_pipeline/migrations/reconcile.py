@@ -31,6 +31,7 @@ from egregora_pipeline.migrations import catalog
 from egregora_pipeline.migrations.catalog import LiveColumn
 from egregora_pipeline.migrations.ops import (
     AddColumn,
+    Backfill,
     Column,
     CreateTable,
     FillNulls,
@@ -156,6 +157,33 @@ exist they are added as nullable and ``db check`` keeps reporting them until a
 revision fills them."""
 
 
+@dataclass(frozen=True)
+class RuleBackfill:
+    """A value for a *nullable* column that a per-``doc_type`` rule requires.
+
+    Adopted rows that never had the column would otherwise break the rule (and
+    fail the data checks of every later ingestion run) for no fault of theirs.
+    Applied with an UPDATE at the very end of reconcile, after every
+    ``SET NOT NULL`` (DuckDB 2.0 refuses those after an UPDATE in the same
+    transaction)."""
+
+    description: str
+    expression: str
+    where: str
+    needs: frozenset[str]
+
+
+RULE_BACKFILLS: Final[Mapping[tuple[str, str], RuleBackfill]] = {
+    ("documents", "slug"): RuleBackfill(
+        "the row's id, for posts (a post needs a slug; ids are slugs or UUIDs)",
+        quote_ident("id"),
+        f"{quote_ident('slug')} IS NULL AND {quote_ident('doc_type')} = 'post'",
+        frozenset({"id"}),
+    ),
+}
+"""Documented values for rule-required nullable columns added to tables with rows."""
+
+
 def declared_columns(table: DeclaredTable) -> tuple[Column, ...]:
     """The declared schema of ``table`` as frozen-style column definitions."""
     return tuple(Column(n, duckdb_type(t), bool(t.nullable)) for n, t in table.schema.items())
@@ -172,6 +200,8 @@ class ReconcilePlan:
 
     ops: list[Operation] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
+    deferred: list[Operation] = field(default_factory=list)
+    """Backfills of rule-required nullable columns: run after every other op."""
     unresolved: list[str] = field(default_factory=list)
     expected: dict[str, dict[str, bool]] = field(default_factory=dict)
     """table -> column -> expected nullability after the ops run (for verification)."""
@@ -193,6 +223,7 @@ def plan_reconcile(probe: Probe, targets: Mapping[str, Sequence[Column]]) -> Rec
             plan.expected[table] = {c.name: c.nullable for c in columns}
             continue
         _plan_table(plan, probe, table, columns, live)
+    plan.ops.extend(plan.deferred)
     return plan
 
 
@@ -222,6 +253,10 @@ def _plan_table(
             if col.nullable:
                 plan.ops.append(AddColumn(table, col))
                 plan.actions.append(f"add column {name} {col.type}")
+                fill = RULE_BACKFILLS.get((table, col.name))
+                if fill is not None and fill.needs <= present and row_count() > 0:
+                    plan.deferred.append(Backfill(table, col.name, fill.expression, fill.where))
+                    plan.actions.append(f"set {name} of existing rows to {fill.description}")
             elif rule is not None:
                 value, constant = rule.sql(present)
                 placeholder = value if constant else rule.placeholder()

@@ -147,6 +147,19 @@ def test_downgrade_refuses_to_lose_data_without_allow_destructive(
     assert capsys.readouterr().out.strip().endswith("base")
 
 
+def test_downgrade_minus_one_steps_back_one_revision(
+    warehouse_path: Path, versions_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--database", str(warehouse_path), "--versions-dir", str(versions_dir)]
+    assert main(["db", "revision", "-m", "second", *args]) == ExitCode.OK
+    assert main(["db", "upgrade", *args]) == ExitCode.OK
+    capsys.readouterr()
+
+    assert main(["db", "downgrade", "-1", *args]) == ExitCode.OK
+    assert main(["db", "current", *args]) == ExitCode.OK
+    assert capsys.readouterr().out.strip().endswith("0001")
+
+
 def test_current_history_and_revision(
     warehouse_path: Path, versions_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

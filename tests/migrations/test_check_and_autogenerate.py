@@ -152,3 +152,17 @@ def test_revision_without_autogenerate_writes_an_empty_template(config: Migratio
     assert "def upgrade(op: Operations) -> None:\n    pass" in path.read_text()
     upgrade(config)
     assert check(config).ok
+
+
+def test_a_message_with_quotes_and_backslashes_still_writes_a_loadable_revision(
+    config: MigrationConfig,
+) -> None:
+    message = 'say """hi""" to C:\\temp'
+
+    path = revision(config, message)
+
+    loaded = ScriptDirectory.load(config.versions_dir)
+    assert loaded.head == "0002"
+    assert message in path.read_text().replace('\\"', '"').replace("\\\\", "\\")
+    upgrade(config)
+    assert check(config).ok

@@ -254,3 +254,21 @@ def test_reconcile_is_idempotent(config: MigrationConfig) -> None:
 
     assert not second.changed
     assert second.statements == []
+
+
+def test_layout_3_adopted_posts_get_a_slug_so_they_pass_the_data_checks(
+    config: MigrationConfig,
+) -> None:
+    import duckdb
+
+    from egregora_pipeline.quality import doc_type_rule_violations
+
+    build_partial_unified(config.database, rows=3)
+
+    result = upgrade(config)
+
+    assert query(config.database, "SELECT count(*) FROM documents WHERE slug = id") == [(3,)]
+    assert any("slug of existing rows" in action for action in result.reconcile_actions)
+    with duckdb.connect(str(config.database), read_only=True) as conn:
+        assert doc_type_rule_violations(conn).ok
+    assert upgrade(config).reconcile_actions == []  # idempotent

@@ -221,3 +221,26 @@ def test_indexes_are_created_and_dropped_by_revisions(
     assert indexes() == [("documents_slug",)]
     downgrade(config, "-1")
     assert indexes() == []
+
+
+def test_a_rebuild_that_drops_a_column_is_destructive_even_if_a_copy_mentions_a_longer_name(
+    config: MigrationConfig, write_revision: RevisionWriter
+) -> None:
+    assert config.versions_dir is not None
+    upgrade(config)
+    execute(
+        config.database,
+        "CREATE TABLE tags (id VARCHAR, guid VARCHAR)",
+        "INSERT INTO tags VALUES ('keep-me', 'g1')",
+    )
+    write_revision(
+        config.versions_dir,
+        "0002",
+        "0001",
+        'op.rebuild_table("tags", [Column("guid", "VARCHAR")], copy={"guid": "upper(guid)"})',
+    )
+
+    with pytest.raises(DestructiveOperationError, match="id"):
+        upgrade(config)
+
+    assert query(config.database, "SELECT id FROM tags") == [("keep-me",)]
