@@ -9,6 +9,7 @@ bounded exponential backoff and then fails with :class:`WarehouseLockedError`
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import time
@@ -21,6 +22,29 @@ from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
 
 _LOCK_MESSAGE = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE)
 _HOLDER = re.compile(r"Conflicting lock is held in (.*?)(?:\. See also|$)")
+
+
+def create_atomically(path: Path) -> None:
+    """Create an empty DuckDB file at ``path`` unless one exists, race-free.
+
+    When several processes open a warehouse that does not exist yet, each would
+    otherwise create the file itself and one could open it while another is
+    still writing its header ("not a valid DuckDB database file": not a lock
+    conflict, so not retried). Here the file is built under a private name and
+    hard-linked into place, which either fully succeeds or finds the file there.
+    """
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.creating")
+    scratch.unlink(missing_ok=True)
+    duckdb.connect(str(scratch)).close()
+    try:
+        os.link(scratch, path)
+    except FileExistsError:
+        pass
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def is_lock_conflict(error: BaseException) -> bool:
@@ -44,7 +68,7 @@ def connect_warehouse(
     if read_only and not target.exists():
         raise WarehouseNotFoundError(str(target))
     if not read_only:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        create_atomically(target)
     deadline = time.monotonic() + lock_timeout
     delay = 0.05
     while True:

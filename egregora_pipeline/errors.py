@@ -40,3 +40,12 @@ class WarehouseNotFoundError(WarehouseError):
             f"--database {path}` or point --database / EGREGORA_DATABASE at an existing file"
         )
         self.path = path
+
+
+class SettingsError(EgregoraError):
+    """An ``EGREGORA_*`` setting has a value that cannot be used."""
+
+    def __init__(self, variable: str, value: str, expected: str) -> None:
+        super().__init__(f"{variable}={value!r} is not valid: expected {expected}.")
+        self.variable = variable
+        self.value = value

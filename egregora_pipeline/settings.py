@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
+
+from egregora_pipeline.errors import SettingsError
+
+_T = TypeVar("_T")
 
 DEFAULT_DATABASE: Final = "data/egregora.duckdb"
 DEFAULT_INBOX: Final = "data/inbox"
@@ -21,6 +25,21 @@ DEFAULT_LOCK_TIMEOUT_SECONDS: Final = 120.0
 DEFAULT_AUTHOR_NAMESPACE: Final = uuid.UUID("6f0f3c1e-7c39-5b7a-9a34-3d1c0e4b8a21")
 """Namespace of the UUIDv5 author pseudonyms. Changing it changes every
 ``author_uuid``, so a deployment sets it once (``EGREGORA_AUTHOR_NAMESPACE``)."""
+
+
+def _parse(
+    env: Mapping[str, str],
+    variable: str,
+    default: str,
+    parse: Callable[[str], _T],
+    expected: str,
+) -> _T:
+    """``parse`` the variable's value, or raise :class:`SettingsError` naming it."""
+    raw = env.get(variable) or default
+    try:
+        return parse(raw)
+    except ValueError:
+        raise SettingsError(variable, raw, expected) from None
 
 
 @dataclass(frozen=True)
@@ -50,11 +69,15 @@ class Settings:
             inbox=Path(env.get("EGREGORA_INBOX") or DEFAULT_INBOX),
             timezone=env.get("EGREGORA_TIMEZONE") or DEFAULT_TIMEZONE,
             tenant_id=env.get("EGREGORA_TENANT") or DEFAULT_TENANT,
-            author_namespace=uuid.UUID(
-                env.get("EGREGORA_AUTHOR_NAMESPACE") or str(DEFAULT_AUTHOR_NAMESPACE)
+            author_namespace=_parse(
+                env, "EGREGORA_AUTHOR_NAMESPACE", str(DEFAULT_AUTHOR_NAMESPACE), uuid.UUID, "a UUID"
             ),
-            lock_timeout_seconds=float(
-                env.get("EGREGORA_LOCK_TIMEOUT") or DEFAULT_LOCK_TIMEOUT_SECONDS
+            lock_timeout_seconds=_parse(
+                env,
+                "EGREGORA_LOCK_TIMEOUT",
+                str(DEFAULT_LOCK_TIMEOUT_SECONDS),
+                float,
+                "a number of seconds",
             ),
             media_dir=Path(media) if media else None,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
@@ -20,6 +21,18 @@ from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.ingest_report import IngestProgressBars, render_outcome
 from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, DatabaseOption
 from egregora_pipeline.settings import Settings
+
+
+def _valid_timezone(value: str | None) -> str | None:
+    """Reject an unknown IANA zone as a usage error, before any run starts."""
+    if value:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise typer.BadParameter(
+                f"{value!r} is not an IANA time zone (e.g. America/Sao_Paulo)"
+            ) from None
+    return value
 
 
 def ingest_command(
@@ -39,6 +52,7 @@ def ingest_command(
             "--timezone",
             envvar="EGREGORA_TIMEZONE",
             help="Time zone the chat exports were written in (env EGREGORA_TIMEZONE, default UTC).",
+            callback=_valid_timezone,
         ),
     ] = None,
     verbose: Annotated[
@@ -69,5 +83,5 @@ def ingest_command(
     render_outcome(out, outcome, settings)
     if outcome.failed_checks or outcome.failed_inputs:
         raise typer.Exit(ExitCode.CHECK_FAILED)
-    if outcome.failures:
+    if outcome.failures or not outcome.success:
         raise typer.Exit(ExitCode.ERROR)

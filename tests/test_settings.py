@@ -1,0 +1,59 @@
+"""Settings come from EGREGORA_* variables; a bad value is named, never a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from egregora_pipeline.cli.exit_codes import ExitCode
+from egregora_pipeline.cli.main import main
+from egregora_pipeline.errors import SettingsError
+from egregora_pipeline.settings import Settings
+
+
+def test_defaults_without_environment() -> None:
+    settings = Settings.from_env(environ={})
+
+    assert settings.database == Path("data/egregora.duckdb")
+    assert settings.inbox == Path("data/inbox")
+    assert settings.timezone == "UTC"
+    assert settings.media_store == Path("data/media")
+
+
+def test_overrides_win_over_the_environment() -> None:
+    env = {"EGREGORA_DATABASE": "env.duckdb", "EGREGORA_TIMEZONE": "Europe/Lisbon"}
+
+    settings = Settings.from_env(environ=env, database=Path("flag.duckdb"))
+
+    assert settings.database == Path("flag.duckdb")
+    assert settings.timezone == "Europe/Lisbon"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("EGREGORA_AUTHOR_NAMESPACE", "not-a-uuid"), ("EGREGORA_LOCK_TIMEOUT", "soon")],
+)
+def test_an_unusable_value_names_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env(environ={variable: value})
+
+
+def test_the_cli_reports_a_bad_setting_as_an_error_not_a_bug(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EGREGORA_LOCK_TIMEOUT", "soon")
+
+    code = main(["db", "current", "--database", str(tmp_path / "w.duckdb")])
+
+    assert code == ExitCode.ERROR
+    assert "EGREGORA_LOCK_TIMEOUT" in capsys.readouterr().err
+
+
+def test_an_unknown_time_zone_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["ingest", "--timezone", "Mars/Base", str(tmp_path)])
+
+    assert code == ExitCode.USAGE
+    assert "Mars/Base" in capsys.readouterr().err
