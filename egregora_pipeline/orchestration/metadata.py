@@ -13,6 +13,7 @@ import dagster as dg
 import ibis
 
 from egregora_pipeline.migrations import CheckReport, TableDrift, UpgradeResult
+from egregora_pipeline.migrations.catalog import LiveColumn
 from egregora_pipeline.schema import duckdb_type
 
 
@@ -26,6 +27,20 @@ def column_schema(schema: ibis.Schema) -> dg.TableSchema:
                 constraints=dg.TableColumnConstraints(nullable=dtype.nullable),
             )
             for name, dtype in schema.items()
+        ]
+    )
+
+
+def live_column_schema(live: Mapping[str, LiveColumn]) -> dg.TableSchema:
+    """A table's columns as the catalog reports them (after the migration ran)."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=column.name,
+                type=column.type,
+                constraints=dg.TableColumnConstraints(nullable=column.nullable),
+            )
+            for column in live.values()
         ]
     )
 

@@ -16,11 +16,12 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from egregora_pipeline.migrations import check_connection, upgrade_connection
+from egregora_pipeline.migrations import catalog, check_connection, upgrade_connection
 from egregora_pipeline.orchestration.metadata import (
     column_schema,
     drift_metadata,
     history_metadata,
+    live_column_schema,
     upgrade_metadata,
 )
 from egregora_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
@@ -82,6 +83,7 @@ def migrate_schema(
     """Upgrade the warehouse to head and reconcile declared columns."""
     with warehouse.get_connection() as conn:
         result = upgrade_connection(conn, "head")
+        live = catalog.all_columns(conn)
     context.log.info(
         "schema %s -> %s: %d revision(s), %d reconcile action(s)",
         result.from_revision or "base",
@@ -93,8 +95,8 @@ def migrate_schema(
         asset_key=SCHEMA_ASSET,
         metadata={
             **upgrade_metadata(result),
-            "documents_columns": column_schema(DOCUMENTS.schema),
-            "messages_columns": column_schema(MESSAGES.schema),
+            "documents_columns": live_column_schema(live.get(DOCUMENTS.name, {})),
+            "messages_columns": live_column_schema(live.get(MESSAGES.name, {})),
         },
     )
 

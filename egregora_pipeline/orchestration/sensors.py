@@ -6,7 +6,10 @@ tick, after a restart, or copied back under another name -- never triggers a
 second run, while an edited file (new bytes) does. The cursor remembers which
 hashes were requested (so a backlog larger than one tick's cap drains over the
 next ticks) and caches hashes by (size, mtime) so a large, unchanged export is
-not re-read on every tick.
+not re-read on every tick. A file is only requested once its size and mtime
+are the same on two consecutive ticks, so a chat still being copied into the
+inbox is not ingested half-written. Paths that disappeared are pruned from the
+cursor.
 """
 
 # No ``from __future__ import annotations``: Dagster reads the annotations of
@@ -38,6 +41,8 @@ class InboxFile:
 
     path: Path
     sha256: str
+    settled: bool
+    """Same size and mtime as on the previous tick: not being written any more."""
 
 
 def _sha256(path: Path) -> str:
@@ -60,13 +65,14 @@ def scan_inbox(inbox: Path, cache: dict[str, list[object]]) -> Iterator[InboxFil
         if found.kind not in INGESTIBLE_KINDS or not path.is_file():
             continue
         stat = path.stat()
-        cached = cache.get(str(path))
-        if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
+        cached = cache.get(str(path)) or [None, None, None]
+        settled = cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns
+        if settled:
             digest = str(cached[2])
         else:
             digest = _sha256(path)
             cache[str(path)] = [stat.st_size, stat.st_mtime_ns, digest]
-        yield InboxFile(path=path, sha256=digest)
+        yield InboxFile(path=path, sha256=digest, settled=settled)
 
 
 @dg.sensor(
@@ -78,15 +84,22 @@ def scan_inbox(inbox: Path, cache: dict[str, list[object]]) -> Iterator[InboxFil
 )
 def inbox_sensor(
     context: dg.SensorEvaluationContext, egregora: EgregoraSettingsResource
-) -> dg.SensorResult | dg.SkipReason:
+) -> dg.SensorResult:
     """Request one ``ingest_job`` run per inbox file, keyed by its content."""
     inbox = egregora.settings().inbox
     state = json.loads(context.cursor) if context.cursor else {}
     cache: dict[str, list[object]] = state.get("files", {})
     requested: set[str] = set(state.get("requested", []))
-    fresh = [item for item in scan_inbox(inbox, cache) if item.sha256 not in requested]
+    seen = list(scan_inbox(inbox, cache))
+    fresh = [item for item in seen if item.settled and item.sha256 not in requested]
+    settling = [item for item in seen if not item.settled]
+    cache = {path: entry for path, entry in cache.items() if Path(path).exists()}
     if not fresh:
-        return dg.SkipReason(f"no new or changed file in {inbox}")
+        cursor = json.dumps({"files": cache, "requested": sorted(requested)}, sort_keys=True)
+        waiting = f"; {len(settling)} file(s) still changing" if settling else ""
+        return dg.SensorResult(
+            skip_reason=f"no new or changed file ready in {inbox}{waiting}", cursor=cursor
+        )
     batch = fresh[:MAX_RUNS_PER_TICK]
     requested.update(item.sha256 for item in batch)
     requests = [

@@ -16,17 +16,22 @@ from egregora_pipeline.orchestration.sensors import MAX_RUNS_PER_TICK, inbox_sen
 from egregora_pipeline.settings import Settings
 
 
-def _tick(settings: Settings, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
+def _tick(settings: Settings, cursor: str | None) -> dg.SensorResult:
     context = dg.build_sensor_context(
         cursor=cursor, resources={"egregora": build_resources(settings)["egregora"]}
     )
     result = inbox_sensor(context)
-    assert isinstance(result, dg.SensorResult | dg.SkipReason)
+    assert isinstance(result, dg.SensorResult)
     return result
 
 
 def _paths(result: dg.SensorResult) -> list[str]:
     return [r.run_config["ops"][INGEST_OP]["config"]["paths"][0] for r in result.run_requests or []]
+
+
+def _settled_tick(settings: Settings, cursor: str | None) -> dg.SensorResult:
+    """Two ticks: the first sees files change, the second requests the settled ones."""
+    return _tick(settings, _tick(settings, cursor).cursor)
 
 
 def test_the_daily_schedule_requests_an_inbox_run_of_ingest_job() -> None:
@@ -39,9 +44,26 @@ def test_the_daily_schedule_requests_an_inbox_run_of_ingest_job() -> None:
 
 
 def test_the_sensor_skips_an_empty_or_missing_inbox(settings: Settings) -> None:
-    assert isinstance(_tick(settings, None), dg.SkipReason)
+    assert _paths(_tick(settings, None)) == []
     settings.inbox.mkdir(parents=True)
-    assert isinstance(_tick(settings, None), dg.SkipReason)
+    assert _paths(_tick(settings, None)) == []
+
+
+def test_a_file_still_being_written_waits_for_the_next_tick(
+    settings: Settings, inputs_dir: Path
+) -> None:
+    settings.inbox.mkdir(parents=True)
+    chat = settings.inbox / "WhatsApp Chat with Meetup.txt"
+    shutil.copy(inputs_dir / chat.name, chat)
+
+    first = _tick(settings, None)
+    assert _paths(first) == []
+    assert first.skip_reason is not None
+    assert "still changing" in str(first.skip_reason)
+
+    with chat.open("a", encoding="utf-8") as handle:  # the copy goes on
+        handle.write("14/02/2024, 08:00 - Bruno: one more\n")
+    assert _paths(_tick(settings, first.cursor)) == []
 
 
 def test_a_new_file_triggers_one_run_and_never_a_second(
@@ -51,16 +73,13 @@ def test_a_new_file_triggers_one_run_and_never_a_second(
     chat = settings.inbox / "WhatsApp Chat with Meetup.txt"
     shutil.copy(inputs_dir / chat.name, chat)
 
-    first = _tick(settings, None)
-    assert isinstance(first, dg.SensorResult)
+    first = _settled_tick(settings, None)
     assert _paths(first) == [str(chat)]
     assert first.run_requests[0].run_key  # type: ignore[index]
 
-    second = _tick(settings, first.cursor)
-    assert isinstance(second, dg.SkipReason)
-
+    assert _paths(_tick(settings, first.cursor)) == []
     os.utime(chat, ns=(1, 1))  # touched, same bytes: still nothing to do
-    assert isinstance(_tick(settings, first.cursor), dg.SkipReason)
+    assert _paths(_settled_tick(settings, first.cursor)) == []
 
 
 def test_a_changed_file_triggers_a_new_run_with_a_new_key(
@@ -69,14 +88,12 @@ def test_a_changed_file_triggers_a_new_run_with_a_new_key(
     settings.inbox.mkdir(parents=True)
     chat = settings.inbox / "WhatsApp Chat with Meetup.txt"
     shutil.copy(inputs_dir / chat.name, chat)
-    first = _tick(settings, None)
-    assert isinstance(first, dg.SensorResult)
+    first = _settled_tick(settings, None)
 
     with chat.open("a", encoding="utf-8") as handle:
         handle.write("14/02/2024, 08:00 - Bruno: one more\n")
-    changed = _tick(settings, first.cursor)
+    changed = _settled_tick(settings, first.cursor)
 
-    assert isinstance(changed, dg.SensorResult)
     assert _paths(changed) == [str(chat)]
     assert changed.run_requests[0].run_key != first.run_requests[0].run_key  # type: ignore[index]
 
@@ -90,10 +107,8 @@ def test_a_backlog_larger_than_one_tick_drains_over_the_next_ticks(settings: Set
             f"---\ntitle: P{n}\nslug: p{n}\nstatus: draft\n---\nbody {n}\n"
         )
 
-    first = _tick(settings, None)
-    assert isinstance(first, dg.SensorResult)
+    first = _settled_tick(settings, None)
     second = _tick(settings, first.cursor)
-    assert isinstance(second, dg.SensorResult)
 
     assert len(_paths(first)) == MAX_RUNS_PER_TICK
     assert len(_paths(second)) == 3
