@@ -94,21 +94,27 @@ def _submit_when_loaded(client: DagsterGraphQLClient, run_config: dict[str, obje
             time.sleep(2)
 
 
-def test_ingest_job_launched_through_graphql_succeeds(
-    dagster_dev: tuple[DagsterGraphQLClient, Path], inputs_dir: Path
-) -> None:
-    client, database = dagster_dev
-    run_id = _submit_when_loaded(
-        client, run_config={"ops": {INGEST_OP: {"config": {"paths": [str(inputs_dir)]}}}}
-    )
-
+def _wait_for(client: DagsterGraphQLClient, run_id: str) -> str:
     deadline = time.monotonic() + RUN_SECONDS
     status = client.get_run_status(run_id)
     while status.value not in ("SUCCESS", "FAILURE", "CANCELED") and time.monotonic() < deadline:
         time.sleep(1)
         status = client.get_run_status(run_id)
+    return str(status.value)
 
-    assert status.value == "SUCCESS"
+
+def test_two_ingest_runs_launched_together_through_graphql_both_succeed(
+    dagster_dev: tuple[DagsterGraphQLClient, Path], inputs_dir: Path
+) -> None:
+    """The UI path: the daemon launches both runs; the pool serializes their steps."""
+    client, database = dagster_dev
+    config = {"ops": {INGEST_OP: {"config": {"paths": [str(inputs_dir)]}}}}
+    first = _submit_when_loaded(client, run_config=config)
+    second = _submit_when_loaded(client, run_config=config)
+
+    assert [_wait_for(client, first), _wait_for(client, second)] == ["SUCCESS", "SUCCESS"]
     with duckdb.connect(str(database), read_only=True) as conn:
-        assert conn.execute("SELECT count(*) FROM messages").fetchone() == (4,)
+        assert conn.execute(
+            "SELECT count(*), count(DISTINCT event_id) FROM messages"
+        ).fetchone() == (4, 4)
         assert conn.execute("SELECT count(*) FROM documents").fetchone() == (1,)
