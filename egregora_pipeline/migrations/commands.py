@@ -12,7 +12,7 @@ open the file read-only and never create it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,54 +113,33 @@ def upgrade_connection(
     return run_upgrade(conn, probe, scripts, target, allow_destructive=allow_destructive)
 
 
+def _execute(
+    config: MigrationConfig,
+    runner: Callable[..., UpgradeResult],
+    target: str,
+    *,
+    sql_only: bool,
+) -> UpgradeResult:
+    """Run ``runner`` on the warehouse, or on a data-less shadow copy for ``sql_only``."""
+    scripts = config.scripts()
+    options = {"allow_destructive": config.allow_destructive, "database": str(config.database)}
+    if sql_only:
+        with _dry_probe(config) as probe:
+            return runner(probe.catalog, probe, scripts, target, **options)
+    with _open(config, read_only=False) as conn:
+        return runner(conn, Probe(catalog=conn, data=conn), scripts, target, **options)
+
+
 def upgrade(
     config: MigrationConfig, target: str = "head", *, sql_only: bool = False
 ) -> UpgradeResult:
     """Apply revisions up to ``target`` then reconcile; ``sql_only`` changes nothing."""
-    scripts = config.scripts()
-    if sql_only:
-        with _dry_probe(config) as probe:
-            return run_upgrade(
-                probe.catalog,
-                probe,
-                scripts,
-                target,
-                allow_destructive=config.allow_destructive,
-                database=str(config.database),
-            )
-    with _open(config, read_only=False) as conn:
-        return run_upgrade(
-            conn,
-            Probe(catalog=conn, data=conn),
-            scripts,
-            target,
-            allow_destructive=config.allow_destructive,
-            database=str(config.database),
-        )
+    return _execute(config, run_upgrade, target, sql_only=sql_only)
 
 
 def downgrade(config: MigrationConfig, target: str, *, sql_only: bool = False) -> UpgradeResult:
     """Revert to ``target`` (a revision id, ``-1`` or ``base``); ``sql_only`` changes nothing."""
-    scripts = config.scripts()
-    if sql_only:
-        with _dry_probe(config) as probe:
-            return run_downgrade(
-                probe.catalog,
-                probe,
-                scripts,
-                target,
-                allow_destructive=config.allow_destructive,
-                database=str(config.database),
-            )
-    with _open(config, read_only=False) as conn:
-        return run_downgrade(
-            conn,
-            Probe(catalog=conn, data=conn),
-            scripts,
-            target,
-            allow_destructive=config.allow_destructive,
-            database=str(config.database),
-        )
+    return _execute(config, run_downgrade, target, sql_only=sql_only)
 
 
 def _as_plan(result: UpgradeResult) -> MigrationPlan:

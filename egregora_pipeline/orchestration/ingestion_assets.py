@@ -31,7 +31,7 @@ from egregora_pipeline.orchestration.resources import (
 )
 from egregora_pipeline.orchestration.schema_assets import SCHEMA_ASSET
 from egregora_pipeline.quality import row_count
-from egregora_pipeline.schema import DOCUMENTS, MESSAGES
+from egregora_pipeline.schema import DOCUMENTS, MESSAGES, DeclaredTable
 
 MESSAGES_ASSET = dg.AssetKey(MESSAGES.name)
 DOCUMENTS_ASSET = dg.AssetKey(DOCUMENTS.name)
@@ -118,29 +118,24 @@ def input_summaries(report: IngestReport) -> list[dict[str, object]]:
     ]
 
 
+def _ingestion_spec(table: DeclaredTable, description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        dg.AssetKey(table.name),
+        deps=[SCHEMA_ASSET],
+        group_name="ingestion",
+        kinds={"duckdb"},
+        description=description,
+        metadata={"dagster/column_schema": column_schema(table.schema)},
+        skippable=True,
+        automation_condition=INGESTION_AUTOMATION,
+    )
+
+
 @dg.multi_asset(
     name=INGEST_OP,
     specs=[
-        dg.AssetSpec(
-            MESSAGES_ASSET,
-            deps=[SCHEMA_ASSET],
-            group_name="ingestion",
-            kinds={"duckdb"},
-            description="Chat messages (staging), one row per WhatsApp message.",
-            metadata={"dagster/column_schema": column_schema(MESSAGES.schema)},
-            skippable=True,
-            automation_condition=INGESTION_AUTOMATION,
-        ),
-        dg.AssetSpec(
-            DOCUMENTS_ASSET,
-            deps=[SCHEMA_ASSET],
-            group_name="ingestion",
-            kinds={"duckdb"},
-            description="Posts, profiles, journal entries and media, one wide table.",
-            metadata={"dagster/column_schema": column_schema(DOCUMENTS.schema)},
-            skippable=True,
-            automation_condition=INGESTION_AUTOMATION,
-        ),
+        _ingestion_spec(MESSAGES, "Chat messages (staging), one row per WhatsApp message."),
+        _ingestion_spec(DOCUMENTS, "Posts, profiles, journal entries and media, one wide table."),
     ],
     can_subset=True,
     pool=WAREHOUSE_POOL,
@@ -179,31 +174,23 @@ def ingest_inputs(
         "inputs_failed": dg.MetadataValue.int(len(report.failed_inputs)),
         "rejected": dg.MetadataValue.int(report.rejected),
     }
-    if MESSAGES.name in targets:
+    table_counts = {
+        MESSAGES: {"inserted": report.messages_added, "skipped": report.messages_skipped},
+        DOCUMENTS: {
+            "inserted": report.documents_added,
+            "updated": report.documents_updated,
+            "skipped": report.documents_skipped,
+        },
+    }
+    for table, table_count in table_counts.items():
+        if table.name not in targets:
+            continue
         yield dg.MaterializeResult(
-            asset_key=MESSAGES_ASSET,
+            asset_key=dg.AssetKey(table.name),
             metadata={
                 **shared,
-                **counts_metadata(
-                    {"inserted": report.messages_added, "skipped": report.messages_skipped}
-                ),
-                "dagster/row_count": dg.MetadataValue.int(counts[MESSAGES.name]),
-                "dagster/column_schema": column_schema(MESSAGES.schema),
-            },
-        )
-    if DOCUMENTS.name in targets:
-        yield dg.MaterializeResult(
-            asset_key=DOCUMENTS_ASSET,
-            metadata={
-                **shared,
-                **counts_metadata(
-                    {
-                        "inserted": report.documents_added,
-                        "updated": report.documents_updated,
-                        "skipped": report.documents_skipped,
-                    }
-                ),
-                "dagster/row_count": dg.MetadataValue.int(counts[DOCUMENTS.name]),
-                "dagster/column_schema": column_schema(DOCUMENTS.schema),
+                **counts_metadata(table_count),
+                "dagster/row_count": dg.MetadataValue.int(counts[table.name]),
+                "dagster/column_schema": column_schema(table.schema),
             },
         )
