@@ -12,6 +12,7 @@ stops the other files.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -22,9 +23,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
-
-import frontmatter
-import yaml
 
 from egregora_pipeline.ingestion.ids import document_id
 from egregora_pipeline.ingestion.report import Rejection
@@ -64,20 +62,33 @@ _DEFAULT_STATUS: Final[Mapping[str, str]] = {"post": "draft"}
 documents default to ``published``."""
 
 
-class _TextDatesLoader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as text, so *we* parse them and can name the line of a
-    bad one (PyYAML would raise a bare ``ValueError`` for ``2024-13-45``)."""
+@functools.cache
+def _front_matter_handler() -> Any:
+    """The front-matter handler, built on first use.
 
+    ``frontmatter`` and PyYAML cost about 30 ms to import, which a chat-only
+    ingest (the benchmark in ``benchmarks/``) never needs.
 
-_TextDatesLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    The YAML loader is a SafeLoader that leaves dates as text, so *we* parse
+    them and can name the line of a bad one (PyYAML would raise a bare
+    ``ValueError`` for ``2024-13-45``).
+    """
+    import frontmatter
+    import yaml
 
+    class TextDatesLoader(yaml.SafeLoader):
+        pass
 
-class _FrontMatterHandler(frontmatter.YAMLHandler):
-    def load(self, fm: str, **kwargs: object) -> Any:
-        return yaml.load(fm, Loader=_TextDatesLoader)  # noqa: S506 (a SafeLoader subclass)
+    TextDatesLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    class FrontMatterHandler(frontmatter.YAMLHandler):
+        def load(self, fm: str, **kwargs: object) -> Any:
+            return yaml.load(fm, Loader=TextDatesLoader)  # noqa: S506 (a SafeLoader subclass)
+
+    return FrontMatterHandler()
 
 
 class _Rejected(Exception):
@@ -209,8 +220,11 @@ def _build(
         line = raw[: error.start].count(b"\n") + 1
         raise _Rejected(f"not valid UTF-8 (byte {error.start})", line) from None
     front = _front_text(text)
+    import frontmatter
+    import yaml
+
     try:
-        post = frontmatter.loads(text, handler=_FrontMatterHandler())
+        post = frontmatter.loads(text, handler=_front_matter_handler())
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]

@@ -3,6 +3,7 @@ a mention and a multi-line message, ingested end to end."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ import duckdb
 import pytest
 
 from egregora_pipeline.ingestion import ingest
-from egregora_pipeline.ingestion.whatsapp.messages import EVENT_NAMESPACE, event_name
+from egregora_pipeline.ingestion.whatsapp.messages import EVENT_NAMESPACE, event_id
 from egregora_pipeline.settings import Settings
 from tests.ingestion.conftest import messages, rows
 
@@ -55,10 +56,24 @@ def test_demo_export_ids_are_deterministic_uuids(
     ingest(warehouse, [demo_zip], settings=settings, run_id="demo")
     for message in messages(warehouse):
         ts_us = int((message["ts"] - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1e6)
-        name = event_name(
+        # The documented recipe: MD5 of the namespace hex and the message's fields
+        # joined by U+001F (U+001E for no author), written as a UUID.
+        name = "\x1f".join(
+            (
+                EVENT_NAMESPACE.hex,
+                "default",
+                "Teste",
+                message["msg_id"],
+                str(ts_us),
+                message["author_raw"] or "\x1e",
+                message["text"],
+            )
+        )
+        digest = hashlib.md5(name.encode("utf-8"), usedforsecurity=False).hexdigest()
+        assert message["event_id"] == str(uuid.UUID(hex=digest))
+        assert message["event_id"] == event_id(
             "default", "Teste", message["msg_id"], ts_us, message["author_raw"], message["text"]
         )
-        assert message["event_id"] == str(uuid.uuid5(EVENT_NAMESPACE, name))
         if message["author_raw"]:
             expected = uuid.uuid5(settings.author_namespace, message["author_raw"])
             assert message["author_uuid"] == str(expected)

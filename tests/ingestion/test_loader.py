@@ -6,6 +6,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from egregora_pipeline.ingestion.ids import rejection_id
 from egregora_pipeline.ingestion.loader import ARROW_SCHEMAS, insert_rejections, upsert_documents
 from egregora_pipeline.ingestion.report import Rejection
 from egregora_pipeline.schema import DECLARED_TABLES
@@ -54,3 +55,40 @@ def test_rejections_are_keyed_deterministically(warehouse: duckdb.DuckDBPyConnec
         insert_rejections(warehouse, [rejection, rejection], run_id="r", input_kind="markdown") == 1
     )
     assert insert_rejections(warehouse, [rejection], run_id="r2", input_kind="markdown") == 0
+
+
+def test_rejection_rows_carry_the_documented_id_and_the_first_duplicate(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    first = Rejection("chats/Conversa com Zé.txt", None, None, "attachment 'ç.jpg' missing", "1")
+    again = Rejection(first.source_path, None, None, first.reason, "second copy")
+    other = Rejection("a.md", 12, 3, "bad date", None)
+    added = insert_rejections(warehouse, [first, other, again], run_id="r", input_kind="whatsapp")
+    assert added == 2
+    stored = rows(
+        warehouse,
+        "SELECT rejection_id, run_id, input_kind, source_path, line_number, column_number, "
+        "reason, raw FROM ingest_rejections ORDER BY source_path",
+    )
+    assert stored == [
+        {
+            "rejection_id": rejection_id("a.md", 12, 3, "bad date"),
+            "run_id": "r",
+            "input_kind": "whatsapp",
+            "source_path": "a.md",
+            "line_number": 12,
+            "column_number": 3,
+            "reason": "bad date",
+            "raw": None,
+        },
+        {
+            "rejection_id": rejection_id(first.source_path, None, None, first.reason),
+            "run_id": "r",
+            "input_kind": "whatsapp",
+            "source_path": first.source_path,
+            "line_number": None,
+            "column_number": None,
+            "reason": first.reason,
+            "raw": "1",
+        },
+    ]

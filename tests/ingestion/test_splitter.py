@@ -51,3 +51,28 @@ def test_lines_before_the_first_header_are_orphans() -> None:
     assert table.num_rows == 1
     (orphan,) = splitter.result.orphans
     assert (orphan.first_line, orphan.last_line, orphan.text) == (1, 1, "exported by someone")
+
+
+def test_invalid_utf8_and_crlf_are_repaired_in_every_block() -> None:
+    data = (
+        b"31/12/2019, 23:59 - Ana: caf\xe9 com p\xe3o\r\n"
+        b"01/01/2020, 00:01 - Bob: ok\r\nsecond line\r\n\r\n"
+    )
+    for block in (16, 1 << 20):
+        shape = sniff_shape(data, path="c")
+        splitter = MessageSplitter(shape, path="c")
+        stream = io.BytesIO(data)
+        texts: list[str] = []
+        while True:
+            chunk = stream.read(block)
+            final = len(chunk) < block
+            table = splitter.feed(chunk, final=final)
+            if table is not None:
+                texts.extend(table.column("m").to_pylist())
+            if final:
+                break
+        assert texts == [
+            "\n31/12/2019, 23:59 - Ana: caf\ufffd com p\ufffdo",
+            "\n01/01/2020, 00:01 - Bob: ok\nsecond line",
+        ]
+        assert splitter.result.invalid_utf8_blocks >= 1

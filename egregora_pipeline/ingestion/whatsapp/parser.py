@@ -70,7 +70,7 @@ def sniff_shape(head: bytes, *, path: str) -> HeaderShape:
     return shape
 
 
-def _to_lines(work: bytes, nl: np.ndarray) -> pa.LargeStringArray:
+def _to_lines(work: memoryview, nl: np.ndarray) -> pa.LargeStringArray:
     offsets = np.append(nl, len(work)).astype(np.int64)
     array = pa.LargeStringArray.from_buffers(len(nl), pa.py_buffer(offsets), pa.py_buffer(work))
     return array
@@ -120,11 +120,16 @@ class MessageSplitter:
         buf = self._carry + block
         if b"\r" in buf:
             buf = buf.replace(b"\r\n", b"\n")
+        # ``work`` is a zero-copy view: slicing the bytes copied the whole block
+        # (tens of MB) once more per block.
         if final:
-            work, tail = buf.rstrip(b"\n\r"), b""
+            cut = len(buf)
+            while cut and buf[cut - 1] in b"\n\r":
+                cut -= 1
+            work, tail = memoryview(buf)[:cut], b""
         else:
-            cut = buf.rfind(b"\n")
-            work, tail = (buf[:cut], buf[cut:]) if cut > 0 else (b"", buf)
+            cut = max(buf.rfind(b"\n"), 0)
+            work, tail = memoryview(buf)[:cut], buf[cut:]
         if not work:
             self._carry = tail or b"\n"
             return None
@@ -134,7 +139,7 @@ class MessageSplitter:
             lines.validate(full=True)
         except pa.ArrowInvalid:
             self.result.invalid_utf8_blocks += 1
-            work = work.decode("utf-8", errors="replace").encode("utf-8")
+            work = memoryview(bytes(work).decode("utf-8", errors="replace").encode("utf-8"))
             nl = np.flatnonzero(np.frombuffer(work, dtype=np.uint8) == 10)
             lines = _to_lines(work, nl)
         headers = _numpy_view(pc.indices_nonzero(pc.match_substring_regex(lines, self.pattern)))
@@ -143,7 +148,7 @@ class MessageSplitter:
             first_header = int(headers[0]) if len(headers) else len(nl)
             if first_header > 0:
                 end = int(nl[first_header]) if first_header < len(nl) else len(work)
-                orphan = work[1:end].decode("utf-8", errors="replace")
+                orphan = bytes(work[1:end]).decode("utf-8", errors="replace")
                 if orphan.strip():
                     self.result.orphans.append(OrphanLines(1, first_header, orphan))
             if not len(headers):
@@ -155,7 +160,7 @@ class MessageSplitter:
             end = len(work)
         else:
             end = int(nl[headers[-1]])
-            self._carry = work[end:] + tail
+            self._carry = bytes(work[end:]) + tail
             self._line_offset += int(headers[-1])
         if not len(keep):
             return None
