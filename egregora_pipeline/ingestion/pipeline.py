@@ -211,7 +211,7 @@ def _ingest_chat(
                 return {n: keys[n] for n in names if n in keys}
 
         else:
-            thread = thread_name(path.name)
+            thread = thread_name(path.name, path.parent.name)  # iOS: a loose _chat.txt
             stream = stack.enter_context(path.open("rb"))
 
             def resolve(names: list[str]) -> Mapping[str, str]:

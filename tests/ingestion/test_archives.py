@@ -245,3 +245,16 @@ def test_a_symlink_beside_a_txt_chat_is_never_followed(
     assert rows(warehouse, "SELECT filename FROM documents") == []
     stored = [p for p in settings.media_store.rglob("*") if p.is_file()]
     assert all(p.read_bytes() != b"private key" for p in stored)
+
+
+def test_a_loose_ios_chat_txt_takes_its_thread_name_from_its_folder(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "WhatsApp Chat - Family"
+    folder.mkdir()
+    chat = folder / "_chat.txt"
+    chat.write_text("[31/12/2019, 23:59:59] Ana: oi\n", encoding="utf-8")
+
+    ingest(warehouse, [chat], settings=settings, run_id="r")
+
+    assert {m["thread_id"] for m in messages(warehouse)} == {"Family"}
