@@ -8,8 +8,8 @@ hashes were requested (so a backlog larger than one tick's cap drains over the
 next ticks) and caches hashes by (size, mtime) so a large, unchanged export is
 not re-read on every tick. A file is only requested once its size and mtime
 are the same on two consecutive ticks, so a chat still being copied into the
-inbox is not ingested half-written. Paths that disappeared are pruned from the
-cursor.
+inbox is not ingested half-written. Paths that disappeared, and hashes of
+content no longer in the inbox, are pruned from the cursor.
 """
 
 # No ``from __future__ import annotations``: Dagster reads the annotations of
@@ -93,7 +93,11 @@ def inbox_sensor(
     seen = list(scan_inbox(inbox, cache))
     fresh = [item for item in seen if item.settled and item.sha256 not in requested]
     settling = [item for item in seen if not item.settled]
+    # Forget vanished paths, and the hashes of content no longer in the inbox, so the
+    # cursor stays the size of the inbox (the same bytes dropped in again re-ingest
+    # idempotently: nothing is added twice).
     cache = {path: entry for path, entry in cache.items() if Path(path).exists()}
+    requested &= {str(entry[2]) for entry in cache.values()}
     if not fresh:
         cursor = json.dumps({"files": cache, "requested": sorted(requested)}, sort_keys=True)
         waiting = f"; {len(settling)} file(s) still changing" if settling else ""

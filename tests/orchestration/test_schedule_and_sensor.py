@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -96,6 +97,20 @@ def test_a_changed_file_triggers_a_new_run_with_a_new_key(
 
     assert _paths(changed) == [str(chat)]
     assert changed.run_requests[0].run_key != first.run_requests[0].run_key  # type: ignore[index]
+
+
+def test_the_cursor_forgets_files_that_left_the_inbox(settings: Settings, inputs_dir: Path) -> None:
+    settings.inbox.mkdir(parents=True)
+    chat = settings.inbox / "WhatsApp Chat with Meetup.txt"
+    shutil.copy(inputs_dir / chat.name, chat)
+    first = _settled_tick(settings, None)
+    assert _paths(first) == [str(chat)]
+
+    chat.unlink()
+    emptied = _tick(settings, first.cursor)
+
+    assert emptied.cursor is not None
+    assert json.loads(emptied.cursor) == {"files": {}, "requested": []}
 
 
 def test_a_backlog_larger_than_one_tick_drains_over_the_next_ticks(settings: Settings) -> None:
