@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,20 +12,9 @@ import pytest
 
 from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.main import main
-from egregora_pipeline.migrations.script import BUNDLED_VERSIONS_DIR
 from tests.conftest import REPO_ROOT
 
 CLI = Path(sys.executable).with_name("egregora-pipeline")
-
-
-@pytest.fixture
-def versions_dir(tmp_path: Path) -> Path:
-    """A copy of the bundled revision files that a test may edit or extend."""
-    target = tmp_path / "versions"
-    target.mkdir()
-    for path in BUNDLED_VERSIONS_DIR.glob("[0-9]*.py"):
-        shutil.copy(path, target / path.name)
-    return target
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

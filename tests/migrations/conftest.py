@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,7 +11,6 @@ import duckdb
 import pytest
 
 from egregora_pipeline.migrations import MigrationConfig
-from egregora_pipeline.migrations.script import BUNDLED_VERSIONS_DIR
 
 
 def query(database: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -54,16 +52,6 @@ def tables_of(database: Path) -> set[str]:
 def config(warehouse_path: Path) -> MigrationConfig:
     """A config for a not-yet-existing warehouse and the bundled revisions."""
     return MigrationConfig(database=warehouse_path, lock_timeout=30)
-
-
-@pytest.fixture
-def versions_dir(tmp_path: Path) -> Path:
-    """A copy of the bundled revision files that a test may edit or extend."""
-    target = tmp_path / "versions"
-    target.mkdir()
-    for path in BUNDLED_VERSIONS_DIR.glob("[0-9]*.py"):
-        shutil.copy(path, target / path.name)
-    return target
 
 
 RevisionWriter = Callable[..., Path]
