@@ -73,6 +73,25 @@ def test_invisible_marks_are_kept_out_of_names(ingest_chat: Callable[..., ChatRu
     assert run.messages[1]["text"] == "hello"
 
 
+def test_a_header_led_by_a_bidi_mark_mid_file_keeps_its_timestamp(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    # The loader skips header trimming when every header starts with a digit;
+    # one marked header anywhere must turn trimming back on.
+    run = ingest_chat(
+        "31/12/2019, 23:58 - Ana: plain\n"
+        "\u200e31/12/2019, 23:59 - Bob: marked\n"
+        "01/01/2020, 00:00 - Ana: plain again\n"
+    )
+    (entry,) = run.report.inputs
+    assert entry.rejections == []
+    assert [m["ts"] for m in run.messages] == [
+        datetime(2019, 12, 31, 23, 58, tzinfo=UTC),
+        datetime(2019, 12, 31, 23, 59, tzinfo=UTC),
+        datetime(2020, 1, 1, 0, 0, tzinfo=UTC),
+    ]
+
+
 def test_local_time_is_converted_from_the_configured_zone_to_utc(
     ingest_chat: Callable[..., ChatRun], settings: Settings
 ) -> None:

@@ -76,3 +76,19 @@ def test_invalid_utf8_and_crlf_are_repaired_in_every_block() -> None:
             "\n01/01/2020, 00:01 - Bob: ok\nsecond line",
         ]
         assert splitter.result.invalid_utf8_blocks >= 1
+
+
+def test_a_marked_or_bracketed_header_in_any_block_is_noticed() -> None:
+    plain = b"".join(b"01/01/2020, 00:%02d - Bob: message\n" % i for i in range(30))
+    marked = plain + "\u200e01/01/2020, 00:59 - Ana: late\n".encode()
+    for data, expected in ((plain, True), (marked, False)):
+        for block in (64, 1 << 20):
+            splitter = MessageSplitter(sniff_shape(data, path="c"), path="c")
+            stream = io.BytesIO(data)
+            while True:
+                chunk = stream.read(block)
+                final = len(chunk) < block
+                splitter.feed(chunk, final=final)
+                if final:
+                    break
+            assert splitter.result.undecorated_headers is expected, (block, expected)

@@ -85,12 +85,12 @@ def _lit(text: str) -> str:
     return quote_literal(text)
 
 
-def stage_sql(stage: str, chunk: str, shape: HeaderShape) -> str:
+def stage_sql(stage: str, chunk: str, shape: HeaderShape, *, trim: bool = True) -> str:
     """``INSERT INTO stage`` parsing every message of the registered ``chunk``."""
-    return f"INSERT INTO {quote_ident(stage)}\n{classify_sql(chunk, shape)}"
+    return f"INSERT INTO {quote_ident(stage)}\n{classify_sql(chunk, shape, trim=trim)}"
 
 
-def classify_sql(chunk: str, shape: HeaderShape) -> str:
+def classify_sql(chunk: str, shape: HeaderShape, *, trim: bool = True) -> str:
     """``SELECT`` parsing every message of the registered ``chunk`` into the stage columns.
 
     No regex touches the header here: the splitter already matched it, so the
@@ -99,7 +99,8 @@ def classify_sql(chunk: str, shape: HeaderShape) -> str:
     guarded by a cheap test (a substring, a length) so that the common
     plain-text message costs a few ``strpos``.
     Author names keep their marks here; they are cleaned once per distinct
-    name when pseudonyms are computed.
+    name when pseudonyms are computed. ``trim=False`` skips stripping leading
+    marks and ``[`` from headers, for chunks whose headers all start with a digit.
     """
     system_if_marked = "TRUE" if shape.bracketed else "FALSE"
     edited = _lit(content.EDITED_PATTERN)
@@ -111,7 +112,7 @@ WITH h AS (
 ), b AS (
     SELECT ord, line_no, substr(m, 2, hend - 1) AS header, substr(m, hend + 1) AS body FROM h
 ), a0 AS (
-    SELECT *, {_trim_header_sql("header")} AS hc FROM b
+    SELECT *, {_trim_header_sql("header") if trim else "header"} AS hc FROM b
 ), a1 AS (
     SELECT ord, line_no, header, body, split_part(hc, {_lit(shape.date_sep)}, 1) AS p1,
         split_part(hc, {_lit(shape.date_sep)}, 2) AS p2
@@ -199,14 +200,16 @@ _AMPM_SPELLINGS: Final = (
 )
 
 
-def _local_ts_sql(shape: HeaderShape, order: DateOrder) -> str:
+def _local_ts_sql(shape: HeaderShape, order: DateOrder, *, trim: bool = True) -> str:
     """The local (naive) timestamp of a staged row, NULL when the date is impossible.
 
     ``strptime`` with formats built from the detected shape and the decided
     order (:func:`formats.strptime_formats`); 12-hour headers with unusual
     AM/PM spellings (``p. m.``, U+202F, ...) are first upper-cased and unified.
+    ``trim=False`` when the splitter saw every header start with a digit: the
+    trimming expression costs about as much as the parsing.
     """
-    header = _trim_header_sql("header")
+    header = _trim_header_sql("header") if trim else "header"
     if shape.normalize_ampm:
         header = f"upper({header})"
         for old, new in _AMPM_SPELLINGS:
@@ -293,6 +296,7 @@ def load_sql(
     table: str,
     *,
     skip_bad_dates: bool = True,
+    trim_headers: bool = True,
 ) -> str:
     """``INSERT INTO messages`` from the stage, skipping ``event_id``s already present.
 
@@ -305,7 +309,8 @@ def load_sql(
     return f"""
 INSERT INTO {target} ({columns})
 WITH t AS (
-    SELECT s.*, timezone($tz, {_local_ts_sql(shape, order)}) AS ts FROM {quote_ident(stage)} s
+    SELECT s.*, timezone($tz, {_local_ts_sql(shape, order, trim=trim_headers)}) AS ts
+    FROM {quote_ident(stage)} s
 ), u AS (
     SELECT t.* EXCLUDE (author), a.author, coalesce(a.author_uuid, $system_uuid) AS author_uuid,
         md5({_EVENT_NAME}) AS event_digest
@@ -414,14 +419,14 @@ def load_chat(
     splitter = MessageSplitter(shape, path=source_path)
     conn.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(_STAGE)} ({_STAGE_COLUMNS})")
     try:
-        insert = stage_sql(_STAGE, _CHUNK, shape)
+        inserts = {trim: stage_sql(_STAGE, _CHUNK, shape, trim=trim) for trim in (True, False)}
         block, final = first, len(first) < block_bytes
         while True:
             chunk = splitter.feed(block, final=final)
             if chunk is not None:
                 conn.register(_CHUNK, chunk)
                 try:
-                    conn.execute(insert)
+                    conn.execute(inserts[not splitter.result.undecorated_headers])
                 finally:
                     _quietly(conn.unregister, _CHUNK)
                 if progress is not None:
@@ -454,7 +459,8 @@ def load_chat(
             )
         order = resolve_date_order(date_stats(conn, _STAGE), override=date_order, path=source_path)
         result.date_order = order
-        bad_dates = _bad_dates(conn, shape, order, source_path)
+        trim = not splitter.result.undecorated_headers
+        bad_dates = _bad_dates(conn, shape, order, source_path, trim=trim)
         result.rejections.extend(bad_dates)
         named = [
             str(row[0])
@@ -477,6 +483,7 @@ def load_chat(
             run_id,
             table,
             skip_bad_dates=bool(bad_dates),
+            trim_headers=trim,
         )
         result.skipped = result.messages - len(bad_dates) - result.added
         return result
@@ -492,11 +499,16 @@ def _quietly(action: Callable[[str], object], argument: str) -> None:
 
 
 def _bad_dates(
-    conn: duckdb.DuckDBPyConnection, shape: HeaderShape, order: DateOrder, source_path: str
+    conn: duckdb.DuckDBPyConnection,
+    shape: HeaderShape,
+    order: DateOrder,
+    source_path: str,
+    *,
+    trim: bool,
 ) -> list[Rejection]:
     rows = conn.execute(
         f"SELECT line_no, header FROM {quote_ident(_STAGE)} "
-        f"WHERE {_local_ts_sql(shape, order)} IS NULL ORDER BY ord"
+        f"WHERE {_local_ts_sql(shape, order, trim=trim)} IS NULL ORDER BY ord"
     ).fetchall()
     return [
         Rejection(
@@ -543,6 +555,7 @@ def _insert(
     table: str,
     *,
     skip_bad_dates: bool,
+    trim_headers: bool,
 ) -> int:
     raw = [
         row[0]
@@ -568,7 +581,14 @@ def _insert(
     try:
         row = conn.execute(
             load_sql(
-                _STAGE, _AUTHORS, _ATTACHMENTS, shape, order, table, skip_bad_dates=skip_bad_dates
+                _STAGE,
+                _AUTHORS,
+                _ATTACHMENTS,
+                shape,
+                order,
+                table,
+                skip_bad_dates=skip_bad_dates,
+                trim_headers=trim_headers,
             ),
             {
                 "tz": timezone,
