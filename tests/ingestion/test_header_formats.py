@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from egregora_pipeline.ingestion.whatsapp.formats import date_components_pattern, detect_shape
 from egregora_pipeline.settings import Settings
 from tests.ingestion.conftest import ChatRun
 
@@ -57,6 +59,31 @@ def test_finnish_short_date_without_padding(ingest_chat: Callable[..., ChatRun])
         datetime(2018, 6, 13, 21, 25, 15, tzinfo=UTC),
         datetime(2018, 6, 14, 8, 1, tzinfo=UTC),
     ]
+
+
+@pytest.mark.parametrize(
+    ("header", "components"),
+    [
+        ("12/31/19, 11:59 PM - ", ("12", "31")),
+        ("31.12.19, 23:59 - ", ("31", "12")),
+        ("2019-12-31, 23:59 - ", ("2019", "12")),
+        ("31-12-2019 23:59 - ", ("31", "12")),
+        ("[31/12/2019, 23:59:59] ", ("31", "12")),
+        ("31.12.2019 klo 21.25.15 - ", ("31", "12")),
+        ("31. 12. 2019. 21:25:15 - ", ("31", "12")),
+        ("\u200e[\u200e31/12/2019, 23:59:59] ", ("31", "12")),
+        ("\u200e12/31/19, 11:59 PM - ", ("12", "31")),
+    ],
+)
+def test_the_date_order_rule_reads_the_first_two_components_of_every_shape(
+    header: str, components: tuple[str, str]
+) -> None:
+    # The pattern is RE2 in DuckDB; it only uses syntax Python's re shares.
+    shape = detect_shape([f"{header}Ana: hi"])
+    assert shape is not None
+    match = re.match(date_components_pattern(shape), f"\n{header}Ana: hi")
+    assert match is not None
+    assert match.groups() == components
 
 
 def test_crlf_line_endings_are_not_kept_in_text(ingest_chat: Callable[..., ChatRun]) -> None:

@@ -129,6 +129,13 @@ ATTACHED_PATTERN: Final = (
 IOS_ATTACHED_PATTERN: Final = r"^<[^<>:\n]{1,40}: ?([^<>\n]+?\.[A-Za-z0-9]{1,6})>"
 """Group 1 is the file name of an iOS ``<attached: 00000012-PHOTO-....jpg>``."""
 
+OMITTED_MAX_BYTES: Final = 2 * max(len(p.encode()) for p in MEDIA_OMITTED_PHRASES)
+DELETED_MAX_BYTES: Final = 2 * max(len(p.encode()) for p in DELETED_PHRASES) + 1
+"""Byte lengths above which a body cannot be an omitted/deleted marker (twice the
+longest phrase: case-insensitive matching may pair letters of different UTF-8
+widths). A guard only: the anchored patterns decide; ``strlen`` is O(1) where
+``length`` counts every character of every message."""
+
 OMITTED_PATTERN: Final = rf"(?i)^(?:{_alternatives(MEDIA_OMITTED_PHRASES)})$"
 DELETED_PATTERN: Final = rf"(?i)^(?:{_alternatives(DELETED_PHRASES)})\.?$"
 EDITED_PATTERN: Final = rf"\s*{MARKS_CLASS}*<(?:{_alternatives(EDITED_PHRASES)})>\s*$"

@@ -163,6 +163,18 @@ def header_pattern(shape: HeaderShape) -> str:
     )
 
 
+def date_components_pattern(shape: HeaderShape) -> str:
+    """RE2 pattern whose groups 1 and 2 are the first two date components of a message.
+
+    Anchored like :func:`header_pattern` (subject ``"\\n" + line``) but only as far
+    as the second component: an anchored prefix match costs a third of cutting
+    the header out and splitting it, and the date-order rule needs nothing else.
+    """
+    open_ = r"\[" if shape.bracketed else ""
+    ds = _escape(shape.date_sep)
+    return rf"^\n{MARKS_CLASS}*{open_}{MARKS_CLASS}*(\d{{1,4}}){ds}(\d{{1,2}})"
+
+
 def strptime_formats(shape: HeaderShape, order: DateOrder) -> list[str]:
     """DuckDB ``strptime`` formats (with and without seconds) for a normalized header.
 

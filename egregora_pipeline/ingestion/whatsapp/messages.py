@@ -38,6 +38,7 @@ from egregora_pipeline.ingestion.whatsapp.formats import (
     DateOrder,
     DateStats,
     HeaderShape,
+    date_components_pattern,
     resolve_date_order,
     strptime_formats,
 )
@@ -85,38 +86,35 @@ def _lit(text: str) -> str:
     return quote_literal(text)
 
 
-def stage_sql(stage: str, chunk: str, shape: HeaderShape, *, trim: bool = True) -> str:
+def stage_sql(stage: str, chunk: str, shape: HeaderShape) -> str:
     """``INSERT INTO stage`` parsing every message of the registered ``chunk``."""
-    return f"INSERT INTO {quote_ident(stage)}\n{classify_sql(chunk, shape, trim=trim)}"
+    return f"INSERT INTO {quote_ident(stage)}\n{classify_sql(chunk, shape)}"
 
 
-def classify_sql(chunk: str, shape: HeaderShape, *, trim: bool = True) -> str:
+def classify_sql(chunk: str, shape: HeaderShape) -> str:
     """``SELECT`` parsing every message of the registered ``chunk`` into the stage columns.
 
-    No regex touches the header here: the splitter already matched it, so the
-    first occurrence of the shape's terminator (`` - `` or ``] ``) ends it, and
-    the first two date components are plain ``split_part``s. Each body regex is
-    guarded by a cheap test (a substring, a length) so that the common
-    plain-text message costs a few ``strpos``.
+    The splitter already matched each header, so the first occurrence of the
+    shape's terminator (`` - `` or ``] ``) ends it; the first two date
+    components come from one anchored prefix match
+    (:func:`formats.date_components_pattern`). Each body regex is guarded by a
+    cheap test (a substring, a byte length) so that the common plain-text
+    message costs a few ``strpos``.
     Author names keep their marks here; they are cleaned once per distinct
-    name when pseudonyms are computed. ``trim=False`` skips stripping leading
-    marks and ``[`` from headers, for chunks whose headers all start with a digit.
+    name when pseudonyms are computed.
     """
     system_if_marked = "TRUE" if shape.bracketed else "FALSE"
     edited = _lit(content.EDITED_PATTERN)
     return f"""
 WITH h AS (
     SELECT ord, line_no, m,
-        strpos(m, {_lit(shape.terminator)}) + {len(shape.terminator) - 1} AS hend
+        strpos(m, {_lit(shape.terminator)}) + {len(shape.terminator) - 1} AS hend,
+        regexp_extract(m, {_lit(date_components_pattern(shape))}, ['p1', 'p2']) AS date_parts
     FROM {quote_ident(chunk)}
-), b AS (
-    SELECT ord, line_no, substr(m, 2, hend - 1) AS header, substr(m, hend + 1) AS body FROM h
-), a0 AS (
-    SELECT *, {_trim_header_sql("header") if trim else "header"} AS hc FROM b
 ), a1 AS (
-    SELECT ord, line_no, header, body, split_part(hc, {_lit(shape.date_sep)}, 1) AS p1,
-        split_part(hc, {_lit(shape.date_sep)}, 2) AS p2
-    FROM a0
+    SELECT ord, line_no, substr(m, 2, hend - 1) AS header, substr(m, hend + 1) AS body,
+        date_parts.p1 AS p1, date_parts.p2 AS p2
+    FROM h
 ), a AS (
     SELECT *, strpos(body, ': ') AS colon, strpos(body, chr(10)) AS nl FROM a1
 ), s AS (
@@ -148,8 +146,10 @@ WITH h AS (
             WHEN starts_with(body, '<')
                 THEN nullif(regexp_extract(body, {_lit(content.IOS_ATTACHED_PATTERN)}, 1), '')
         END AS media_file,
-        length(body) <= 40 AND regexp_matches(body, {_lit(content.OMITTED_PATTERN)}) AS omitted,
-        length(body) <= 60 AND regexp_matches(body, {_lit(content.DELETED_PATTERN)}) AS deleted
+        strlen(body) <= {content.OMITTED_MAX_BYTES}
+            AND regexp_matches(body, {_lit(content.OMITTED_PATTERN)}) AS omitted,
+        strlen(body) <= {content.DELETED_MAX_BYTES}
+            AND regexp_matches(body, {_lit(content.DELETED_PATTERN)}) AS deleted
     FROM e
 ), g AS (
     SELECT *,
@@ -419,14 +419,14 @@ def load_chat(
     splitter = MessageSplitter(shape, path=source_path)
     conn.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(_STAGE)} ({_STAGE_COLUMNS})")
     try:
-        inserts = {trim: stage_sql(_STAGE, _CHUNK, shape, trim=trim) for trim in (True, False)}
+        insert = stage_sql(_STAGE, _CHUNK, shape)
         block, final = first, len(first) < block_bytes
         while True:
             chunk = splitter.feed(block, final=final)
             if chunk is not None:
                 conn.register(_CHUNK, chunk)
                 try:
-                    conn.execute(inserts[not splitter.result.undecorated_headers])
+                    conn.execute(insert)
                 finally:
                     _quietly(conn.unregister, _CHUNK)
                 if progress is not None:
