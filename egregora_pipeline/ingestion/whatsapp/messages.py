@@ -97,9 +97,12 @@ def classify_sql(chunk: str, shape: HeaderShape) -> str:
     The splitter already matched each header, so the first occurrence of the
     shape's terminator (`` - `` or ``] ``) ends it; the first two date
     components come from one anchored prefix match
-    (:func:`formats.date_components_pattern`). Each body regex is guarded by a
-    cheap test (a substring, a byte length) so that the common plain-text
-    message costs a few ``strpos``.
+    (:func:`formats.date_components_pattern`). The author is the text before
+    the first ``": "`` after the header (no header shape contains one) when
+    it is short, on the first line and unquoted; the body is cut out of the
+    message once, after it. Each body regex is guarded by a cheap test (a
+    substring, a byte length) so that the common plain-text message costs a
+    few ``strpos``.
     Author names keep their marks here; they are cleaned once per distinct
     name when pseudonyms are computed.
     """
@@ -111,22 +114,22 @@ WITH h AS (
         strpos(m, {_lit(shape.terminator)}) + {len(shape.terminator) - 1} AS hend,
         regexp_extract(m, {_lit(date_components_pattern(shape))}, ['p1', 'p2']) AS date_parts
     FROM {quote_ident(chunk)}
-), a1 AS (
-    SELECT ord, line_no, substr(m, 2, hend - 1) AS header, substr(m, hend + 1) AS body,
-        date_parts.p1 AS p1, date_parts.p2 AS p2
-    FROM h
 ), a AS (
-    SELECT *, strpos(body, ': ') AS colon, strpos(body, chr(10)) AS nl FROM a1
+    SELECT ord, line_no, m, hend, substr(m, 2, hend - 1) AS header,
+        date_parts.p1 AS p1, date_parts.p2 AS p2,
+        greatest(strpos(m, ': ') - hend, 0) AS colon
+    FROM h
 ), s AS (
-    SELECT ord, line_no, header, p1, p2, body, colon, left(body, colon - 1) AS prefix,
-        colon > 1 AND (nl = 0 OR colon < nl) AND colon <= {content.MAX_AUTHOR_CHARS} AS candidate
+    SELECT ord, line_no, m, hend, header, p1, p2, colon,
+        CASE WHEN colon BETWEEN 2 AND {content.MAX_AUTHOR_CHARS}
+            THEN substr(m, hend + 1, colon - 1) END AS prefix
     FROM a
 ), c AS (
     SELECT ord, line_no, header, p1, p2,
-        candidate AND NOT (contains(prefix, '"') OR contains(prefix, '“')
+        NOT (contains(prefix, chr(10)) OR contains(prefix, '"') OR contains(prefix, '“')
             OR contains(prefix, '”')) AS has_author,
         CASE WHEN has_author THEN prefix END AS author,
-        CASE WHEN has_author THEN substr(body, colon + 2) ELSE body END AS rest
+        substr(m, CASE WHEN has_author THEN hend + colon + 2 ELSE hend + 1 END) AS rest
     FROM s
 ), d AS (
     SELECT ord, line_no, header, p1, p2, author,
