@@ -4,7 +4,10 @@ DuckDB lets one process at a time hold a database file read-write. Dagster
 steps, schedules, the CLI and tests all open the same file, so every opener
 goes through :func:`connect_warehouse`, which retries lock conflicts with
 bounded exponential backoff and then fails with :class:`WarehouseLockedError`
--- never a raw ``IOException`` traceback.
+-- never a raw ``IOException`` traceback. Anything else that makes the path
+unusable (a directory, a file that is not DuckDB, no permission, a
+``:memory:`` or remote URL, which DuckDB would happily open somewhere other
+than the one file the warehouse is) is a :class:`WarehouseUnusableError`.
 """
 
 from __future__ import annotations
@@ -17,11 +20,54 @@ from pathlib import Path
 
 import duckdb
 
-from egregora_pipeline.errors import WarehouseLockedError, WarehouseNotFoundError
+from egregora_pipeline.errors import (
+    WarehouseLockedError,
+    WarehouseNotFoundError,
+    WarehouseUnusableError,
+)
 from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
 
 _LOCK_MESSAGE = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE)
 _HOLDER = re.compile(r"Conflicting lock is held in (.*?)(?:\. See also|$)")
+_NOT_A_FILE = re.compile(r"^(?::memory:|md:|motherduck:)|^[A-Za-z][A-Za-z0-9+.-]+:/")
+"""In-memory databases, MotherDuck and URLs (``s3://``, ``https://``, ...; ``Path``
+folds ``//`` into ``/``). A one-letter scheme would be a Windows drive, so it is not one."""
+_INTERRUPTED = re.compile(r"Query interrupted|INTERRUPT Error")
+_DUCKDB_MAGIC = b"DUCK"
+_MAGIC_OFFSET = 8
+
+
+def check_warehouse_path(target: Path) -> None:
+    """Refuse, with the reason, a path that cannot be the warehouse file.
+
+    The header check keeps DuckDB from treating a SQLite (or any other) file
+    as something to attach through an auto-installed extension.
+    """
+    text = str(target)
+    if _NOT_A_FILE.match(text):
+        raise WarehouseUnusableError(text, "is not a file path: the warehouse is one DuckDB file")
+    if target.is_dir():
+        raise WarehouseUnusableError(text, "is a directory, not a DuckDB file")
+    if not target.exists():
+        return
+    try:
+        with target.open("rb") as handle:
+            head = handle.read(_MAGIC_OFFSET + len(_DUCKDB_MAGIC))
+    except OSError as error:
+        raise WarehouseUnusableError(text, f"cannot be read ({error.strerror})") from error
+    if head and head[_MAGIC_OFFSET:] != _DUCKDB_MAGIC:
+        raise WarehouseUnusableError(text, "is not a DuckDB database file")
+
+
+def is_interruption(error: BaseException) -> bool:
+    """True when ``error`` is DuckDB reporting that Ctrl-C / SIGINT interrupted a query.
+
+    DuckDB swallows the ``KeyboardInterrupt`` and raises its own error instead;
+    callers that keep going after a failed input must not mistake it for one.
+    """
+    return isinstance(error, duckdb.InterruptException) or (
+        isinstance(error, RuntimeError | duckdb.Error) and bool(_INTERRUPTED.search(str(error)))
+    )
 
 
 def create_atomically(path: Path) -> None:
@@ -65,10 +111,16 @@ def connect_warehouse(
     creating anything, so dry runs and checks never change the disk.
     """
     target = Path(path)
+    check_warehouse_path(target)
     if read_only and not target.exists():
         raise WarehouseNotFoundError(str(target))
     if not read_only:
-        create_atomically(target)
+        try:
+            create_atomically(target)
+        except OSError as error:
+            raise WarehouseUnusableError(
+                str(target), f"cannot be created ({error.strerror})"
+            ) from error
     deadline = time.monotonic() + lock_timeout
     delay = 0.05
     while True:
@@ -76,7 +128,7 @@ def connect_warehouse(
             return duckdb.connect(str(target), read_only=read_only)
         except duckdb.IOException as error:
             if not is_lock_conflict(error):
-                raise
+                raise WarehouseUnusableError(str(target), _open_failure(error)) from error
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 match = _HOLDER.search(str(error))
@@ -84,3 +136,15 @@ def connect_warehouse(
                 raise WarehouseLockedError(str(target), lock_timeout, holder) from error
             time.sleep(min(remaining, delay * (0.5 + random.random())))  # noqa: S311 (jitter)
             delay = min(delay * 2, 1.0)
+
+
+def _open_failure(error: duckdb.IOException) -> str:
+    """DuckDB's reason for refusing to open a file, in the words a user can act on."""
+    message = str(error)
+    if "Permission denied" in message or "Read-only file system" in message:
+        return (
+            "cannot be opened for writing (permission denied); commands that only read "
+            "(db check, current, history, plan) still work"
+        )
+    first_line = message.splitlines()[0] if message else type(error).__name__
+    return f"could not be opened: {first_line}"

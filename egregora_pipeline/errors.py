@@ -42,6 +42,18 @@ class WarehouseNotFoundError(WarehouseError):
         self.path = path
 
 
+class WarehouseUnusableError(WarehouseError):
+    """The warehouse path is not a DuckDB file this project can open (see the reason)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            f"warehouse {path} {reason}. Point --database / EGREGORA_DATABASE at a DuckDB "
+            "file (a new path is created by `egregora-pipeline db upgrade` or `ingest`)."
+        )
+        self.path = path
+        self.reason = reason
+
+
 class SettingsError(EgregoraError):
     """An ``EGREGORA_*`` setting has a value that cannot be used."""
 

@@ -6,6 +6,7 @@ through :meth:`Settings.from_env` so the defaults live in one place.
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 from collections.abc import Callable, Mapping
@@ -42,6 +43,14 @@ def _parse(
         raise SettingsError(variable, raw, expected) from None
 
 
+def _seconds(raw: str) -> float:
+    """A duration: finite and not negative (``float`` alone accepts ``nan`` and ``-5``)."""
+    value = float(raw)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(raw)
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the warehouse lives and how ingestion interprets its inputs."""
@@ -76,8 +85,8 @@ class Settings:
                 env,
                 "EGREGORA_LOCK_TIMEOUT",
                 str(DEFAULT_LOCK_TIMEOUT_SECONDS),
-                float,
-                "a number of seconds",
+                _seconds,
+                "a finite number of seconds, 0 or more",
             ),
             media_dir=Path(media) if media else None,
         )

@@ -32,7 +32,13 @@ def test_overrides_win_over_the_environment() -> None:
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("EGREGORA_AUTHOR_NAMESPACE", "not-a-uuid"), ("EGREGORA_LOCK_TIMEOUT", "soon")],
+    [
+        ("EGREGORA_AUTHOR_NAMESPACE", "not-a-uuid"),
+        ("EGREGORA_LOCK_TIMEOUT", "soon"),
+        ("EGREGORA_LOCK_TIMEOUT", "nan"),
+        ("EGREGORA_LOCK_TIMEOUT", "-5"),
+        ("EGREGORA_LOCK_TIMEOUT", "inf"),
+    ],
 )
 def test_an_unusable_value_names_the_variable(variable: str, value: str) -> None:
     with pytest.raises(SettingsError, match=variable):
@@ -57,3 +63,16 @@ def test_an_unknown_time_zone_is_a_usage_error(
 
     assert code == ExitCode.USAGE
     assert "Mars/Base" in capsys.readouterr().err
+
+
+def test_a_bad_date_order_is_a_usage_error_before_any_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EGREGORA_DATE_ORDER", "dmy?")
+    database = tmp_path / "w.duckdb"
+
+    code = main(["ingest", "--database", str(database), str(tmp_path)])
+
+    assert code == ExitCode.USAGE
+    assert "EGREGORA_DATE_ORDER" in capsys.readouterr().err
+    assert not database.exists()

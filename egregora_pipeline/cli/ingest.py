@@ -20,6 +20,8 @@ from rich.console import Console
 from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.ingest_report import IngestProgressBars, render_outcome
 from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, DatabaseOption
+from egregora_pipeline.ingestion.errors import InvalidSettingError
+from egregora_pipeline.ingestion.whatsapp.formats import date_order_override
 from egregora_pipeline.settings import Settings
 
 
@@ -69,6 +71,10 @@ def ingest_command(
     from egregora_pipeline.orchestration.local_run import run_ingest_job
 
     settings = Settings.from_env(database=database, timezone=timezone)
+    try:
+        date_order_override(None)  # a bad EGREGORA_DATE_ORDER is a usage error, not a run
+    except InvalidSettingError as error:
+        raise typer.BadParameter(str(error), param_hint="EGREGORA_DATE_ORDER") from None
     out = Console()
     if not out.is_terminal:  # logs and pipes: wide enough that paths and tables stay whole
         out = Console(width=200)
@@ -80,6 +86,8 @@ def ingest_command(
             progress=progress,
             log_level="INFO" if verbose else "CRITICAL",
         )
+    if outcome.interrupted:
+        raise KeyboardInterrupt  # main() prints what an interruption leaves behind
     render_outcome(out, outcome, settings)
     if outcome.failed_checks or outcome.failed_inputs:
         raise typer.Exit(ExitCode.CHECK_FAILED)

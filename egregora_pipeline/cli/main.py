@@ -16,7 +16,7 @@ from rich.console import Console
 from typer.exceptions import TyperException
 
 from egregora_pipeline.cli.db import db_app
-from egregora_pipeline.cli.exit_codes import ExitCode
+from egregora_pipeline.cli.exit_codes import INTERRUPTED_MESSAGE, ExitCode
 from egregora_pipeline.cli.ingest import ingest_command
 from egregora_pipeline.errors import EgregoraError
 
@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err.print("[red]aborted[/red]")
         return ExitCode.ERROR
+    except KeyboardInterrupt:
+        err.print(INTERRUPTED_MESSAGE, highlight=False)
+        return ExitCode.INTERRUPTED
     except Exception as error:
         if _is_usage_error(error):
             error.show()  # type: ignore[attr-defined]
@@ -71,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             soft_wrap=True,
         )
         return ExitCode.INTERNAL
-    return returned if isinstance(returned, int) else ExitCode.OK
+    code = returned if isinstance(returned, int) else ExitCode.OK
+    if code == ExitCode.INTERRUPTED:  # Typer turns a KeyboardInterrupt into a silent 130
+        err.print(INTERRUPTED_MESSAGE, highlight=False)
+    return code
 
 
 def run() -> None:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
+from egregora_pipeline.connection import is_interruption
 from egregora_pipeline.errors import EgregoraError
 from egregora_pipeline.ingestion.discovery import DiscoveredInput, discover_inputs
 from egregora_pipeline.ingestion.errors import InvalidSettingError, UnsafeArchiveError
@@ -50,6 +51,16 @@ KNOWN_TARGETS: Final = frozenset({"messages", "documents"})
 Progress = Callable[[ProgressEvent], None]
 
 
+def _stop_if_interrupted(error: Exception) -> None:
+    """Ctrl-C is not a bad input: stop the whole run instead of reporting the input.
+
+    DuckDB turns the ``KeyboardInterrupt`` into its own error; recording that
+    as a rejection would blame the input and carry on with the next one.
+    """
+    if is_interruption(error):
+        raise KeyboardInterrupt(str(error)) from error
+
+
 def _describe(error: Exception) -> str:
     """Our errors already read well; anything else gets its type name for the report."""
     if isinstance(error, EgregoraError):
@@ -63,11 +74,13 @@ def _transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
     conn.execute("BEGIN TRANSACTION")
     try:
         yield
+        conn.execute("COMMIT")
     except BaseException:
+        # Also when COMMIT itself failed (e.g. interrupted): the connection must not
+        # be left inside the transaction, where later statements would see its rows.
         with contextlib.suppress(duckdb.Error):
             conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def _check_settings(settings: Settings, targets: frozenset[str]) -> None:
@@ -123,6 +136,7 @@ def ingest(
         try:
             _ingest_chat(conn, item, entry, settings, run_id, targets, progress, order, limits)
         except Exception as error:  # one bad input never stops the others
+            _stop_if_interrupted(error)
             _fail(conn, entry, _describe(error), run_id)
     if documents:
         report.inputs.extend(
@@ -291,6 +305,7 @@ def _ingest_documents(
                 if note:
                     entry.rejections.append(Rejection(str(item.path), None, None, note, None))
         except Exception as error:  # one bad file never stops the others
+            _stop_if_interrupted(error)
             entry.error = f"{item.path}: {_describe(error)}"
             entry.rejections.append(Rejection(str(item.path), None, None, _describe(error), None))
             continue
@@ -327,6 +342,7 @@ def _ingest_documents(
                 if entry.rejections:
                     insert_rejections(conn, entry.rejections, run_id=run_id, input_kind=entry.kind)
     except Exception as error:
+        _stop_if_interrupted(error)
         for entry in owner.values():
             entry.error = f"could not write documents: {_describe(error)}"
     return entries

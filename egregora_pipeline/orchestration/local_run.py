@@ -9,12 +9,14 @@ module executes it in-process and turns the run's events into a plain
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster_shared.error import SerializableErrorInfo
 
 from egregora_pipeline.orchestration.ingestion_assets import INGEST_OP, ProgressSink, no_progress
 from egregora_pipeline.orchestration.jobs import INGEST_JOB
@@ -59,9 +61,19 @@ class IngestRunOutcome:
         return [check for check in self.checks if not check.passed]
 
     @property
+    def interrupted(self) -> bool:
+        """Ctrl-C / SIGINT stopped a step (Dagster or DuckDB reported the interruption)."""
+        return any(_INTERRUPTION.search(failure.message) for failure in self.failures)
+
+    @property
     def failed_inputs(self) -> list[dict[str, Any]]:
         """Inputs rejected as a whole: an error, or every record of it refused."""
         return [item for item in self.inputs if item.get("error") or _nothing_accepted(item)]
+
+
+_INTERRUPTION = re.compile(
+    r"DagsterExecutionInterruptedError|KeyboardInterrupt|Query interrupted|INTERRUPT Error"
+)
 
 
 def _nothing_accepted(item: dict[str, Any]) -> bool:
@@ -108,6 +120,26 @@ def run_ingest_job(
     return collect_outcome(result)
 
 
+def _root_cause(error: SerializableErrorInfo) -> str:
+    """The innermost error of a failed step, which is the one that says what went wrong.
+
+    Dagster wraps what an op raised in ``DagsterExecutionStepExecutionError``
+    ("Error occurred while executing op ..."); the op's own exception is its
+    ``cause``. Our errors read well by themselves; others keep their type name.
+    """
+    while error.cause is not None:
+        error = error.cause
+    message = error.message.strip()
+    own = (
+        error.cls_name is not None
+        and error.cls_name.endswith("Error")
+        and message.startswith("egregora_pipeline.")
+    )
+    if own:  # "egregora_pipeline.errors.WarehouseLockedError: warehouse ..." -> the text
+        message = message.split(": ", 1)[-1]
+    return message
+
+
 def collect_outcome(result: dg.ExecuteInProcessResult) -> IngestRunOutcome:
     """Flatten a finished run's events into an :class:`IngestRunOutcome`."""
     outcome = IngestRunOutcome(run_id=result.run_id, success=result.success)
@@ -136,7 +168,7 @@ def collect_outcome(result: dg.ExecuteInProcessResult) -> IngestRunOutcome:
             continue  # a blocking check that failed: already reported in ``checks``
         message = data.user_failure_data.description if data.user_failure_data else None
         if not message and data.error is not None:
-            message = data.error.message.strip()
+            message = _root_cause(data.error)
         outcome.failures.append(StepFailure(step=failure.step_key or "?", message=message or ""))
     # Steps held back by a failed blocking check or upstream step only log
     # "Dependencies ... failed. Not executing": they are the planned steps that never started.

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -186,3 +187,44 @@ def test_every_command_explains_itself(
     text = " ".join(capsys.readouterr().out.split())
     assert phrase in text
     assert "--database" in text
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda path: path.mkdir(), "is a directory"),
+        (lambda path: path.write_bytes(b"SQLite format 3\x00" + bytes(100)), "not a DuckDB"),
+        (lambda path: path.write_text("hello"), "not a DuckDB"),
+    ],
+    ids=["directory", "sqlite-file", "text-file"],
+)
+def test_a_path_that_cannot_be_the_warehouse_is_refused_with_its_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make: Any, reason: str
+) -> None:
+    path = tmp_path / "w.duckdb"
+    make(path)
+    before = path.read_bytes() if path.is_file() else None
+
+    for command in (["db", "upgrade"], ["db", "check"], ["db", "current"]):
+        code = main([*command, "--database", str(path)])
+        assert code == ExitCode.ERROR, command
+        err = capsys.readouterr().err
+        assert reason in err, err
+        assert "internal error" not in err
+    assert (path.read_bytes() if path.is_file() else None) == before
+
+
+@pytest.mark.parametrize("database", [":memory:", "md:prod", "s3://bucket/w.duckdb"])
+def test_a_database_that_is_not_one_file_on_disk_is_refused(
+    database: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    code = main(["db", "upgrade", "--database", database])
+
+    assert code == ExitCode.ERROR
+    assert "is not a file path" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

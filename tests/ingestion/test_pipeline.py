@@ -3,12 +3,14 @@ stopping the others."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from egregora_pipeline.ingestion import (
+    IngestReport,
     InvalidSettingError,
     ProgressEvent,
     discover_inputs,
@@ -97,3 +99,32 @@ def test_txt_export_resolves_attachments_beside_it(
     assert entry.rejections == []
     media = messages(warehouse)[1]
     assert (settings.media_store / media["media_url"]).is_file()
+
+
+def test_ctrl_c_stops_the_run_instead_of_blaming_the_input(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    # DuckDB answers Ctrl-C by failing the running query; that must stop the
+    # run (and roll the chat back), not become a rejection of the chat.
+    chat = tmp_path / "WhatsApp Chat with Big.txt"
+    chat.write_text(
+        "".join(f"01/01/2020, 10:{i % 60:02d} - Ana: message {i}\n" for i in range(200_000)),
+        encoding="utf-8",
+    )
+    outcome: list[BaseException | IngestReport] = []
+
+    def run() -> None:
+        try:
+            outcome.append(ingest(warehouse, [chat], settings=settings, run_id="r"))
+        except BaseException as error:  # the test inspects what escaped
+            outcome.append(error)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    while worker.is_alive():  # interrupt whatever query is running, until one is
+        warehouse.interrupt()
+        worker.join(0.01)
+    (result,) = outcome
+    assert isinstance(result, KeyboardInterrupt), result
+    assert rows(warehouse, "SELECT count(*) AS n FROM messages") == [{"n": 0}]
+    assert rows(warehouse, "SELECT count(*) AS n FROM ingest_rejections") == [{"n": 0}]

@@ -107,3 +107,17 @@ def test_two_ingest_runs_started_together_both_succeed_without_duplicates(
         documents = conn.execute("SELECT count(*) FROM documents").fetchone()
     assert (total, distinct) == (4, 4)
     assert documents == (1,)
+
+
+def test_a_failed_step_prints_the_reason_not_dagsters_wrapper(
+    inputs_dir: Path, tmp_path: Path
+) -> None:
+    database = tmp_path / "a-folder"
+    database.mkdir()
+
+    done = _ingest(database, inputs_dir)
+
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "step migrate_schema failed: warehouse" in done.stdout
+    assert "is a directory, not a DuckDB file" in done.stdout
+    assert "DagsterExecutionStepExecutionError" not in done.stdout + done.stderr
