@@ -40,12 +40,19 @@ class UnsafeArchiveError(IngestionError):
 class ChatNotFoundError(IngestionError):
     """A zip archive holds no chat text file that parses as a WhatsApp export."""
 
-    def __init__(self, path: Path, candidates: list[str]) -> None:
+    def __init__(self, path: Path, candidates: list[str], *, several: bool = False) -> None:
         listed = ", ".join(repr(c) for c in candidates) or "none"
-        super().__init__(
-            f"{path}: no WhatsApp chat .txt found in the archive (text members: {listed}); "
-            "expected e.g. '_chat.txt' or 'WhatsApp Chat with <name>.txt'"
-        )
+        if several:
+            message = (
+                f"{path}: the archive holds several WhatsApp chats ({listed}) and none is "
+                "named like the archive; extract them and ingest each .txt on its own"
+            )
+        else:
+            message = (
+                f"{path}: no WhatsApp chat .txt found in the archive (text members: {listed}); "
+                "expected e.g. '_chat.txt' or 'WhatsApp Chat with <name>.txt'"
+            )
+        super().__init__(message)
         self.path = path
         self.candidates = candidates
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -182,6 +183,8 @@ def _ingest_chat(
     media: dict[str, dict[str, Any]] = {}
     keys: dict[str, str] = {}
     notes: list[Rejection] = []
+    others: dict[str, zipfile.ZipInfo] = {}
+    """Archive members that are not media: stored only if the chat names them."""
 
     def keep(stored: StoredMedia, name: str, origin: str) -> None:
         keys[name] = stored.key
@@ -198,15 +201,8 @@ def _ingest_chat(
             thread = archive.thread_id
             for name, why in archive.ignored:
                 notes.append(Rejection(str(path), None, None, f"{why}: {name!r}", name))
-            for number, info in enumerate(archive.media, start=1):
-                name = PurePosixPath(info.filename).name
-                if safe_extension(name).lower() not in MEDIA_EXTENSIONS:
-                    notes.append(
-                        Rejection(
-                            str(path), None, None, f"not a media file, ignored: {name!r}", name
-                        )
-                    )
-                    continue
+
+            def store_member(info: zipfile.ZipInfo, name: str) -> None:
                 with archive.open_member(info) as reader:
                     try:
                         stored = store_stream(
@@ -217,15 +213,26 @@ def _ingest_chat(
                             path, "member exceeds the size limit", info.filename
                         ) from None
                 keep(stored, name, f"{path.name}/{info.filename}")
+
+            for number, info in enumerate(archive.media, start=1):
+                name = PurePosixPath(info.filename).name
+                if safe_extension(name).lower() not in MEDIA_EXTENSIONS:
+                    others[name] = info
+                    continue
+                store_member(info, name)
                 if progress is not None:
                     progress(ProgressEvent(path, "media", number, len(archive.media), "files"))
             stream = stack.enter_context(archive.open_member(archive.chat))
 
             def resolve(names: list[str]) -> Mapping[str, str]:
+                # A document of any type (.txt, .csv, .zip, ...) the chat attaches is kept.
+                for name in names:
+                    if name not in keys and name in others:
+                        store_member(others.pop(name), name)
                 return {n: keys[n] for n in names if n in keys}
 
         else:
-            thread = thread_name(path.name, path.parent.name)  # iOS: a loose _chat.txt
+            thread = thread_name(path.name, path.absolute().parent.name)  # a loose _chat.txt
             stream = stack.enter_context(path.open("rb"))
 
             def resolve(names: list[str]) -> Mapping[str, str]:
@@ -266,6 +273,12 @@ def _ingest_chat(
                 entry.messages_added = loaded.added
                 entry.messages_skipped = loaded.skipped
                 entry.rejections.extend(loaded.rejections)
+            notes.extend(
+                Rejection(
+                    str(path), None, None, f"not media nor named by the chat, ignored: {n!r}", n
+                )
+                for n in others
+            )
             entry.rejections.extend(notes)
             if "documents" in targets and media:
                 outcome = upsert_documents(conn, list(media.values()))

@@ -3,6 +3,7 @@ with a message naming them, and the other inputs of the run still ingest."""
 
 from __future__ import annotations
 
+import json
 import stat
 import zipfile
 from pathlib import Path
@@ -49,6 +50,29 @@ def test_chat_member_is_found_by_name_and_names_the_thread(
 def test_thread_name_strips_localized_prefixes() -> None:
     assert thread_name("WhatsApp Chat with Ana.txt") == "Ana"
     assert thread_name("_chat.txt", "WhatsApp Chat - Ana.zip") == "Ana"
+
+
+def test_the_same_chat_keeps_its_thread_name_however_it_was_saved() -> None:
+    # A second download gets a copy number; an iOS chat may sit in a folder of the zip.
+    assert thread_name("_chat.txt", "WhatsApp Chat - Trip (1).zip") == "Trip"
+    assert thread_name("WhatsApp Chat with Ana (2).txt") == "Ana"
+    assert thread_name("WhatsApp Chat - Trip/_chat.txt", "export.zip") == "Trip"
+
+
+def test_a_loose_chat_txt_named_by_a_relative_path_still_takes_its_folder_name(
+    warehouse: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = tmp_path / "WhatsApp Chat - Family"
+    folder.mkdir()
+    (folder / "_chat.txt").write_text("[31/12/2019, 23:59:59] Ana: oi\n", encoding="utf-8")
+    monkeypatch.chdir(folder)
+
+    ingest(warehouse, [Path("_chat.txt")], settings=settings, run_id="r")
+
+    assert {m["thread_id"] for m in messages(warehouse)} == {"Family"}
 
 
 def test_attachments_are_copied_to_the_content_addressed_store(
@@ -212,7 +236,7 @@ def test_many_small_highly_compressible_members_are_a_bomb_as_a_whole(
     assert "whole-archive compression ratio" in error
 
 
-def test_archive_members_that_are_not_media_are_not_stored(
+def test_archive_members_that_are_neither_media_nor_attached_are_not_stored(
     warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
 ) -> None:
     archive = make_zip(
@@ -223,10 +247,32 @@ def test_archive_members_that_are_not_media_are_not_stored(
     (entry,) = ingest(warehouse, [archive], settings=settings, run_id="r").inputs
 
     assert entry.error is None
-    assert "not a media file, ignored: 'run.sh'" in [r.reason for r in entry.rejections]
+    assert "not media nor named by the chat, ignored: 'run.sh'" in [
+        r.reason for r in entry.rejections
+    ]
     assert rows(warehouse, "SELECT filename FROM documents") == [
         {"filename": "IMG-20191231-WA0001.png"}
     ]
+
+
+def test_a_document_of_any_type_the_chat_attaches_is_stored_and_linked(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    chat = "31/12/2019, 23:59 - Ana: notes.txt (file attached)\n"
+    archive = make_zip(
+        tmp_path / "WhatsApp Chat with Ana.zip",
+        {"WhatsApp Chat with Ana.txt": chat.encode(), "notes.txt": b"shopping list"},
+    )
+
+    (entry,) = ingest(warehouse, [archive], settings=settings, run_id="r").inputs
+
+    assert entry.error is None
+    assert entry.rejections == []
+    (message,) = messages(warehouse)
+    assert json.loads(message["attrs"]).get("attachment_missing") is None
+    (document,) = rows(warehouse, "SELECT filename, media_type FROM documents")
+    assert document == {"filename": "notes.txt", "media_type": "document"}
+    assert message["media_url"] != "notes.txt"  # the store's key, not the bare name
 
 
 def test_a_symlink_beside_a_txt_chat_is_never_followed(
@@ -258,3 +304,33 @@ def test_a_loose_ios_chat_txt_takes_its_thread_name_from_its_folder(
     ingest(warehouse, [chat], settings=settings, run_id="r")
 
     assert {m["thread_id"] for m in messages(warehouse)} == {"Family"}
+
+
+def test_a_chat_export_forwarded_into_the_chat_does_not_hide_the_chat_itself(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    own = "31/12/2019, 23:59 - Bob: see the other chat\n"
+    forwarded = "01/01/2019, 10:00 - Fwd: old news\n"
+    archive = make_zip(
+        tmp_path / "WhatsApp Chat with Bob.zip",
+        {
+            "WhatsApp Chat with Bob.txt": own.encode(),
+            "WhatsApp Chat with Fwd.txt": forwarded.encode(),
+        },
+    )
+    several = make_zip(
+        tmp_path / "export.zip",
+        {
+            "WhatsApp Chat with Bob.txt": own.encode(),
+            "WhatsApp Chat with Fwd.txt": forwarded.encode(),
+        },
+    )
+
+    named, ambiguous = ingest(warehouse, [archive, several], settings=settings, run_id="r").inputs
+
+    assert named.error is None
+    assert [(m["thread_id"], m["text"]) for m in messages(warehouse)] == [
+        ("Bob", "see the other chat")
+    ]
+    assert ambiguous.error is not None
+    assert "holds several WhatsApp chats" in ambiguous.error

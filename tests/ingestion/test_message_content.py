@@ -43,6 +43,9 @@ def test_multi_line_message_keeps_a_date_like_continuation_line(
         "Ana added Bob",
         "Bob left",
         'Ana changed the subject from "Old: name" to "New"',
+        'Ana changed the subject from "Old" to "New: name"',
+        "Ana hat die Gruppe \u201eReise: Lissabon\u201c erstellt",
+        "Ana a créé le groupe « Voyage : Lisbonne »",
         "\u200eIuri Brasil foi adicionado(a)",
     ],
 )
@@ -56,6 +59,19 @@ def test_android_system_lines_have_no_author_and_are_not_glued(
     assert system["text"] == line.lstrip("\u200e")
     assert before["text"] == "before"
     assert after["text"] == "after"
+
+
+@pytest.mark.parametrize(
+    "name", ['Ana "Nina" Silva', "Bob \u201cBobby\u201d Jones", "Zé «Zézinho»"]
+)
+def test_a_name_with_a_quoted_nickname_is_still_the_author(
+    ingest_chat: Callable[..., ChatRun], name: str
+) -> None:
+    run = ingest_chat(f"{H}{name}: hi there\n")
+    (message,) = run.messages
+    assert message["author_raw"] == name
+    assert message["text"] == "hi there"
+    assert _attrs(message)["kind"] == "text"
 
 
 def test_ios_system_lines_carrying_the_group_name_have_no_author(
@@ -118,7 +134,15 @@ def test_attachments_in_both_shapes_and_many_languages(
 
 
 @pytest.mark.parametrize(
-    "body", ["<Media omitted>", "<Mídia oculta>", "image omitted", "\u200evideo omitted"]
+    "body",
+    [
+        "<Media omitted>",
+        "<Mídia oculta>",
+        "image omitted",
+        "\u200evideo omitted",
+        "<Video note omitted>",
+        "<View once voice message omitted>",
+    ],
 )
 def test_media_omitted_variants_are_flagged(ingest_chat: Callable[..., ChatRun], body: str) -> None:
     (message,) = ingest_chat(f"{H}Ana: {body}\n").messages
@@ -127,12 +151,40 @@ def test_media_omitted_variants_are_flagged(ingest_chat: Callable[..., ChatRun],
 
 
 @pytest.mark.parametrize(
-    "body", ["This message was deleted", "You deleted this message", "Mensagem apagada"]
+    "body",
+    [
+        "This message was deleted",
+        "You deleted this message",
+        "Mensagem apagada",
+        "Este mensaje fue eliminado.",
+    ],
 )
 def test_deleted_messages_are_flagged(ingest_chat: Callable[..., ChatRun], body: str) -> None:
     (message,) = ingest_chat(f"{H}Ana: {body}\n").messages
     assert _attrs(message)["kind"] == "deleted"
     assert message["author_raw"] == "Ana"
+
+
+def test_ios_documents_with_name_and_size_before_the_marker_belong_to_their_author(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    run = ingest_chat(
+        f"{IOS}Bob: \u200eReport.pdf \u2022 \u200e2 pages \u200e<attached: 00000003-Report.pdf>\n"
+        f"{IOS}Bob: \u200eSlides.pdf \u2022 \u200e3 pages \u200edocument omitted\n"
+    )
+    attached, omitted = run.messages
+    assert attached["author_raw"] == omitted["author_raw"] == "Bob"
+    assert _attrs(attached)["kind"] == "media"
+    assert attached["media_url"] == "00000003-Report.pdf"
+    assert attached["media_type"] == "document"
+    assert _attrs(omitted)["kind"] == "media_omitted"
+
+
+def test_an_ordinary_message_mentioning_omitted_is_text(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    (message,) = ingest_chat(f"{H}Ana: nothing was omitted, see <notes> \u2022 ok\n").messages
+    assert _attrs(message)["kind"] == "text"
 
 
 def test_edited_marker_is_flagged_and_removed_from_text(
@@ -156,3 +208,10 @@ def test_empty_message_keeps_its_author(ingest_chat: Callable[..., ChatRun]) -> 
     (message,) = ingest_chat(f"{H}Franklin: \n").messages
     assert message["author_raw"] == "Franklin"
     assert message["text"] == ""
+
+
+def test_blank_lines_between_messages_are_not_kept_at_the_end_of_a_text(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    run = ingest_chat(f"{H}Ana: para1\n\npara2\n\n\n{H}Bob: next\n")
+    assert [m["text"] for m in run.messages] == ["para1\n\npara2", "next"]

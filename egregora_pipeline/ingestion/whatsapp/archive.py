@@ -49,17 +49,26 @@ _CHAT_NAME: Final = re.compile(
     re.IGNORECASE,
 )
 _SNIFF_BYTES: Final = 256 * 1024
+_COPY_NUMBER: Final = re.compile(r" \(\d{1,3}\)$")
 
 
 def thread_name(chat_file: str, archive: str | None = None) -> str:
     """The chat's name from its file name (``WhatsApp Chat with Ana.txt`` -> ``Ana``).
 
-    iOS names every chat ``_chat.txt``; then the archive's name is used
-    (``WhatsApp Chat - Ana.zip`` -> ``Ana``).
+    iOS names every chat ``_chat.txt``; then the folder holding it is used, or
+    else the archive's name (``WhatsApp Chat - Ana.zip`` -> ``Ana``). A copy
+    number that browsers and file managers append to a second download
+    (``... Ana (1).zip``) is dropped: the same chat must keep the same
+    ``thread_id`` or its messages would be ingested again under a new one.
     """
-    stem = PurePosixPath(chat_file.replace("\\", "/")).stem
-    if stem.lower() in {"_chat", "chat"} and archive is not None:
-        stem = PurePosixPath(archive).stem
+    path = PurePosixPath(chat_file.replace("\\", "/"))
+    stem = path.stem
+    if stem.lower() in {"_chat", "chat"}:
+        if path.parent.name:
+            stem = path.parent.name
+        elif archive is not None:
+            stem = PurePosixPath(archive.replace("\\", "/")).stem
+    stem = _COPY_NUMBER.sub("", stem)
     name = _CHAT_NAME.sub("", stem).strip()
     return name or stem
 
@@ -210,7 +219,14 @@ def open_export(path: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> ExportArc
         else:
             pool = named or texts
             parsing = [i for i in pool if _parses(archive, i, path, limits)]
-            if len(parsing) != 1:
+            if len(parsing) > 1:  # e.g. a chat export forwarded into this chat
+                own = thread_name("_chat.txt", path.name)
+                parsing = [i for i in parsing if thread_name(i.filename, path.name) == own] or (
+                    parsing
+                )
+            if len(parsing) > 1:
+                raise ChatNotFoundError(path, [i.filename for i in parsing], several=True)
+            if not parsing:
                 raise ChatNotFoundError(path, [i.filename for i in pool])
             chat = parsing[0]
         media = [i for i in usable if i is not chat]

@@ -70,6 +70,7 @@ DELETED_PHRASES: Final = (
     "Esta mensagem foi apagada",
     "Você apagou esta mensagem",
     "Se eliminó este mensaje",
+    "Este mensaje fue eliminado",
     "Eliminaste este mensaje",
     "Diese Nachricht wurde gelöscht",
     "Du hast diese Nachricht gelöscht",
@@ -126,17 +127,31 @@ ATTACHED_PATTERN: Final = (
 )
 """Group 1 is the file name of an Android attachment line."""
 
-IOS_ATTACHED_PATTERN: Final = r"^<[^<>:\n]{1,40}: ?([^<>\n]+?\.[A-Za-z0-9]{1,6})>"
+DOCUMENT_CAPTION: Final = rf"(?:[^<\n]{{1,200}} • [^<\n]{{0,60}} {MARKS_CLASS}*)?"
+"""iOS puts a document's name and size before its marker:
+``Report.pdf • 2 pages <attached: 00000003-Report.pdf>`` or ``... document omitted``."""
+
+IOS_ATTACHED_PATTERN: Final = (
+    rf"^{DOCUMENT_CAPTION}<[^<>:\n]{{1,40}}: ?([^<>\n]+?\.[A-Za-z0-9]{{1,6}})>"
+)
 """Group 1 is the file name of an iOS ``<attached: 00000012-PHOTO-....jpg>``."""
 
-OMITTED_MAX_BYTES: Final = 2 * max(len(p.encode()) for p in MEDIA_OMITTED_PHRASES)
+_ANY_OMITTED_MEDIA: Final = r"<[^<>\n]{1,40} omitted>"
+"""Android spells newer kinds in the same shape (``<Video note omitted>``,
+``<View once voice message omitted>``), so any ``<... omitted>`` is one."""
+
+OMITTED_MAX_BYTES: Final = max(
+    2 * max(len(p.encode()) for p in MEDIA_OMITTED_PHRASES), len("<") + 4 * 40 + len(" omitted>")
+)
 DELETED_MAX_BYTES: Final = 2 * max(len(p.encode()) for p in DELETED_PHRASES) + 1
 """Byte lengths above which a body cannot be an omitted/deleted marker (twice the
 longest phrase: case-insensitive matching may pair letters of different UTF-8
 widths). A guard only: the anchored patterns decide; ``strlen`` is O(1) where
 ``length`` counts every character of every message."""
 
-OMITTED_PATTERN: Final = rf"(?i)^(?:{_alternatives(MEDIA_OMITTED_PHRASES)})$"
+OMITTED_PATTERN: Final = (
+    rf"(?i)^{DOCUMENT_CAPTION}(?:{_alternatives(MEDIA_OMITTED_PHRASES)}|{_ANY_OMITTED_MEDIA})$"
+)
 DELETED_PATTERN: Final = rf"(?i)^(?:{_alternatives(DELETED_PHRASES)})\.?$"
 EDITED_PATTERN: Final = rf"\s*{MARKS_CLASS}*<(?:{_alternatives(EDITED_PHRASES)})>\s*$"
 MENTION_PATTERN: Final = (
@@ -145,7 +160,13 @@ MENTION_PATTERN: Final = (
 """A mention: ``@Name``, ``@+55 11 91234-5678``, or Android's isolated ``@\u2068Full Name\u2069``.
 Requires start or whitespace before ``@`` so e-mail addresses are not mentions."""
 
-AUTHOR_QUOTES: Final = '["“”]'
-"""A quote before the first ``": "`` means a system line quoting a subject, not an author."""
+QUOTE_MARKS: Final = '"“”„«»'
+"""Double quotation marks of the languages we read (English, German „…“, French « … »).
+
+The author is the text before the first ``": "``; when that text holds an
+*odd* number of these marks, the colon sits inside a quotation -- a system
+line quoting a group subject (``Ana changed the subject to "Trip: 2020"``,
+``Ana hat die Gruppe „Reise: Lissabon“ erstellt``) -- so there is no author.
+An even number is a name with a nickname (``Ana "Nina" Silva``)."""
 
 MAX_AUTHOR_CHARS: Final = 120

@@ -79,6 +79,7 @@ _STAGE_COLUMNS: Final = """
 """
 
 
+_QUOTE_CLASS: Final = "[" + content.QUOTE_MARKS + "]"
 _MENTION_NOISE: Final = "^\\s*@|" + MARKS_CLASS
 
 
@@ -126,8 +127,11 @@ WITH h AS (
     FROM a
 ), c AS (
     SELECT ord, line_no, header, p1, p2,
-        NOT (contains(prefix, chr(10)) OR contains(prefix, '"') OR contains(prefix, '“')
-            OR contains(prefix, '”')) AS has_author,
+        CASE WHEN contains(prefix, chr(10)) THEN FALSE
+            WHEN NOT regexp_matches(prefix, {_lit(_QUOTE_CLASS)}) THEN TRUE
+            ELSE (length(prefix) - length(regexp_replace(prefix, {_lit(_QUOTE_CLASS)}, '', 'g')))
+                % 2 = 0
+        END AS has_author,
         CASE WHEN has_author THEN prefix END AS author,
         substr(m, CASE WHEN has_author THEN hend + colon + 2 ELSE hend + 1 END) AS rest
     FROM s
@@ -146,10 +150,10 @@ WITH h AS (
     SELECT *,
         CASE WHEN contains(body, ' (')
                 THEN nullif(regexp_extract(body, {_lit(content.ATTACHED_PATTERN)}, 1), '')
-            WHEN starts_with(body, '<')
+            WHEN contains(body, '<')
                 THEN nullif(regexp_extract(body, {_lit(content.IOS_ATTACHED_PATTERN)}, 1), '')
         END AS media_file,
-        strlen(body) <= {content.OMITTED_MAX_BYTES}
+        (strlen(body) <= {content.OMITTED_MAX_BYTES} OR contains(body, ' • '))
             AND regexp_matches(body, {_lit(content.OMITTED_PATTERN)}) AS omitted,
         strlen(body) <= {content.DELETED_MAX_BYTES}
             AND regexp_matches(body, {_lit(content.DELETED_PATTERN)}) AS deleted
@@ -163,7 +167,7 @@ WITH h AS (
 SELECT ord, line_no, header, TRY_CAST(p1 AS INTEGER) AS d1, TRY_CAST(p2 AS INTEGER) AS d2,
     length(p1) AS d1_digits,
     CASE WHEN system THEN NULL ELSE author END AS author,
-    body AS text,
+    CASE WHEN ends_with(body, chr(10)) THEN rtrim(body, chr(10)) ELSE body END AS text,
     CASE WHEN system THEN 'system' WHEN deleted THEN 'deleted'
         WHEN omitted THEN 'media_omitted' WHEN media_file IS NOT NULL THEN 'media'
         ELSE 'text' END AS kind,
