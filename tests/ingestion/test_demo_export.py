@@ -63,7 +63,6 @@ def test_demo_export_ids_are_deterministic_uuids(
                 EVENT_NAMESPACE.hex,
                 "default",
                 "Teste",
-                message["msg_id"],
                 str(ts_us),
                 message["author_raw"] or "\x1e",
                 message["text"],
@@ -72,7 +71,7 @@ def test_demo_export_ids_are_deterministic_uuids(
         digest = hashlib.md5(name.encode("utf-8"), usedforsecurity=False).hexdigest()
         assert message["event_id"] == str(uuid.UUID(hex=digest))
         assert message["event_id"] == event_id(
-            "default", "Teste", message["msg_id"], ts_us, message["author_raw"], message["text"]
+            "default", "Teste", ts_us, message["author_raw"], message["text"]
         )
         if message["author_raw"]:
             expected = uuid.uuid5(settings.author_namespace, message["author_raw"])
@@ -91,3 +90,40 @@ def test_reingesting_the_demo_export_adds_nothing(
     assert rows(warehouse, "SELECT event_id, created_by_run FROM messages ORDER BY event_id") == (
         before
     )
+
+
+def test_a_later_export_that_lost_its_oldest_messages_adds_only_the_new_ones(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    # WhatsApp caps how much history an export holds, so ordinals shift between exports.
+    lines = [f"14/02/2019, 10:0{i} - Ana: message {i}\n" for i in range(7)]
+    first, later = tmp_path / "v1", tmp_path / "v2"
+    for folder, chosen in ((first, lines[:4]), (later, lines[2:])):
+        folder.mkdir()
+        (folder / "WhatsApp Chat with Ana.txt").write_text("".join(chosen), encoding="utf-8")
+
+    ingest(warehouse, [first / "WhatsApp Chat with Ana.txt"], settings=settings, run_id="1")
+    (entry,) = ingest(
+        warehouse, [later / "WhatsApp Chat with Ana.txt"], settings=settings, run_id="2"
+    ).inputs
+
+    assert (entry.messages_added, entry.messages_skipped) == (3, 2)
+    assert [m["text"] for m in messages(warehouse)].count("message 3") == 1
+    assert rows(warehouse, "SELECT count(*) AS n FROM messages") == [{"n": 7}]
+
+
+def test_identical_messages_in_the_same_minute_are_both_kept_once(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    chat = tmp_path / "WhatsApp Chat with Ana.txt"
+    chat.write_text("14/02/2019, 10:00 - Ana: ok\n14/02/2019, 10:00 - Ana: ok\n", encoding="utf-8")
+
+    ingest(warehouse, [chat], settings=settings, run_id="1")
+    (again,) = ingest(warehouse, [chat], settings=settings, run_id="2").inputs
+
+    assert (again.messages_added, again.messages_skipped) == (0, 2)
+    ts_us = int(datetime(2019, 2, 14, 10, 0, tzinfo=UTC).timestamp() * 1_000_000)
+    assert [m["event_id"] for m in messages(warehouse)] == [
+        event_id("default", "Ana", ts_us, "Ana", "ok"),
+        event_id("default", "Ana", ts_us, "Ana", "ok", occurrence=2),
+    ]

@@ -244,21 +244,25 @@ EVENT_FIELD_SEPARATOR: Final = "\x1f"
 NULL_AUTHOR_MARK: Final = "\x1e"
 
 _EVENT_NAME: Final = (
-    f"concat_ws(chr(31), {quote_literal(EVENT_NAMESPACE.hex)}, $tenant, $thread, ord::VARCHAR, "
+    f"concat_ws(chr(31), {quote_literal(EVENT_NAMESPACE.hex)}, $tenant, $thread, "
     "epoch_us(ts)::VARCHAR, coalesce(a.author, chr(30)), coalesce(t.text, ''))"
 )
 
 
 def event_name(
-    tenant_id: str, thread_id: str, msg_id: str, ts_epoch_us: int, author: str | None, text: str
+    tenant_id: str, thread_id: str, ts_epoch_us: int, author: str | None, text: str
 ) -> str:
-    """The hashed name of a message: what makes it *this* message."""
+    """The hashed name of a message: what makes it *this* message.
+
+    Not its position in the file: WhatsApp caps how much history an export
+    holds, so a later export of the same chat can start further on, and every
+    ordinal shifts. The same message must keep its id in both exports.
+    """
     return EVENT_FIELD_SEPARATOR.join(
         (
             EVENT_NAMESPACE.hex,
             tenant_id,
             thread_id,
-            msg_id,
             str(ts_epoch_us),
             author or NULL_AUTHOR_MARK,
             text,
@@ -267,18 +271,28 @@ def event_name(
 
 
 def event_id(
-    tenant_id: str, thread_id: str, msg_id: str, ts_epoch_us: int, author: str | None, text: str
+    tenant_id: str,
+    thread_id: str,
+    ts_epoch_us: int,
+    author: str | None,
+    text: str,
+    occurrence: int = 1,
 ) -> str:
     """``event_id`` of a message: MD5 of :func:`event_name`, written as a UUID (8-4-4-4-12).
 
-    128 bits, deterministic, and what :func:`load_sql` computes in DuckDB (tests
-    recompute it with this). Not an RFC 4122 UUIDv5 any more: SHA-1 plus
-    setting the version/variant bits cost about 0.15 s per 500k messages,
-    for no property the warehouse needs (the id is an opaque key; MD5 is not
-    used for security here).
+    ``occurrence`` tells apart identical messages (same minute, author and text,
+    e.g. two "ok"s): the n-th one in file order, n >= 2, hashes the first
+    digest with ``␟n`` once more. 128 bits, deterministic, and what
+    :func:`load_sql` computes in DuckDB (tests recompute it with this). MD5,
+    not an RFC 4122 UUIDv5: SHA-1 plus setting the version/variant bits cost
+    about 0.15 s per 500k messages, for no property the warehouse needs (the id
+    is an opaque key; MD5 is not used for security here).
     """
-    name = event_name(tenant_id, thread_id, msg_id, ts_epoch_us, author, text)
+    name = event_name(tenant_id, thread_id, ts_epoch_us, author, text)
     digest = hashlib.md5(name.encode("utf-8"), usedforsecurity=False).hexdigest()
+    if occurrence > 1:
+        again = f"{digest}{EVENT_FIELD_SEPARATOR}{occurrence}"
+        digest = hashlib.md5(again.encode("utf-8"), usedforsecurity=False).hexdigest()
     return str(uuid.UUID(hex=digest))
 
 
@@ -320,11 +334,17 @@ WITH t AS (
     FROM {quote_ident(stage)} s
 ), u AS (
     SELECT t.* EXCLUDE (author), a.author, coalesce(a.author_uuid, $system_uuid) AS author_uuid,
-        md5({_EVENT_NAME}) AS event_digest
+        md5({_EVENT_NAME}) AS name_digest
     FROM t LEFT JOIN {quote_ident(authors)} a ON a.raw = t.author
     {valid_only}
+), o AS (
+    SELECT *, row_number() OVER (PARTITION BY name_digest ORDER BY ord) AS occurrence FROM u
+), e AS (
+    SELECT *, CASE WHEN occurrence = 1 THEN name_digest
+        ELSE md5(concat(name_digest, chr(31), occurrence::VARCHAR)) END AS event_digest
+    FROM o
 ), k AS (
-    SELECT *, {uuid_format_sql("event_digest")} AS event_id FROM u
+    SELECT *, {uuid_format_sql("event_digest")} AS event_id FROM e
 )
 SELECT k.event_id, $tenant, {_lit(SOURCE)}, $thread, k.ord::VARCHAR, k.ts, k.author,
     k.author_uuid, k.text, coalesce(att.media_url, k.media_file),
