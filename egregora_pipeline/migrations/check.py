@@ -59,7 +59,8 @@ def check_connection(
     database: str | None = None,
 ) -> CheckReport:
     """Check a connected warehouse; reads metadata only and never writes."""
-    scripts = scripts or ScriptDirectory.load(versions_dir)
+    if scripts is None:  # not ``or``: an empty chain is falsy, and must stay empty
+        scripts = ScriptDirectory.load(versions_dir)
     state = bookkeeping.verify(bookkeeping.read(conn), scripts)
     head = scripts.head or "base"
     return CheckReport(

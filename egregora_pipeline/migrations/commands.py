@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from egregora_pipeline.connection import connect_warehouse
+from egregora_pipeline.errors import WarehouseNotFoundError
 from egregora_pipeline.migrations import bookkeeping, catalog
 from egregora_pipeline.migrations.autogenerate import write_revision
 from egregora_pipeline.migrations.check import check_connection
@@ -28,6 +29,7 @@ from egregora_pipeline.migrations.engine import (
     run_stamp,
     run_upgrade,
 )
+from egregora_pipeline.migrations.errors import NotAtHeadError, VersionsDirError
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.migrations.results import (
     CheckReport,
@@ -51,7 +53,17 @@ class MigrationConfig:
     """Folder of revision files; None means the bundled ``migrations/versions``."""
 
     def scripts(self) -> ScriptDirectory:
+        """The revision chain; a ``versions_dir`` that does not exist is an error, never
+        a silent fall back to an empty chain (or to the bundled one)."""
+        if self.versions_dir is not None and not self.versions_dir.is_dir():
+            raise VersionsDirError(self.versions_dir)
         return ScriptDirectory.load(self.versions_dir)
+
+    def existing_database(self) -> Path:
+        """The warehouse path, which must exist (commands that only make sense on one)."""
+        if not self.database.exists():
+            raise WarehouseNotFoundError(str(self.database))
+        return self.database
 
 
 @contextlib.contextmanager
@@ -138,7 +150,11 @@ def upgrade(
 
 
 def downgrade(config: MigrationConfig, target: str, *, sql_only: bool = False) -> UpgradeResult:
-    """Revert to ``target`` (a revision id, ``-1`` or ``base``); ``sql_only`` changes nothing."""
+    """Revert to ``target`` (a revision id, ``-1`` or ``base``); ``sql_only`` changes nothing.
+
+    Only on an existing warehouse: there is nothing to revert in a missing file.
+    """
+    config.existing_database()
     return _execute(config, run_downgrade, target, sql_only=sql_only)
 
 
@@ -183,17 +199,22 @@ def history(config: MigrationConfig) -> tuple[list[HistoryEntry], list[str]]:
 
 
 def current(config: MigrationConfig) -> str | None:
-    """The applied revision id (None at base or when the file does not exist); read-only."""
+    """The applied revision id (None at base); read-only. A missing file is an error:
+    a typo in the path must not read as "at base"."""
     scripts = config.scripts()
-    if not config.database.exists():
-        return None
+    config.existing_database()
     with _open(config, read_only=True) as conn:
         return bookkeeping.verify(bookkeeping.read(conn), scripts).current
 
 
 def stamp(config: MigrationConfig, target: str) -> UpgradeResult:
-    """Record ``target`` as the applied revision without running any revision."""
+    """Record ``target`` as the applied revision without running any revision.
+
+    Only on an existing warehouse: stamping a path that does not exist would
+    create an empty file claiming a revision it has none of the tables of.
+    """
     scripts = config.scripts()
+    config.existing_database()
     with _open(config, read_only=False) as conn:
         return run_stamp(conn, scripts, target)
 
@@ -205,9 +226,14 @@ def revision(config: MigrationConfig, message: str, *, autogenerate: bool = Fals
     declared schema and the live warehouse (opened read-only; a missing file
     counts as empty).
     """
+    if config.versions_dir is not None:
+        config.versions_dir.mkdir(parents=True, exist_ok=True)  # the first revision of a project
     scripts = config.scripts()
     if not autogenerate:
         return write_revision(scripts, message, None)
+    applied = current(config) if config.database.exists() else None
+    if applied != scripts.head:
+        raise NotAtHeadError(config.database, applied, scripts.head)
     if not config.database.exists():
         shadow = shadow_of(None)
         try:

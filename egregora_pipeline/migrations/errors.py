@@ -87,6 +87,42 @@ class UnknownTargetError(MigrationError):
         self.target = target
 
 
+class TargetOutOfRangeError(MigrationError):
+    """A relative target (``-N``/``+N``) steps past base or head."""
+
+    def __init__(self, target: str, applied: int, available: int) -> None:
+        super().__init__(
+            f"cannot move {target} revisions: {applied} applied, {available - applied} "
+            f"more available (use base or head to go all the way)"
+        )
+        self.target = target
+
+
+class VersionsDirError(MigrationError):
+    """``--versions-dir`` names a folder that does not exist."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(
+            f"versions dir {folder} does not exist; create it, or drop --versions-dir to use "
+            "the bundled revisions"
+        )
+        self.folder = folder
+
+
+class NotAtHeadError(MigrationError):
+    """``revision --autogenerate`` needs the warehouse at head to compare with."""
+
+    def __init__(self, database: Path, current: str | None, head: str | None) -> None:
+        where = f"at {current}" if current else "at base" if database.exists() else "missing"
+        super().__init__(
+            f"warehouse {database} is {where} but the revisions' head is {head}: autogenerate "
+            "compares the declared schema with the live warehouse, so it would repeat what "
+            f"the pending revisions do. Run `egregora-pipeline db upgrade --database {database}` "
+            "first"
+        )
+        self.database = database
+
+
 # --- the bookkeeping table ---------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from egregora_pipeline.migrations.errors import (
     MultipleHeadsError,
     RevisionFileError,
     RevisionScriptError,
+    TargetOutOfRangeError,
     UnknownTargetError,
 )
 from egregora_pipeline.migrations.ops import Operation, Operations
@@ -169,7 +170,7 @@ class ScriptDirectory:
         if re.fullmatch(r"[+-]\d+", target):
             position = here + int(target)
             if not 0 <= position <= len(self.chain):
-                raise UnknownTargetError(target, self.ids)
+                raise TargetOutOfRangeError(target, here, len(self.chain))
             return position
         return self.position(target)
 

@@ -228,3 +228,74 @@ def test_a_database_that_is_not_one_file_on_disk_is_refused(
     assert code == ExitCode.ERROR
     assert "is not a file path" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_autogenerate_refuses_a_warehouse_that_is_not_at_head(
+    tmp_path: Path, versions_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Against a missing (or behind) warehouse, autogenerate would re-create
+    # every table the pending revisions already create.
+    missing = tmp_path / "missing.duckdb"
+    args = ["--database", str(missing), "--versions-dir", str(versions_dir)]
+
+    code = main(["db", "revision", "-m", "again", "--autogenerate", *args])
+
+    assert code == ExitCode.ERROR
+    assert "db upgrade" in capsys.readouterr().err
+    assert sorted(p.name for p in versions_dir.glob("*.py")) == ["0001_initial_schema.py"]
+    assert main(["db", "upgrade", *args]) == ExitCode.OK
+    assert main(["db", "revision", "-m", "nothing new", "--autogenerate", *args]) == ExitCode.OK
+
+
+@pytest.mark.parametrize("command", [["check"], ["upgrade"], ["current"], ["history"]])
+def test_a_versions_dir_that_does_not_exist_is_an_error_not_the_bundled_chain(
+    warehouse_path: Path, tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "upgrade", "--database", str(warehouse_path)]) == ExitCode.OK
+    capsys.readouterr()
+    absent = tmp_path / "no-such-dir"
+
+    code = main(["db", *command, "--database", str(warehouse_path), "--versions-dir", str(absent)])
+
+    assert code == ExitCode.ERROR
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_an_empty_versions_dir_is_not_replaced_by_the_bundled_chain(
+    warehouse_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "upgrade", "--database", str(warehouse_path)]) == ExitCode.OK
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    capsys.readouterr()
+
+    code = main(["db", "check", "--database", str(warehouse_path), "--versions-dir", str(empty)])
+
+    assert code != ExitCode.OK
+    captured = capsys.readouterr()
+    assert "0001" in captured.out + captured.err  # the applied revision no file declares
+
+
+@pytest.mark.parametrize("command", [["current"], ["stamp", "head"], ["downgrade", "base"]])
+def test_commands_that_need_a_warehouse_refuse_a_missing_path_and_create_nothing(
+    tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "typo" / "w.duckdb"
+
+    code = main(["db", *command, "--database", str(missing)])
+
+    assert code == ExitCode.ERROR
+    assert "no warehouse at" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()
+
+
+def test_a_relative_target_past_base_says_how_far_it_can_go(
+    warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "upgrade", "--database", str(warehouse_path)]) == ExitCode.OK
+    capsys.readouterr()
+
+    code = main(["db", "downgrade", "-5", "--database", str(warehouse_path)])
+
+    assert code == ExitCode.ERROR
+    assert "1 applied" in capsys.readouterr().err

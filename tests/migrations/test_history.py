@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from egregora_pipeline.errors import WarehouseNotFoundError
 from egregora_pipeline.migrations import (
     HistoryError,
     MigrationConfig,
@@ -134,8 +135,10 @@ def test_history_marks_applied_revisions(
 def test_reading_history_of_a_missing_file_creates_nothing(warehouse_path: Path) -> None:
     config = MigrationConfig(warehouse_path)
 
-    assert current(config) is None
-    entries, _ = history(config)
+    with pytest.raises(WarehouseNotFoundError):  # a typo'd path must not read as "at base"
+        current(config)
+    entries, _ = history(config)  # the revision files themselves are still listed
 
+    assert entries
     assert not any(e.applied for e in entries)
     assert not warehouse_path.exists()
