@@ -164,12 +164,16 @@ def render_outcome(console: Console, outcome: IngestRunOutcome, settings: Settin
 
 def _render_rejections(console: Console, inputs: list[dict[str, Any]]) -> None:
     for item in inputs:
-        if item.get("error"):
-            console.print(
-                f"[bold red]rejected input[/bold red] {item['path']}: {item['error']}",
-                highlight=False,
-            )
+        error = str(item.get("error") or "")
+        path = str(item["path"])
+        while error.startswith(f"{path}: "):  # the reason often names the file already
+            error = error[len(path) + 2 :]
+        if error:
+            console.print(f"[bold red]rejected input[/bold red] {path}: {error}", highlight=False)
         for rejection in item.get("rejections", []):
+            if error and rejection.get("line") is None and rejection["reason"].endswith(error):
+                continue  # the whole-input rejection just printed
+
             where = rejection["source_path"]
             if rejection.get("line") is not None:
                 where += f":{rejection['line']}"

@@ -18,6 +18,7 @@ from typing import Final, Literal
 
 from egregora_pipeline.ingestion.markdown import MARKDOWN_EXTENSIONS
 from egregora_pipeline.ingestion.media import MEDIA_EXTENSIONS
+from egregora_pipeline.ingestion.streams import is_utf16
 from egregora_pipeline.ingestion.whatsapp.formats import detect_shape
 
 InputKind = Literal["whatsapp", "markdown", "media", "unsupported", "missing"]
@@ -42,7 +43,8 @@ def _looks_like_chat(path: Path) -> bool:
             head = handle.read(_SNIFF_BYTES)
     except OSError:
         return False
-    lines = head.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
+    encoding = "utf-16" if is_utf16(head) else "utf-8"
+    lines = head.decode(encoding, errors="replace").replace("\r\n", "\n").split("\n")
     return detect_shape(lines) is not None
 
 

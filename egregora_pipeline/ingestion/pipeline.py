@@ -40,7 +40,7 @@ from egregora_pipeline.ingestion.media import (
     store_stream,
 )
 from egregora_pipeline.ingestion.report import IngestReport, InputReport, ProgressEvent, Rejection
-from egregora_pipeline.ingestion.streams import ReadableBytes
+from egregora_pipeline.ingestion.streams import ReadableBytes, Utf16AsUtf8, is_utf16
 from egregora_pipeline.ingestion.whatsapp.archive import ArchiveLimits, open_export, thread_name
 from egregora_pipeline.ingestion.whatsapp.formats import DateOrder, date_order_override
 from egregora_pipeline.ingestion.whatsapp.messages import load_chat
@@ -234,6 +234,8 @@ def _ingest_chat(
         else:
             thread = thread_name(path.name, path.absolute().parent.name)  # a loose _chat.txt
             stream = stack.enter_context(path.open("rb"))
+            if is_utf16(stream.peek(2)[:2]):
+                stream = Utf16AsUtf8(stream)
 
             def resolve(names: list[str]) -> Mapping[str, str]:
                 # One directory listing instead of a stat per name: a chat may name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from egregora_pipeline.ingestion.streams import Utf16AsUtf8
 from egregora_pipeline.ingestion.whatsapp.formats import date_components_pattern, detect_shape
 from egregora_pipeline.settings import Settings
 from tests.ingestion.conftest import ChatRun
@@ -155,3 +157,26 @@ def test_text_without_any_header_is_rejected_as_a_whole(
     assert entry.error is not None
     assert "WhatsApp" in entry.error
     assert run.messages == []
+
+
+def test_a_chat_saved_again_as_utf16_is_read_like_the_utf8_original(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    text = "31/12/2019, 23:58 - Zoë: olá 😀\r\nsecond line\r\n31/12/2019, 23:59 - Ana: ok\r\n"
+    run = ingest_chat(text.encode("utf-16"))
+    (entry,) = run.report.inputs
+    assert entry.error is None
+    assert [(m["author_raw"], m["text"]) for m in run.messages] == [
+        ("Zoë", "olá 😀\nsecond line"),
+        ("Ana", "ok"),
+    ]
+
+
+def test_utf16_is_transcoded_in_exact_blocks_so_no_block_looks_final_too_early() -> None:
+    data = ("31/12/2019, 23:59 - Ana: olá\n" * 1000).encode("utf-16")
+    reader = Utf16AsUtf8(io.BytesIO(data))
+    blocks = []
+    while block := reader.read(4096):
+        blocks.append(block)
+    assert all(len(b) == 4096 for b in blocks[:-1])
+    assert b"".join(blocks).decode("utf-8") == "31/12/2019, 23:59 - Ana: olá\n" * 1000
