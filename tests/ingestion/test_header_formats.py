@@ -180,3 +180,25 @@ def test_utf16_is_transcoded_in_exact_blocks_so_no_block_looks_final_too_early()
         blocks.append(block)
     assert all(len(b) == 4096 for b in blocks[:-1])
     assert b"".join(blocks).decode("utf-8") == "31/12/2019, 23:59 - Ana: olá\n" * 1000
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (
+            ["2018. 6. 13. 오후 9:25 - Ana: hi", "2018. 6. 14. 오전 9:05 - Bob: yo"],
+            [datetime(2018, 6, 13, 21, 25, tzinfo=UTC), datetime(2018, 6, 14, 9, 5, tzinfo=UTC)],
+        ),
+        (
+            ["2018/6/13 下午 12:05 - Ana: hi", "2018/6/14 上午 12:05 - Bob: yo"],
+            [datetime(2018, 6, 13, 12, 5, tzinfo=UTC), datetime(2018, 6, 14, 0, 5, tzinfo=UTC)],
+        ),
+    ],
+    ids=["korean", "chinese"],
+)
+def test_am_pm_written_as_a_word_before_the_time(
+    ingest_chat: Callable[..., ChatRun], lines: list[str], expected: list[datetime]
+) -> None:
+    run = ingest_chat("".join(f"{line}\n" for line in lines))
+    assert [m["ts"] for m in run.messages] == expected
+    assert [m["author_raw"] for m in run.messages] == ["Ana", "Bob"]

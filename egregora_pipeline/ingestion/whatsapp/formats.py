@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from egregora_pipeline.ingestion.errors import DateOrderError, InvalidSettingError
+from egregora_pipeline.sql import quote_literal
 
 INVISIBLE_MARKS: Final = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 """Bidi marks WhatsApp sprinkles into exports (LRM, RLM, embeddings, isolates).
@@ -33,6 +34,17 @@ MARKS_CLASS: Final = "[\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 
 AMPM_SPACES: Final = " \u202f\u00a0"
 """Spaces seen before AM/PM: plain, narrow no-break (newer Android/iOS), no-break."""
+
+AMPM_WORDS_BEFORE_TIME: Final = {
+    "오전": "AM",
+    "오후": "PM",
+    "上午": "AM",
+    "下午": "PM",
+    "午前": "AM",
+    "午後": "PM",
+}
+"""Korean, Chinese and Japanese exports write AM/PM as a word *before* the time
+(``2018. 6. 13. 오후 9:25 - ``); a header of such a file may carry either word."""
 
 DATE_ORDER_ENV: Final = "EGREGORA_DATE_ORDER"
 
@@ -69,10 +81,13 @@ class HeaderShape:
     """AM/PM written exactly `` AM``/`` PM`` (so headers need no normalization)."""
     seconds: bool = False
     """Most headers carry seconds (iOS, Finnish): try that ``strptime`` format first."""
+    ampm_before: bool = False
+    """AM/PM is a word before the time (:data:`AMPM_WORDS_BEFORE_TIME`), followed by a
+    space; ``date_time_sep`` is what comes before that word."""
 
     @property
     def normalize_ampm(self) -> bool:
-        return self.twelve_hour and not self.ampm_plain
+        return self.twelve_hour and (not self.ampm_plain or self.ampm_before)
 
     @property
     def terminator(self) -> str:
@@ -108,7 +123,7 @@ def detect_shape(lines: Iterable[str]) -> HeaderShape | None:
     """
     # Votes go to plain tuples of the HeaderShape fields (in field order): building
     # a frozen dataclass per line cost four times the regex itself.
-    votes: Counter[tuple[bool, str, str, str, str, bool, int, bool, bool]] = Counter()
+    votes: Counter[tuple[bool, str, str, str, str, bool, int, bool, bool, bool]] = Counter()
     for count, line in enumerate(lines):
         if count >= _DETECT_SAMPLE_LINES:
             break
@@ -118,18 +133,23 @@ def detect_shape(lines: Iterable[str]) -> HeaderShape | None:
         bracketed = match["open"] is not None
         if bracketed != (match["end"] == "] "):
             continue
-        ap, d1 = match["ap"], match["d1"]
+        ap, d1, dts = match["ap"], match["d1"], match["dts"]
+        word = dts.rstrip(" ").rsplit(" ", 1)[-1].lstrip(",")
+        before = word in AMPM_WORDS_BEFORE_TIME and ap is None
+        if before:  # keep only what precedes the word: either word may start a header
+            dts = dts[: dts.rindex(word)]
         votes[
             (
                 bracketed,
                 match["ds"],
                 match["dend"],
-                match["dts"],
+                dts,
                 match["ts"],
-                ap is not None,
+                ap is not None or before,
                 4 if len(d1) == 4 else len(match["d3"]),
                 ap in (None, " AM", " PM"),
                 match["ss"] is not None,
+                before,
             )
         ] += 1
     if not votes:
@@ -156,7 +176,7 @@ def header_pattern(shape: HeaderShape) -> str:
     return (
         rf"^\n(?P<h>{MARKS_CLASS}*{open_}{MARKS_CLASS}*"
         rf"(?P<d1>\d{{1,4}}){ds}(?P<d2>\d{{1,2}}){ds}(?P<d3>\d{{2,4}}){_escape(shape.date_end)}"
-        rf"{_escape(shape.date_time_sep)}"
+        rf"{_escape(shape.date_time_sep)}{_ampm_word_pattern() if shape.ampm_before else ''}"
         rf"(?P<hh>\d{{1,2}}){ts}(?P<mi>\d{{2}})(?:{ts}(?P<ss>\d{{2}}))?"
         rf"(?:[{AMPM_SPACES}]?(?P<ap>[AaPp])\.?[{AMPM_SPACES}]?[Mm]\.?)?"
         rf"{end})"
@@ -173,6 +193,19 @@ def date_components_pattern(shape: HeaderShape) -> str:
     open_ = r"\[" if shape.bracketed else ""
     ds = _escape(shape.date_sep)
     return rf"^\n{MARKS_CLASS}*{open_}{MARKS_CLASS}*(\d{{1,4}}){ds}(\d{{1,2}})"
+
+
+def _ampm_word_pattern() -> str:
+    return "(?:" + "|".join(AMPM_WORDS_BEFORE_TIME) + ") "
+
+
+def move_ampm_words_sql(header: str) -> str:
+    """SQL moving a leading AM/PM word after the time (``오후 9:25`` -> ``9:25 PM``)."""
+    for value in ("AM", "PM"):
+        words = "|".join(w for w, v in AMPM_WORDS_BEFORE_TIME.items() if v == value)
+        pattern = quote_literal(f"(?:{words}) (\\d{{1,2}}[:.]\\d{{2}}(?:[:.]\\d{{2}})?)")
+        header = f"regexp_replace({header}, {pattern}, {quote_literal(chr(92) + '1 ' + value)})"
+    return header
 
 
 def strptime_formats(shape: HeaderShape, order: DateOrder) -> list[str]:

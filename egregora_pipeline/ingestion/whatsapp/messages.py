@@ -39,6 +39,7 @@ from egregora_pipeline.ingestion.whatsapp.formats import (
     DateStats,
     HeaderShape,
     date_components_pattern,
+    move_ampm_words_sql,
     resolve_date_order,
     strptime_formats,
 )
@@ -217,6 +218,8 @@ def _local_ts_sql(shape: HeaderShape, order: DateOrder, *, trim: bool = True) ->
     trimming expression costs about as much as the parsing.
     """
     header = _trim_header_sql("header") if trim else "header"
+    if shape.ampm_before:
+        header = move_ampm_words_sql(header)
     if shape.normalize_ampm:
         header = f"upper({header})"
         for old, new in _AMPM_SPELLINGS:
