@@ -136,22 +136,24 @@ IOS_ATTACHED_PATTERN: Final = (
 )
 """Group 1 is the file name of an iOS ``<attached: 00000012-PHOTO-....jpg>``."""
 
-_ANY_OMITTED_MEDIA: Final = r"<[^<>\n]{1,40} omitted>"
+ANY_OMITTED_PATTERN: Final = r"^<[^<>\n]{1,40} omitted>$"
 """Android spells newer kinds in the same shape (``<Video note omitted>``,
 ``<View once voice message omitted>``), so any ``<... omitted>`` is one."""
 
-OMITTED_MAX_BYTES: Final = max(
-    2 * max(len(p.encode()) for p in MEDIA_OMITTED_PHRASES), len("<") + 4 * 40 + len(" omitted>")
-)
+OMITTED_MAX_BYTES: Final = 2 * max(len(p.encode()) for p in MEDIA_OMITTED_PHRASES)
 DELETED_MAX_BYTES: Final = 2 * max(len(p.encode()) for p in DELETED_PHRASES) + 1
 """Byte lengths above which a body cannot be an omitted/deleted marker (twice the
 longest phrase: case-insensitive matching may pair letters of different UTF-8
 widths). A guard only: the anchored patterns decide; ``strlen`` is O(1) where
 ``length`` counts every character of every message."""
 
-OMITTED_PATTERN: Final = (
-    rf"(?i)^{DOCUMENT_CAPTION}(?:{_alternatives(MEDIA_OMITTED_PHRASES)}|{_ANY_OMITTED_MEDIA})$"
+OMITTED_PATTERN: Final = rf"(?i)^(?:{_alternatives(MEDIA_OMITTED_PHRASES)})$"
+CAPTIONED_OMITTED_PATTERN: Final = (
+    rf"(?i)^{DOCUMENT_CAPTION}(?:{_alternatives(MEDIA_OMITTED_PHRASES)})$"
 )
+"""Each omitted-media test is guarded separately in SQL (a byte length, a leading
+``<``, a `` • ``): one pattern with the optional caption in front cost more than
+the rest of the classification together."""
 DELETED_PATTERN: Final = rf"(?i)^(?:{_alternatives(DELETED_PHRASES)})\.?$"
 EDITED_PATTERN: Final = rf"\s*{MARKS_CLASS}*<(?:{_alternatives(EDITED_PHRASES)})>\s*$"
 MENTION_PATTERN: Final = (

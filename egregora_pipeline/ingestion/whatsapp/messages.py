@@ -129,7 +129,7 @@ WITH h AS (
 ), c AS (
     SELECT ord, line_no, header, p1, p2,
         CASE WHEN contains(prefix, chr(10)) THEN FALSE
-            WHEN NOT regexp_matches(prefix, {_lit(_QUOTE_CLASS)}) THEN TRUE
+            WHEN NOT ({_any_quote_sql("prefix")}) THEN TRUE
             ELSE (length(prefix) - length(regexp_replace(prefix, {_lit(_QUOTE_CLASS)}, '', 'g')))
                 % 2 = 0
         END AS has_author,
@@ -139,26 +139,37 @@ WITH h AS (
 ), d AS (
     SELECT ord, line_no, header, p1, p2, author,
         starts_with(rest, chr(8206)) AS marked,
-        contains(rest, '<') AND regexp_matches(rest, {edited}) AS edited,
+        CASE WHEN contains(rest, '<') THEN regexp_matches(rest, {edited}) ELSE FALSE END AS edited,
         CASE WHEN edited THEN regexp_replace(rest, {edited}, '') ELSE rest END AS r2
     FROM c
 ), e AS (
     SELECT ord, line_no, header, p1, p2, author, marked, edited,
-        CASE WHEN ascii(r2) > 127 AND regexp_matches(left(r2, 1), {_lit(MARKS_CLASS)})
-            THEN ltrim(r2, {_lit(INVISIBLE_MARKS)}) ELSE r2 END AS body
+        CASE WHEN ascii(r2) <= 127 THEN r2
+            WHEN regexp_matches(left(r2, 1), {_lit(MARKS_CLASS)})
+                THEN ltrim(r2, {_lit(INVISIBLE_MARKS)})
+            ELSE r2 END AS body
     FROM d
+), e2 AS (
+    SELECT *, contains(body, ' • ') AS captioned FROM e
 ), f AS (
+    -- Every regex sits in a CASE branch: DuckDB evaluates both sides of AND/OR
+    -- for every row, but a CASE branch only for the rows that reach it.
     SELECT *,
         CASE WHEN contains(body, ' (')
                 THEN nullif(regexp_extract(body, {_lit(content.ATTACHED_PATTERN)}, 1), '')
-            WHEN contains(body, '<')
+            WHEN starts_with(body, '<') OR captioned
                 THEN nullif(regexp_extract(body, {_lit(content.IOS_ATTACHED_PATTERN)}, 1), '')
         END AS media_file,
-        (strlen(body) <= {content.OMITTED_MAX_BYTES} OR contains(body, ' • '))
-            AND regexp_matches(body, {_lit(content.OMITTED_PATTERN)}) AS omitted,
-        strlen(body) <= {content.DELETED_MAX_BYTES}
-            AND regexp_matches(body, {_lit(content.DELETED_PATTERN)}) AS deleted
-    FROM e
+        CASE WHEN captioned THEN regexp_matches(body, {_lit(content.CAPTIONED_OMITTED_PATTERN)})
+            WHEN starts_with(body, '<') THEN regexp_matches(body, {_lit(content.OMITTED_PATTERN)})
+                OR regexp_matches(body, {_lit(content.ANY_OMITTED_PATTERN)})
+            WHEN strlen(body) <= {content.OMITTED_MAX_BYTES}
+                THEN regexp_matches(body, {_lit(content.OMITTED_PATTERN)})
+            ELSE FALSE
+        END AS omitted,
+        CASE WHEN strlen(body) <= {content.DELETED_MAX_BYTES}
+            THEN regexp_matches(body, {_lit(content.DELETED_PATTERN)}) ELSE FALSE END AS deleted
+    FROM e2
 ), g AS (
     SELECT *,
         author IS NULL OR ({system_if_marked} AND marked AND media_file IS NULL
@@ -180,6 +191,11 @@ SELECT ord, line_no, header, TRY_CAST(p1 AS INTEGER) AS d1, TRY_CAST(p2 AS INTEG
     END AS mentions
 FROM g
 """
+
+
+def _any_quote_sql(column: str) -> str:
+    """``column`` holds a quotation mark (a ``contains`` each: far cheaper than a regex)."""
+    return " OR ".join(f"contains({column}, {_lit(mark)})" for mark in content.QUOTE_MARKS)
 
 
 def _trim_header_sql(column: str) -> str:
