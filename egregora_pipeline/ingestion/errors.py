@@ -38,7 +38,8 @@ class UnsafeArchiveError(IngestionError):
 
 
 class ChatNotFoundError(IngestionError):
-    """A zip archive holds no chat text file that parses as a WhatsApp export."""
+    """A zip archive holds no chat text file that parses as a WhatsApp export, or
+    several that do and none named like the archive (``several=True``)."""
 
     def __init__(self, path: Path, candidates: list[str], *, several: bool = False) -> None:
         listed = ", ".join(repr(c) for c in candidates) or "none"

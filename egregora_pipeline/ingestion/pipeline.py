@@ -183,8 +183,7 @@ def _ingest_chat(
     media: dict[str, dict[str, Any]] = {}
     keys: dict[str, str] = {}
     notes: list[Rejection] = []
-    others: dict[str, zipfile.ZipInfo] = {}
-    """Archive members that are not media: stored only if the chat names them."""
+    others: dict[str, zipfile.ZipInfo] = {}  # non-media members: kept only if the chat names them
 
     def keep(stored: StoredMedia, name: str, origin: str) -> None:
         keys[name] = stored.key

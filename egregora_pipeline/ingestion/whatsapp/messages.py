@@ -101,8 +101,9 @@ def classify_sql(chunk: str, shape: HeaderShape) -> str:
     components come from one anchored prefix match
     (:func:`formats.date_components_pattern`). The author is the text before
     the first ``": "`` after the header (no header shape contains one) when
-    it is short, on the first line and unquoted; the body is cut out of the
-    message once, after it. Each body regex is guarded by a cheap test (a
+    it is short, on the first line and holds an even number of quotation marks
+    (see :data:`content.QUOTE_MARKS`); the body is cut out of the message
+    once, after it. Each body regex is guarded by a cheap test (a
     substring, a byte length) so that the common plain-text message costs a
     few ``strpos``.
     Author names keep their marks here; they are cleaned once per distinct
