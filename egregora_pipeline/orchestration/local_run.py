@@ -13,16 +13,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from dagster_shared.error import SerializableErrorInfo
 
 from egregora_pipeline.orchestration.ingestion_assets import INGEST_OP, ProgressSink, no_progress
 from egregora_pipeline.orchestration.jobs import INGEST_JOB
 from egregora_pipeline.orchestration.resources import build_resources
 from egregora_pipeline.orchestration.schema_assets import SCHEMA_ASSET
 from egregora_pipeline.settings import Settings
+
+if TYPE_CHECKING:  # only annotates: the class lives in Dagster's internal package
+    from dagster_shared.error import SerializableErrorInfo
 
 
 @dataclass(frozen=True)
