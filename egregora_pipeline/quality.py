@@ -50,7 +50,7 @@ def duplicate_keys(conn: duckdb.DuckDBPyConnection, table: str) -> Finding:
 
 
 def doc_type_rule_violations(conn: duckdb.DuckDBPyConnection, table: str = "documents") -> Finding:
-    """Rows of ``documents`` breaking a per-``doc_type`` rule of SCHEMA.md."""
+    """Rows of ``documents`` breaking a per-``doc_type`` rule of docs/schema.md."""
     _declared(table)
     return _finding(conn, "per-doc_type rules", violations_sql(table))
 

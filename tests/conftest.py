@@ -1,8 +1,7 @@
-"""Fixtures every test package shares: temporary warehouses and the shared fixtures folder."""
+"""Fixtures every test package shares: temporary warehouses and the repository's own fixtures."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -13,18 +12,16 @@ from egregora_pipeline.migrations.script import BUNDLED_VERSIONS_DIR
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _shared_dir() -> Path:
-    configured = os.environ.get("EGREGORA_SHARED_DIR")
-    return Path(configured) if configured else REPO_ROOT.parent / "shared"
+FIXTURES_DIR = REPO_ROOT / "tests" / "fixtures"
+"""Real input files the tests read; ``tests/fixtures/README.md`` says where each comes from."""
+
+DOCS_DIR = REPO_ROOT / "docs"
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """The project's ``shared/`` folder (design docs, real fixtures), beside the clone."""
-    path = _shared_dir()
-    if not (path / "fixtures").is_dir():
-        pytest.fail(f"shared fixtures not found at {path}; set EGREGORA_SHARED_DIR")
-    return path
+def fixtures_dir() -> Path:
+    """The repository's ``tests/fixtures/`` folder (real exports, with their sources noted)."""
+    return FIXTURES_DIR
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ records each applied revision in ``egregora_migrations`` (with the file's
 checksum) in the same transaction as the change; after the revisions, the
 idempotent *reconcile* adds any declared column that is missing, in place.
 Warehouses without bookkeeping are *adopted* from whichever historical layout
-they are in (SCHEMA.md). See ``docs/migrations.md`` for the user guide.
+they are in (docs/schema.md). See ``docs/migrations.md`` for the user guide.
 """
 
 from egregora_pipeline.migrations.check import check_connection

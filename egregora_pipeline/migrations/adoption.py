@@ -1,6 +1,6 @@
 """Adopt a warehouse that has no bookkeeping table: detect its layout, bring it to baseline.
 
-SCHEMA.md lists the layouts users arrive with. Without ``egregora_migrations``
+docs/schema.md lists the layouts users arrive with. Without ``egregora_migrations``
 the engine cannot know what was applied, so before recording the baseline
 revision it looks at the catalog:
 
@@ -51,7 +51,7 @@ LEGACY_PREFIX: Final = "legacy_v2_"
 
 
 def detect_layout(probe: Probe) -> Layout:
-    """Which SCHEMA.md layout a warehouse without bookkeeping is in."""
+    """Which docs/schema.md layout a warehouse without bookkeeping is in."""
     live = catalog.all_columns(probe.catalog)
     if DOCUMENTS_TABLE not in live and any(t in live for t in V2_TABLES):
         return "legacy_v2"

@@ -40,7 +40,7 @@ class UpgradeResult:
     statements: list[str] = field(default_factory=list)
     """Every SQL statement executed, in order (bookkeeping rows shown with their values)."""
     adopted_layout: str | None = None
-    """The SCHEMA.md layout adopted (``empty``, ``legacy_v2``, ``partial_unified``,
+    """The docs/schema.md layout adopted (``empty``, ``legacy_v2``, ``partial_unified``,
     ``unversioned_current``), or None when the warehouse already had bookkeeping."""
     duration_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""The one declaration of the warehouse tables (see ``shared/design/SCHEMA.md``).
+"""The one declaration of the warehouse tables (see ``docs/schema.md``).
 
 Everything else in the project -- migrations, reconcile, asset checks, the
 ingestion loader, the docs -- derives from the objects in this module. Change a
@@ -90,7 +90,7 @@ INGEST_REJECTIONS_SCHEMA: Final[ibis.Schema] = ibis.schema(
 )
 """``ingest_rejections``: every record ingestion refused, with where and why.
 
-Not part of SCHEMA.md's contract: this project adds it so that "bad input loses
+Not part of docs/schema.md's contract: this project adds it so that "bad input loses
 nothing" -- a user can ``SELECT * FROM ingest_rejections`` to see each rejected
 file, line or attachment. ``rejection_id`` is deterministic (source, location,
 reason), so re-ingesting the same bad file does not pile up duplicates."""

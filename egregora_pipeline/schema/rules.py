@@ -20,13 +20,13 @@ Status = Literal["draft", "published", "archived"]
 MediaType = Literal["image", "video", "audio", "document"]
 
 DOC_TYPES: Final[tuple[str, ...]] = ("post", "profile", "journal", "media")
-"""The documented ``doc_type`` values. Other values are allowed by SCHEMA.md,
+"""The documented ``doc_type`` values. Other values are allowed by docs/schema.md,
 but they get no per-type rule."""
 
 STATUSES: Final[tuple[str, ...]] = ("draft", "published", "archived")
 
 MEDIA_TYPES: Final[tuple[str, ...]] = ("image", "video", "audio", "document")
-"""``image``, ``video`` and ``audio`` come from SCHEMA.md; this project adds
+"""``image``, ``video`` and ``audio`` come from docs/schema.md; this project adds
 ``document`` for attachments such as PDFs and contact cards, which WhatsApp
 exports carry as often as photos."""
 

@@ -1,4 +1,4 @@
-"""The real pt-BR export in shared/fixtures: system lines, empty messages, attachments,
+"""The real pt-BR export in tests/fixtures/whatsapp: system lines, empty messages, attachments,
 a mention and a multi-line message, ingested end to end."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from tests.ingestion.conftest import messages, rows
 
 
 @pytest.fixture
-def demo_zip(shared_dir: Path) -> Path:
-    return shared_dir / "fixtures" / "whatsapp" / "demo_chat.zip"
+def demo_zip(fixtures_dir: Path) -> Path:
+    return fixtures_dir / "whatsapp" / "demo_chat.zip"
 
 
 def test_demo_export_ingests_every_message(

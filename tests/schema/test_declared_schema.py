@@ -1,9 +1,8 @@
-"""The declared schema is the one SCHEMA.md specifies, column by column."""
+"""The declared schema is the one docs/schema.md documents, column by column."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import duckdb
 import ibis.expr.datatypes as dt
@@ -17,6 +16,7 @@ from egregora_pipeline.schema import (
     duckdb_type,
     normalize_type,
 )
+from tests.conftest import DOCS_DIR
 
 _IBIS_NAMES = {
     "string": dt.String,
@@ -49,8 +49,8 @@ def _spec_table(schema_md: str, heading: str) -> list[tuple[str, str, bool]]:
         ("## `messages`", STAGING_MESSAGES_SCHEMA),
     ],
 )
-def test_declared_schema_matches_schema_md(shared_dir: Path, heading: str, schema: object) -> None:
-    spec = _spec_table((shared_dir / "design" / "SCHEMA.md").read_text(), heading)
+def test_declared_schema_matches_the_documented_schema(heading: str, schema: object) -> None:
+    spec = _spec_table((DOCS_DIR / "schema.md").read_text(), heading)
     assert [name for name, _, _ in spec] == list(schema.names)  # type: ignore[attr-defined]
     for name, ibis_name, nullable in spec:
         declared = schema[name]  # type: ignore[index]
