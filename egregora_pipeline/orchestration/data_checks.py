@@ -41,7 +41,9 @@ def _result(asset: dg.AssetKey, name: str, finding: Finding) -> dg.AssetCheckRes
 @dg.multi_asset_check(
     specs=[
         dg.AssetCheckSpec(
-            DOC_TYPE_RULES_CHECK, asset=DOCUMENTS_ASSET, description="docs/schema.md per-doc_type rules."
+            DOC_TYPE_RULES_CHECK,
+            asset=DOCUMENTS_ASSET,
+            description="Per-doc_type rules (docs/schema.md).",
         ),
         dg.AssetCheckSpec(
             UNIQUE_ID_CHECK, asset=DOCUMENTS_ASSET, description="`id` identifies one document."
