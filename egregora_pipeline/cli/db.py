@@ -13,7 +13,7 @@ otherwise be read as Rich markup.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -21,21 +21,12 @@ from rich.table import Table
 
 from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, DatabaseOption
-from egregora_pipeline.migrations import (
-    CheckReport,
-    MigrationConfig,
-    UpgradeResult,
-    check,
-    current,
-    downgrade,
-    history,
-    plan,
-    plan_downgrade,
-    revision,
-    stamp,
-    upgrade,
-)
 from egregora_pipeline.settings import Settings
+
+# The engine (Ibis, DuckDB, the revision chain) is imported inside each command:
+# `--help` and the commands that do not need all of it start without it.
+if TYPE_CHECKING:
+    from egregora_pipeline.migrations import CheckReport, MigrationConfig, UpgradeResult
 
 db_app = typer.Typer(
     help=(
@@ -80,6 +71,8 @@ def _out() -> Console:
 def _config(
     database: Path, versions_dir: Path | None, *, allow_destructive: bool = False
 ) -> MigrationConfig:
+    from egregora_pipeline.migrations import MigrationConfig
+
     settings = Settings.from_env()
     return MigrationConfig(
         database=database,
@@ -139,6 +132,8 @@ def upgrade_command(
     failure rolls that revision back and exits 3. Waits for DuckDB's file lock
     (EGREGORA_LOCK_TIMEOUT seconds) if another process holds the warehouse.
     """
+    from egregora_pipeline.migrations import plan, upgrade
+
     config = _config(database, versions_dir, allow_destructive=allow_destructive)
     if sql:
         _print_sql(plan(config, target).sql())
@@ -160,6 +155,8 @@ def downgrade_command(
     would be lost, unless --allow-destructive is given. Reverting the initial revision
     drops the declared tables.
     """
+    from egregora_pipeline.migrations import downgrade, plan_downgrade
+
     config = _config(database, versions_dir, allow_destructive=allow_destructive)
     if sql:
         _print_sql(plan_downgrade(config, target).sql())
@@ -180,6 +177,8 @@ def plan_command(
     executed on an empty in-memory copy of the schema to make sure it is exact.
     Destructive steps are flagged with a comment.
     """
+    from egregora_pipeline.migrations import plan
+
     config = _config(database, versions_dir, allow_destructive=allow_destructive)
     _print_sql(plan(config, target).sql())
 
@@ -190,6 +189,8 @@ def current_command(
     versions_dir: VersionsDirOption = None,
 ) -> None:
     """Print the applied revision id ('base' when none is applied). Read-only."""
+    from egregora_pipeline.migrations import current
+
     _out().print(current(_config(database, versions_dir)) or "base", markup=False)
 
 
@@ -199,6 +200,8 @@ def history_command(
     versions_dir: VersionsDirOption = None,
 ) -> None:
     """List every revision, oldest first, marking the applied ones. Read-only."""
+    from egregora_pipeline.migrations import history
+
     entries, problems = history(_config(database, versions_dir))
     table = Table(title="revisions", title_justify="left")
     for name in ("", "revision", "parent", "message", "applied at", "applied by"):
@@ -260,6 +263,8 @@ def check_command(
     column is missing or differs in type or nullability. Read-only and metadata-only,
     so it costs the same on any size of warehouse: what CI calls to gate one.
     """
+    from egregora_pipeline.migrations import check
+
     report = check(_config(database, versions_dir))
     _print_check(report)
     if not report.ok:
@@ -279,6 +284,8 @@ def stamp_command(
     checksum mismatch (the files' current checksums are recorded) or an unknown
     revision id (rows of revisions not in the chain up to TARGET are removed).
     """
+    from egregora_pipeline.migrations import stamp
+
     result = stamp(_config(database, versions_dir), target)
     _out().print(f"stamped: the warehouse is now recorded at {result.to_revision or 'base'}")
 
@@ -303,5 +310,7 @@ def revision_command(
     operations: new tables, added/removed columns, type and nullability changes, with
     destructive ones marked. Review the file before committing it.
     """
+    from egregora_pipeline.migrations import revision
+
     path = revision(_config(database, versions_dir), message, autogenerate=autogenerate)
     _out().print(f"wrote {path}", markup=False)

@@ -15,13 +15,9 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from rich.console import Console
 
 from egregora_pipeline.cli.exit_codes import ExitCode
-from egregora_pipeline.cli.ingest_report import IngestProgressBars, render_outcome
 from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, DatabaseOption
-from egregora_pipeline.ingestion.errors import InvalidSettingError
-from egregora_pipeline.ingestion.whatsapp.formats import date_order_override
 from egregora_pipeline.orchestration.instance import choose_instance
 from egregora_pipeline.settings import Settings
 
@@ -81,8 +77,12 @@ def ingest_command(
     one ``make dagster-dev`` shows), in ``DAGSTER_HOME``'s if set, or nowhere with
     ``--ephemeral``.
     """
-    from egregora_pipeline.definitions import defs  # Dagster import is slow: only when needed
-    from egregora_pipeline.orchestration.local_run import run_ingest_job
+    # Imported here, not at the top: `--help` and the `db` commands need none of it.
+    from rich.console import Console
+
+    from egregora_pipeline.cli.ingest_report import IngestProgressBars, render_outcome
+    from egregora_pipeline.ingestion.errors import InvalidSettingError
+    from egregora_pipeline.ingestion.whatsapp.formats import date_order_override
 
     settings = Settings.from_env(database=database, timezone=timezone)
     instance = choose_instance(ephemeral=ephemeral)
@@ -93,6 +93,9 @@ def ingest_command(
     out = Console()
     if not out.is_terminal:  # logs and pipes: wide enough that paths and tables stay whole
         out = Console(width=200)
+    from egregora_pipeline.definitions import defs  # Dagster: only once the inputs are valid
+    from egregora_pipeline.orchestration.local_run import run_ingest_job
+
     with IngestProgressBars(Console(stderr=True)) as progress:
         outcome = run_ingest_job(
             defs,
