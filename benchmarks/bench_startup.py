@@ -10,6 +10,8 @@ slows every command alike), each as a fresh subprocess:
 * ``egregora-pipeline ingest`` of a one-message chat into an existing warehouse,
   recorded in the project instance (goal: within 2x of the baseline), and the
   same with ``--ephemeral``;
+* Dagster's floor: a job of the same shape whose steps do nothing, run in-process
+  in the same instance (what any Dagster job costs before doing work);
 
 then prints best and median seconds and the best/best ratio to the baseline.
 A breakdown of one in-process ingest follows (imports, instance, definitions,
@@ -36,6 +38,36 @@ WORK = REPO / "benchmarks" / ".work" / "startup"
 BIN = Path(sys.executable).parent
 CLI = str(BIN / "egregora-pipeline")
 CHAT = "01/02/2024, 10:00 - Ana: one message\n"
+
+FLOOR = r"""
+import dagster as dg
+from egregora_pipeline.orchestration.instance import choose_instance, open_instance
+
+@dg.asset
+def schema() -> None: ...
+
+@dg.asset_check(asset=schema, blocking=True)
+def schema_ok() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+@dg.multi_asset(specs=[dg.AssetSpec("a", deps=[schema]), dg.AssetSpec("b", deps=[schema])])
+def ingested():
+    yield dg.MaterializeResult(asset_key="a")
+    yield dg.MaterializeResult(asset_key="b")
+
+@dg.asset_check(asset="a")
+def a_ok() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+job = dg.Definitions(
+    assets=[schema, ingested], asset_checks=[schema_ok, a_ok],
+    jobs=[dg.define_asset_job("floor", selection="*")],
+).resolve_job_def("floor")
+with open_instance(choose_instance()) as instance:
+    assert job.execute_in_process(instance=instance).success
+"""
+"""Dagster's own floor: a job of the same shape (asset, blocking check, two-asset op,
+data check) doing nothing, in the same project instance."""
 
 GOALS = {"--help": 0.5, "db current": 0.5, "ingest (project instance)": 2.0}
 
@@ -68,7 +100,7 @@ with open_instance(choose_instance()) as instance:
                     "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         instance=instance, raise_on_error=False, resources=build_resources(settings),
     )
-    marks["execute_in_process (8 steps, events to SQLite)"] = time.perf_counter() - t
+    marks["execute_in_process (4 steps, events to SQLite)"] = time.perf_counter() - t
     assert result.success
 marks["total"] = time.perf_counter() - t0
 print(json.dumps(marks))
@@ -82,6 +114,7 @@ def _commands() -> dict[str, list[str]]:
         "db current": [CLI, "db", "current", "-d", "w.duckdb"],
         "ingest (project instance)": [CLI, "ingest", "chat.txt", "-d", "w.duckdb"],
         "ingest --ephemeral": [CLI, "ingest", "chat.txt", "-d", "w.duckdb", "--ephemeral"],
+        "floor: no-op job of the same shape": [sys.executable, "-c", FLOOR],
     }
 
 
