@@ -22,7 +22,7 @@ from egregora_pipeline.connection import connect_warehouse
 from egregora_pipeline.errors import WarehouseNotFoundError
 from egregora_pipeline.migrations import bookkeeping, catalog
 from egregora_pipeline.migrations.autogenerate import write_revision
-from egregora_pipeline.migrations.check import check_connection
+from egregora_pipeline.migrations.drift import check_connection
 from egregora_pipeline.migrations.engine import (
     history_entries,
     run_downgrade,
