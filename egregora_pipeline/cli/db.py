@@ -64,6 +64,16 @@ AllowDestructiveOption = Annotated[
         help="Let operations that drop tables or columns, or narrow types, lose data.",
     ),
 ]
+StrictAdoptionOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict-adoption",
+        help=(
+            "Refuse to adopt a warehouse whose CHECK constraints contradict the declared rules "
+            "(default: widen them to the declared rule and keep the old definition)."
+        ),
+    ),
+]
 SqlOption = Annotated[
     bool,
     typer.Option(
@@ -78,7 +88,11 @@ def _out() -> Console:
 
 
 def _config(
-    database: Path, versions_dir: Path | None, *, allow_destructive: bool = False
+    database: Path,
+    versions_dir: Path | None,
+    *,
+    allow_destructive: bool = False,
+    strict_adoption: bool = False,
 ) -> MigrationConfig:
     settings = Settings.from_env()
     return MigrationConfig(
@@ -86,6 +100,7 @@ def _config(
         lock_timeout=settings.lock_timeout_seconds,
         allow_destructive=allow_destructive,
         versions_dir=versions_dir,
+        strict_adoption=strict_adoption,
     )
 
 
@@ -128,6 +143,7 @@ def upgrade_command(
     ] = "head",
     sql: SqlOption = False,
     allow_destructive: AllowDestructiveOption = False,
+    strict_adoption: StrictAdoptionOption = False,
     database: DatabaseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
 ) -> None:
@@ -139,7 +155,9 @@ def upgrade_command(
     failure rolls that revision back and exits 3. Waits for DuckDB's file lock
     (EGREGORA_LOCK_TIMEOUT seconds) if another process holds the warehouse.
     """
-    config = _config(database, versions_dir, allow_destructive=allow_destructive)
+    config = _config(
+        database, versions_dir, allow_destructive=allow_destructive, strict_adoption=strict_adoption
+    )
     if sql:
         _print_sql(plan(config, target).sql())
         return
@@ -171,6 +189,7 @@ def downgrade_command(
 def plan_command(
     target: Annotated[str, typer.Argument(help="Revision to plan for (default head).")] = "head",
     allow_destructive: AllowDestructiveOption = False,
+    strict_adoption: StrictAdoptionOption = False,
     database: DatabaseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
 ) -> None:
@@ -180,7 +199,9 @@ def plan_command(
     executed on an empty in-memory copy of the schema to make sure it is exact.
     Destructive steps are flagged with a comment.
     """
-    config = _config(database, versions_dir, allow_destructive=allow_destructive)
+    config = _config(
+        database, versions_dir, allow_destructive=allow_destructive, strict_adoption=strict_adoption
+    )
     _print_sql(plan(config, target).sql())
 
 

@@ -24,6 +24,7 @@ import duckdb
 
 from egregora_pipeline.migrations import bookkeeping
 from egregora_pipeline.migrations.adoption import Layout, detect_layout, plan_baseline, plan_fold
+from egregora_pipeline.migrations.batch import BatchTable, execute_batch, plan_batches
 from egregora_pipeline.migrations.errors import (
     AdoptionError,
     DestructiveOperationError,
@@ -48,6 +49,8 @@ from egregora_pipeline.migrations.results import (
     UpgradeResult,
 )
 from egregora_pipeline.migrations.script import Revision, ScriptDirectory
+from egregora_pipeline.migrations.widening import plan_widenings
+from egregora_pipeline.schema.declared import DECLARED_TABLES
 from egregora_pipeline.sql import quote_ident, quote_literal
 
 
@@ -110,6 +113,16 @@ def _verified(
     return state
 
 
+def _execute_op(runner: Runner, probe: Probe, op: Operation) -> None:
+    """Run one operation; a :class:`BatchTable` verifies its row counts as it goes."""
+    if isinstance(op, BatchTable):
+        runner.comment(op.describe())
+        execute_batch(runner.run, op, dry_run=probe.dry_run)
+        return
+    for statement in op.render():
+        runner.run(statement)
+
+
 def _run_ops(
     runner: Runner,
     probe: Probe,
@@ -119,7 +132,8 @@ def _run_ops(
     allow_destructive: bool,
     warnings: list[str],
 ) -> None:
-    for op in ops:
+    batched, _ = plan_batches(probe, ops)
+    for op in batched:
         if not allow_destructive:
             risk = op.risk(probe)
             if risk is not None:
@@ -131,8 +145,7 @@ def _run_ops(
                 )
                 warnings.append(message)
                 runner.comment(f"DESTRUCTIVE: {message}")
-        for statement in op.render():
-            runner.run(statement)
+        _execute_op(runner, probe, op)
 
 
 def _in_transaction(
@@ -159,13 +172,20 @@ def _applied_ids(conn: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def _adopt(
-    runner: Runner, probe: Probe, rev: Revision, layout: Layout, result: UpgradeResult
+    runner: Runner,
+    probe: Probe,
+    rev: Revision,
+    layout: Layout,
+    result: UpgradeResult,
+    *,
+    strict: bool,
 ) -> str:
     ops = rev.upgrade_ops()
     baseline = plan_baseline(probe, ops)
-    for op in baseline.ops:
-        for statement in op.render():
-            runner.run(statement)
+    widenings = plan_widenings(probe, list(DECLARED_TABLES), strict=strict)
+    batched, batch_actions = plan_batches(probe, baseline.ops, widenings)
+    for op in batched:
+        _execute_op(runner, probe, op)
     for op in ops:
         if not isinstance(op, CreateTable):
             for statement in op.render():
@@ -174,7 +194,12 @@ def _adopt(
     if problems:
         raise ReconcileError(problems)
     result.reconcile_actions.extend(f"adopt: {a}" for a in baseline.actions)
+    result.reconcile_actions.extend(f"adopt: {a}" for a in batch_actions)
     notes = [f"adopted layout {layout}"]
+    notes.extend(
+        f"widened {w.old.text} on {w.table} (old definition in egregora_widened_checks)"
+        for w in widenings
+    )
     if baseline.actions:
         notes.append(f"{len(baseline.actions)} baseline repair(s)")
     folded: list[str] = []
@@ -214,6 +239,7 @@ def _apply_revision(
     layout: Layout | None,
     allow_destructive: bool,
     result: UpgradeResult,
+    strict: bool = False,
 ) -> None:
     conn = runner.conn
     adopting = layout is not None and layout != "empty"
@@ -231,7 +257,7 @@ def _apply_revision(
         runner.run(bookkeeping.CREATE_SQL)
         note = None
         if adopting and layout is not None:
-            note = _adopt(runner, probe, rev, layout, result)
+            note = _adopt(runner, probe, rev, layout, result, strict=strict)
         else:
             _run_ops(
                 runner,
@@ -264,17 +290,18 @@ def _apply_revision(
     result.to_revision = rev.revision
 
 
-def _reconcile(runner: Runner, probe: Probe, result: UpgradeResult) -> None:
+def _reconcile(runner: Runner, probe: Probe, result: UpgradeResult, *, strict: bool) -> None:
     plan = plan_reconcile(probe, declared_targets())
     result.warnings.extend(w for w in plan.unresolved if w not in result.warnings)
-    if plan.is_empty:
+    widenings = plan_widenings(probe, list(DECLARED_TABLES), strict=strict)
+    if plan.is_empty and not widenings:
         return
+    batched, batch_actions = plan_batches(probe, plan.ops, widenings)
     runner.start("reconcile", None, "add missing declared columns in place")
 
     def body() -> None:
-        for op in plan.ops:
-            for statement in op.render():
-                runner.run(statement)
+        for op in batched:
+            _execute_op(runner, probe, op)
         problems = verify_reconciled(probe, plan)
         if problems:
             raise ReconcileError(problems)
@@ -284,6 +311,7 @@ def _reconcile(runner: Runner, probe: Probe, result: UpgradeResult) -> None:
 
     _in_transaction(runner, body, failed, result.warnings)
     result.reconcile_actions.extend(plan.actions)
+    result.reconcile_actions.extend(batch_actions)
 
 
 def run_upgrade(
@@ -294,12 +322,22 @@ def run_upgrade(
     *,
     allow_destructive: bool = False,
     database: str | None = None,
+    strict_adoption: bool = False,
 ) -> UpgradeResult:
-    """Apply revisions up to ``target``; at head, also reconcile with the declared schema."""
+    """Apply revisions up to ``target``; at head, also reconcile with the declared schema.
+
+    ``strict_adoption`` refuses (instead of widening) a CHECK that contradicts the
+    declared rules."""
     token = MIGRATION_CLOCK.set(datetime.now(UTC))
     try:
         return _run_upgrade(
-            conn, probe, scripts, target, allow_destructive=allow_destructive, database=database
+            conn,
+            probe,
+            scripts,
+            target,
+            allow_destructive=allow_destructive,
+            database=database,
+            strict=strict_adoption,
         )
     finally:
         MIGRATION_CLOCK.reset(token)
@@ -313,6 +351,7 @@ def _run_upgrade(
     *,
     allow_destructive: bool,
     database: str | None,
+    strict: bool,
 ) -> UpgradeResult:
     started = time.perf_counter()
     database = database or database_label(probe.data)
@@ -335,11 +374,12 @@ def _run_upgrade(
             layout if rev is scripts.base else None,
             allow_destructive,
             result,
+            strict,
         )
     if layout is not None and here == 0 and goal > 0:
         result.adopted_layout = layout
     if goal == len(scripts):
-        _reconcile(runner, probe, result)
+        _reconcile(runner, probe, result, strict=strict)
     result.statements = runner.statements
     result.steps = runner.steps
     result.duration_seconds = time.perf_counter() - started

@@ -203,3 +203,42 @@ class RevisionExistsError(MigrationError):
     def __init__(self, path: Path) -> None:
         super().__init__(f"{path} already exists; choose another message or remove the file")
         self.path = path
+
+
+class BatchVerificationError(MigrationError):
+    """A batch rebuild did not end with the rows it started with; the step was rolled back."""
+
+    def __init__(self, table: str, problem: str) -> None:
+        super().__init__(
+            f"batch rebuild of {table} did not keep every row ({problem}); the step was rolled "
+            "back and the warehouse is unchanged"
+        )
+        self.table = table
+        self.problem = problem
+
+
+class StrictAdoptionError(MigrationError):
+    """Strict adoption refuses to widen a CHECK that contradicts the declared rules."""
+
+    def __init__(self, table: str, check: str, reason: str) -> None:
+        super().__init__(
+            f"strict adoption: {table} has {check}, which contradicts the declared rules "
+            f"({reason}). Without --strict-adoption the upgrade widens it to the declared rule "
+            "and keeps the old definition in egregora_widened_checks; nothing was changed"
+        )
+        self.table = table
+        self.check = check
+        self.reason = reason
+
+
+class UnwidenableCheckError(MigrationError):
+    """A CHECK rejects rows this project writes and no declared rule can widen it."""
+
+    def __init__(self, table: str, check: str, sample: str) -> None:
+        super().__init__(
+            f"{table} has {check}, which rejects rows this project writes ({sample}) and cannot "
+            "be widened automatically; rebuild the table without it in a revision "
+            "(op.rebuild_table) and run the upgrade again. Nothing was changed"
+        )
+        self.table = table
+        self.check = check
