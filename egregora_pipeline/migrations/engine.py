@@ -22,8 +22,20 @@ from pathlib import Path
 
 import duckdb
 
-from egregora_pipeline.migrations import bookkeeping
-from egregora_pipeline.migrations.adoption import Layout, detect_layout, plan_baseline, plan_fold
+from egregora_pipeline.migrations import bookkeeping, catalog
+from egregora_pipeline.migrations.adoption import (
+    ATOM_LEGACY,
+    LEGACY_PREFIX,
+    MEDIA_TABLE,
+    FoldStep,
+    Layout,
+    detect_layout,
+    has_separate_media,
+    is_atom,
+    plan_atom,
+    plan_baseline,
+    plan_fold,
+)
 from egregora_pipeline.migrations.batch import BatchTable, execute_batch, plan_batches
 from egregora_pipeline.migrations.errors import (
     AdoptionError,
@@ -36,6 +48,7 @@ from egregora_pipeline.migrations.errors import (
 from egregora_pipeline.migrations.ops import CreateTable, Operation
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.migrations.reconcile import (
+    BACKFILLS,
     MIGRATION_CLOCK,
     declared_targets,
     plan_reconcile,
@@ -50,7 +63,7 @@ from egregora_pipeline.migrations.results import (
 )
 from egregora_pipeline.migrations.script import Revision, ScriptDirectory
 from egregora_pipeline.migrations.widening import plan_widenings
-from egregora_pipeline.schema.declared import DECLARED_TABLES
+from egregora_pipeline.schema.declared import DECLARED_TABLES, DOCUMENTS_TABLE
 from egregora_pipeline.sql import quote_ident, quote_literal
 
 
@@ -181,6 +194,11 @@ def _adopt(
     strict: bool,
 ) -> str:
     ops = rev.upgrade_ops()
+    atom = is_atom(catalog.all_columns(probe.catalog))
+    if atom:
+        runner.run(
+            f"ALTER TABLE {quote_ident(DOCUMENTS_TABLE)} RENAME TO {quote_ident(ATOM_LEGACY)}"
+        )
     baseline = plan_baseline(probe, ops)
     widenings = plan_widenings(probe, list(DECLARED_TABLES), strict=strict)
     batched, batch_actions = plan_batches(probe, baseline.ops, widenings)
@@ -203,33 +221,85 @@ def _adopt(
     if baseline.actions:
         notes.append(f"{len(baseline.actions)} baseline repair(s)")
     folded: list[str] = []
+    folds: list[tuple[FoldStep, str]] = []
     if layout == "legacy_v2":
-        for fold in plan_fold(probe):
-            rows = probe.count(f"SELECT count(*) FROM {quote_ident(fold.table)}")
-            insert, rename = fold.statements
-            try:
-                inserted_row = runner.run(insert).fetchone()
-            except duckdb.Error as error:
-                raise AdoptionError(layout, fold.table, insert, str(error)) from error
-            inserted = int(inserted_row[0]) if inserted_row else 0
-            if not probe.dry_run and inserted != rows:
-                raise AdoptionError(layout, fold.table, insert, f"copied {inserted} of {rows} rows")
-            runner.run(rename)
-            kept = (
-                f"; extra columns kept in extensions: {', '.join(fold.extras)}"
-                if fold.extras
-                else ""
-            )
-            result.reconcile_actions.append(
-                f"adopt: copied {rows} row(s) of {fold.table} into documents as "
-                f"doc_type={fold.doc_type!r}, renamed {fold.table} to legacy_v2_{fold.table}{kept}"
-            )
-            folded.append(f"{fold.table} {rows}")
+        folds = [(f, LEGACY_PREFIX) for f in plan_fold(probe)]
+    elif atom:
+        _fold_atom(runner, probe, layout, result)
+        folded.append(f"{ATOM_LEGACY} (documents converted from the Atom layout)")
+    live = catalog.all_columns(probe.catalog)
+    if layout != "legacy_v2" and has_separate_media(live):
+        folds = [
+            (f, "legacy_")
+            for f in plan_fold(probe, {MEDIA_TABLE: "media"}, "legacy_", skip_existing=True)
+        ]
+    for fold, prefix in folds:
+        folded.append(_run_fold(runner, probe, layout, fold, prefix, result))
     if folded:
         notes.append(
-            f"rows folded into documents: {', '.join(folded)} (originals kept as legacy_v2_*)"
+            f"rows folded into documents: {', '.join(folded)} (originals kept as legacy_*)"
         )
     return "; ".join(notes)
+
+
+def _fold_atom(runner: Runner, probe: Probe, layout: Layout, result: UpgradeResult) -> None:
+    """Copy the renamed Atom table into the new declared ``documents``, every row."""
+    rows = probe.count(f"SELECT count(*) FROM {quote_ident(ATOM_LEGACY)}")
+    insert = plan_atom(probe, BACKFILLS[(DOCUMENTS_TABLE, "created_at")].sql(frozenset())[0])
+    try:
+        inserted_row = runner.run(insert).fetchone()
+    except duckdb.Error as error:
+        raise AdoptionError(layout, ATOM_LEGACY, insert, str(error)) from error
+    inserted = int(inserted_row[0]) if inserted_row else 0
+    if not probe.dry_run and inserted != rows:
+        raise AdoptionError(layout, ATOM_LEGACY, insert, f"copied {inserted} of {rows} rows")
+    result.reconcile_actions.append(
+        f"adopt: renamed the Atom documents table to {ATOM_LEGACY} and copied its {rows} "
+        "row(s) into the declared documents (authors JSON -> names as VARCHAR[], categories "
+        "-> tags, updated -> created_at, Atom-only columns kept in extensions.atom)"
+    )
+
+
+def _run_fold(
+    runner: Runner,
+    probe: Probe,
+    layout: Layout,
+    fold: FoldStep,
+    prefix: str,
+    result: UpgradeResult,
+) -> str:
+    table = quote_ident(fold.table)
+    rows = probe.count(f"SELECT count(*) FROM {table}")
+    already = 0
+    insert, rename = fold.statements
+    if " AS src WHERE NOT EXISTS " in insert:
+        same_id = f"d.{quote_ident('id')} = src.{quote_ident('id')}"
+        already = probe.count(
+            f"SELECT count(*) FROM {table} AS src WHERE EXISTS (SELECT 1 FROM "
+            f"{quote_ident(DOCUMENTS_TABLE)} d WHERE {same_id})"
+        )
+    try:
+        inserted_row = runner.run(insert).fetchone()
+    except duckdb.Error as error:
+        raise AdoptionError(layout, fold.table, insert, str(error)) from error
+    inserted = int(inserted_row[0]) if inserted_row else 0
+    if not probe.dry_run and inserted != rows - already:
+        raise AdoptionError(
+            layout, fold.table, insert, f"copied {inserted} of {rows - already} rows"
+        )
+    runner.run(rename)
+    kept = f"; extra columns kept in extensions: {', '.join(fold.extras)}" if fold.extras else ""
+    skipped = (
+        f"; {already} row(s) whose id documents already held left out (kept in "
+        f"{prefix}{fold.table})"
+        if already
+        else ""
+    )
+    result.reconcile_actions.append(
+        f"adopt: copied {inserted} row(s) of {fold.table} into documents as "
+        f"doc_type={fold.doc_type!r}, renamed {fold.table} to {prefix}{fold.table}{kept}{skipped}"
+    )
+    return f"{fold.table} {inserted}"
 
 
 def _apply_revision(
