@@ -39,7 +39,9 @@ from egregora_pipeline.migrations.adoption import (
 from egregora_pipeline.migrations.batch import BatchTable, execute_batch, plan_batches
 from egregora_pipeline.migrations.errors import (
     AdoptionError,
+    BatchVerificationError,
     DestructiveOperationError,
+    DryRunFailedError,
     HistoryError,
     MigrationError,
     ReconcileError,
@@ -161,19 +163,51 @@ def _run_ops(
         _execute_op(runner, probe, op)
 
 
+def _dry_run_failure(runner: Runner, cause: str) -> DryRunFailedError:
+    step = runner.steps[-1] if runner.steps else None
+    label = (
+        f"{step.kind}{' ' + step.revision_id if step.revision_id else ''} ({step.description})"
+        if step
+        else "the plan"
+    )
+    return DryRunFailedError(label, runner.last, cause)
+
+
+def _cause(error: MigrationError) -> str:
+    """The facts of an error raised inside a step, without what the real run would say."""
+    for attribute in ("cause", "problem"):
+        value = getattr(error, attribute, None)
+        if isinstance(value, str):
+            return value
+    problems = getattr(error, "problems", None)
+    if isinstance(problems, list):
+        return "; ".join(str(p) for p in problems)
+    return str(error)
+
+
 def _in_transaction(
     runner: Runner,
     body: Callable[[], None],
     on_error: Callable[[duckdb.Error], MigrationError],
     warnings: list[str],
+    *,
+    dry_run: bool = False,
 ) -> None:
+    """Run ``body`` in one transaction; a dry run reports what would fail, never a rollback."""
     runner.run("BEGIN TRANSACTION")
     try:
         body()
         runner.run("COMMIT")
     except duckdb.Error as error:
         runner.rollback()
+        if dry_run:
+            raise _dry_run_failure(runner, str(error)) from error
         raise on_error(error) from error
+    except (AdoptionError, ReconcileError, BatchVerificationError) as error:
+        runner.rollback()
+        if dry_run:
+            raise _dry_run_failure(runner, _cause(error)) from error
+        raise
     except BaseException:
         runner.rollback()
         raise
@@ -352,7 +386,7 @@ def _apply_revision(
     def failed(error: duckdb.Error) -> MigrationError:
         return RevisionFailedError(rev.revision, rev.path, runner.last, str(error))
 
-    _in_transaction(runner, body, failed, result.warnings)
+    _in_transaction(runner, body, failed, result.warnings, dry_run=probe.dry_run)
     if skipped:
         runner.comment("already applied by another connection; nothing done")
         return
@@ -379,7 +413,7 @@ def _reconcile(runner: Runner, probe: Probe, result: UpgradeResult, *, strict: b
     def failed(error: duckdb.Error) -> MigrationError:
         return ReconcileError([f"{runner.last}: {error}"])
 
-    _in_transaction(runner, body, failed, result.warnings)
+    _in_transaction(runner, body, failed, result.warnings, dry_run=probe.dry_run)
     result.reconcile_actions.extend(plan.actions)
     result.reconcile_actions.extend(batch_actions)
 
@@ -502,7 +536,7 @@ def run_downgrade(
         def failed(error: duckdb.Error, rev: Revision = rev) -> MigrationError:
             return RevisionFailedError(rev.revision, rev.path, runner.last, str(error))
 
-        _in_transaction(runner, body, failed, result.warnings)
+        _in_transaction(runner, body, failed, result.warnings, dry_run=probe.dry_run)
         if skipped:
             continue
         result.applied.append(

@@ -242,3 +242,22 @@ class UnwidenableCheckError(MigrationError):
         )
         self.table = table
         self.check = check
+
+
+class DryRunFailedError(MigrationError):
+    """A dry run (``db plan``, ``--sql``) found a step that would fail.
+
+    Nothing was attempted on the warehouse: the file was opened read-only and the
+    plan ran on an in-memory copy of its schema, so the message says what *would*
+    fail and why, never that something was rolled back.
+    """
+
+    def __init__(self, step: str, statement: str, cause: str) -> None:
+        super().__init__(
+            f"dry run: {step} would fail.\n  statement: {statement}\n  error: {cause}\n"
+            "The warehouse was only read; nothing was attempted on it. "
+            "`db upgrade` would stop at this step and leave the warehouse as it is."
+        )
+        self.step = step
+        self.statement = statement
+        self.cause = cause
