@@ -158,7 +158,7 @@ def plan_fold(
 
     ``skip_existing`` leaves out rows whose ``id`` ``documents`` already holds
     (upstream's separate ``media`` table could repeat a media document); they stay
-    in the renamed table.
+    in the renamed table, and the copied rows get ``extensions.adopted_from``.
     """
     live = catalog.all_columns(probe.catalog)
     documents = live[DOCUMENTS_TABLE]
@@ -186,9 +186,11 @@ def plan_fold(
                 names.append(quote_ident(name))
                 values.append(value)
         extras = [c for c in source if c not in documents]
-        if extras:
-            packed = ", ".join(f"{quote_literal(c)}, {quote_ident(c)}" for c in extras)
-            extra_json = f"json_object({packed})"
+        pairs = [f"{quote_literal(c)}, {quote_ident(c)}" for c in extras]
+        if skip_existing:  # mark the folded rows, so that the fold can be undone exactly
+            pairs.append(f"'adopted_from', {quote_literal(prefix + table)}")
+        if pairs:
+            extra_json = f"json_object({', '.join(pairs)})"
             if "extensions" in source:
                 position = names.index(quote_ident("extensions"))
                 values[position] = f"json_merge_patch({values[position]}, {extra_json})"

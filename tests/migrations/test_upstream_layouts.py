@@ -251,6 +251,11 @@ def test_the_separate_media_table_is_folded_into_documents(config: MigrationConf
     ]
     assert any("1 row(s) whose id documents already held" in a for a in result.reconcile_actions)
     assert query(config.database, "SELECT count(*) FROM legacy_media") == [(3,)]
+    undo = "json_extract_string(extensions, '$.adopted_from') = 'legacy_media'"
+    assert query(config.database, f"SELECT id FROM documents WHERE {undo} ORDER BY id") == [
+        ("media-dog",),
+        ("media-voice",),
+    ]
 
 
 def _chat_zip(path: Path) -> Path:
