@@ -32,7 +32,7 @@ in-place fast path: nothing here runs for them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
 import duckdb
@@ -220,9 +220,21 @@ class BatchTable(Operation):
 
 
 def execute_batch(
-    run: Callable[[str], duckdb.DuckDBPyConnection], op: BatchTable, *, dry_run: bool
+    run: Callable[[str], duckdb.DuckDBPyConnection],
+    op: BatchTable,
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    dry_run: bool,
 ) -> None:
-    """Run ``op``'s steps through ``run``, verifying every row count before the COMMIT."""
+    """Run ``op``'s steps through ``run``, verifying every row count before the COMMIT.
+
+    The dependents and columns are read again from ``conn``'s catalog first: an
+    earlier statement of the same step may have changed them since the plan."""
+    op = replace(
+        op,
+        deps=dependents(conn, op.table),
+        columns=tuple(catalog.columns(conn, op.table)),
+    )
     counts: dict[tuple[str, str], int] = {}
     for step in op.steps():
         cursor = run(step.sql)
@@ -262,71 +274,107 @@ def _altered_table(op: Operation) -> str | None:
     return None
 
 
+def _runs(probe: Probe, ops: Sequence[Operation]) -> list[tuple[str, list[int]]]:
+    """Consecutive operations on one table that include an ALTER DuckDB may refuse.
+
+    Only consecutive ones are grouped (an ``ADD COLUMN`` of the same table does not
+    break a run), so no operation moves past another one it might depend on.
+    """
+    created = {op.table for op in ops if isinstance(op, CreateTable)}
+    live = catalog.table_names(probe.catalog)
+    runs: list[tuple[str, list[int]]] = []
+    current: tuple[str, list[int]] | None = None
+    for position, op in enumerate(ops):
+        table = _altered_table(op)
+        if table is not None and (table not in live or table in created):
+            table = None
+        if table is not None:
+            if current is not None and current[0] == table:
+                current[1].append(position)
+            else:
+                current = (table, [position])
+                runs.append(current)
+        elif current is not None and isinstance(op, AddColumn) and op.table == current[0]:
+            current[1].append(position)
+        else:
+            current = None
+    return runs
+
+
+def _batch(
+    probe: Probe, table: str, mine: Sequence[Operation], widenings: Sequence[Widening]
+) -> BatchTable | None:
+    deps = dependents(probe.catalog, table)
+    check_columns = deps.check_columns()
+    fills = tuple(
+        (op.name, op.expression)
+        for op in mine
+        if isinstance(op, FillNulls) and op.name in check_columns
+    )
+    reasons = deps.reasons()
+    if fills:
+        names = ", ".join(name for name, _ in fills)
+        reasons.append(f"NULLs of {names} filled while copying (named in a CHECK)")
+    if widenings:
+        reasons.append(f"{len(widenings)} CHECK(s) widened to the declared rules")
+    if not (deps.blocks_alter or fills or widenings):
+        return None
+    return BatchTable(
+        table=table,
+        ops=tuple(mine),
+        deps=deps,
+        columns=tuple(catalog.columns(probe.catalog, table)),
+        widenings=tuple(widenings),
+        fills=fills,
+        reasons=tuple(reasons),
+    )
+
+
 def plan_batches(
     probe: Probe, ops: Sequence[Operation], widenings: Sequence[Widening] = ()
 ) -> tuple[list[Operation], list[str]]:
     """``ops`` with the changes DuckDB would refuse wrapped in :class:`BatchTable`, and why.
 
     Tables created by ``ops`` themselves, and tables with no index, no referencing
-    FOREIGN KEY and no CHECK in the way, keep their operations as they are.
+    FOREIGN KEY and no CHECK in the way, keep their operations as they are (the
+    in-place fast path). A table whose only change is a widened CHECK gets a batch
+    of its own, first.
     """
-    created = {op.table for op in ops if isinstance(op, CreateTable)}
-    live = catalog.table_names(probe.catalog)
-    by_table: dict[str, list[int]] = {}
-    for position, op in enumerate(ops):
-        table = _altered_table(op)
-        if table is not None and table in live and table not in created:
-            by_table.setdefault(table, []).append(position)
-    widened: dict[str, list[Widening]] = {}
+    pending: dict[str, list[Widening]] = {}
     for widening in widenings:
-        widened.setdefault(widening.table, []).append(widening)
+        pending.setdefault(widening.table, []).append(widening)
     batches: dict[int, BatchTable] = {}
     swallowed: set[int] = set()
-    front: list[BatchTable] = []
-    actions: list[str] = []
-    for table in [*by_table, *(t for t in widened if t not in by_table)]:
-        positions = by_table.get(table, [])
-        deps = dependents(probe.catalog, table)
-        mine = [ops[i] for i in positions]
-        check_columns = deps.check_columns()
-        fills = tuple(
-            (op.name, op.expression)
-            for op in mine
-            if isinstance(op, FillNulls) and op.name in check_columns
-        )
-        reasons = deps.reasons()
-        if fills:
-            names = ", ".join(name for name, _ in fills)
-            reasons.append(f"NULLs of {names} filled while copying (named in a CHECK)")
-        table_widenings = tuple(widened.get(table, ()))
-        if table_widenings:
-            reasons.append(f"{len(table_widenings)} CHECK(s) widened to the declared rules")
-        if not (deps.blocks_alter or fills or table_widenings):
-            continue
-        batch = BatchTable(
-            table=table,
-            ops=tuple(mine),
-            deps=deps,
-            columns=tuple(catalog.columns(probe.catalog, table)),
-            widenings=table_widenings,
-            fills=fills,
-            reasons=tuple(reasons),
-        )
-        actions.append(batch.describe())
-        actions.extend(
-            f"widen CHECK on {w.table}: {w.old.text} -> {w.new_text} ({w.reason}); the old "
-            f"definition is kept in {WIDENED_TABLE}"
-            for w in table_widenings
-        )
-        if positions:
+    for table, positions in _runs(probe, ops):
+        batch = _batch(probe, table, [ops[i] for i in positions], pending.pop(table, []))
+        if batch is not None:
             batches[positions[0]] = batch
             swallowed.update(positions)
-        else:
-            front.append(batch)
-    out: list[Operation] = list(front)
+    out: list[Operation] = []
+    for table, table_widenings in pending.items():
+        batch = _batch(probe, table, [], table_widenings)
+        if batch is not None:
+            out.append(batch)
     for position, op in enumerate(ops):
         if position in batches:
             out.append(batches[position])
         elif position not in swallowed:
             out.append(op)
+    actions: list[str] = []
+    for op in out:
+        if isinstance(op, BatchTable):
+            actions.append(op.describe())
+            actions.extend(
+                f"widen CHECK on {w.table}: {w.old.text} -> {w.new_text} ({w.reason}); the old "
+                f"definition is kept in {WIDENED_TABLE}"
+                for w in op.widenings
+            )
     return out, actions
+
+
+def needs_batch(probe: Probe, op: Operation) -> BatchTable | None:
+    """``op`` wrapped in a batch when, right now, DuckDB would refuse it in place."""
+    if _altered_table(op) is None:
+        return None
+    wrapped, _ = plan_batches(probe, [op])
+    return wrapped[0] if isinstance(wrapped[0], BatchTable) else None

@@ -36,7 +36,12 @@ from egregora_pipeline.migrations.adoption import (
     plan_baseline,
     plan_fold,
 )
-from egregora_pipeline.migrations.batch import BatchTable, execute_batch, plan_batches
+from egregora_pipeline.migrations.batch import (
+    BatchTable,
+    execute_batch,
+    needs_batch,
+    plan_batches,
+)
 from egregora_pipeline.migrations.errors import (
     AdoptionError,
     BatchVerificationError,
@@ -130,9 +135,11 @@ def _verified(
 
 def _execute_op(runner: Runner, probe: Probe, op: Operation) -> None:
     """Run one operation; a :class:`BatchTable` verifies its row counts as it goes."""
+    if not isinstance(op, BatchTable):
+        op = needs_batch(probe, op) or op
     if isinstance(op, BatchTable):
         runner.comment(op.describe())
-        execute_batch(runner.run, op, dry_run=probe.dry_run)
+        execute_batch(runner.run, op, probe.catalog, dry_run=probe.dry_run)
         return
     for statement in op.render():
         runner.run(statement)

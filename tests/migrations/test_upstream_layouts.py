@@ -27,7 +27,7 @@ from egregora_pipeline.migrations.reconcile import BACKFILLS, RULE_BACKFILLS
 from egregora_pipeline.quality import doc_type_rule_violations
 from egregora_pipeline.settings import Settings
 from tests.ingestion.conftest import png_bytes
-from tests.migrations.conftest import RevisionWriter, query
+from tests.migrations.conftest import RevisionWriter, execute, query
 from tests.migrations.upstream_layouts import LAYOUTS, build
 
 RENAMED: Mapping[str, Mapping[str, str]] = {
@@ -351,9 +351,10 @@ def test_a_revision_altering_an_indexed_table_runs_in_batch_and_a_plain_one_in_p
 op.execute("INSERT INTO plain VALUES ('a', 'x')")
 op.execute("CREATE TABLE keyed (k VARCHAR PRIMARY KEY, v VARCHAR)")
 op.execute("CREATE INDEX keyed_v ON keyed (v)")
-op.execute("CREATE TABLE child (k VARCHAR REFERENCES keyed (k), note VARCHAR)")
+op.execute("CREATE SEQUENCE child_seq START 10")
+op.execute("CREATE TABLE child (n BIGINT DEFAULT nextval('child_seq'), k VARCHAR REFERENCES keyed (k), note VARCHAR)")
 op.execute("INSERT INTO keyed VALUES ('a', 'x'), ('b', 'y')")
-op.execute("INSERT INTO child VALUES ('a', 'first'), ('b', NULL)")""",
+op.execute("INSERT INTO child (k, note) VALUES ('a', 'first'), ('b', NULL)")""",
     )
     upgrade(config)
     write_revision(
@@ -369,7 +370,12 @@ op.set_not_null("keyed", "v")""",
     plain = [s for s in result.statements if '"plain"' in s]
     assert plain == ['ALTER TABLE "plain" ALTER COLUMN "v" SET NOT NULL'], "fast path: in place"
     assert 'CREATE TABLE "__batch_saved_child" AS SELECT * FROM "child"' in result.statements
-    assert query(database, "SELECT * FROM child ORDER BY k") == [("a", "first"), ("b", None)]
+    assert query(database, "SELECT * FROM child ORDER BY k") == [
+        (10, "a", "first"),
+        (11, "b", None),
+    ]
+    execute(database, "INSERT INTO child (k) VALUES ('a')")
+    assert query(database, "SELECT max(n) FROM child") == [(12,)], "the sequence went on"
     assert query(database, "SELECT index_name FROM duckdb_indexes()") == [("keyed_v",)]
     assert query(
         database,
@@ -439,3 +445,46 @@ def test_an_adoption_killed_at_any_moment_leaves_the_file_before_or_after_it(
         server.stdin.close()
         server.wait(timeout=60)
     assert "before" in outcomes, outcomes
+
+
+def test_reconcile_adds_a_not_null_column_to_a_referenced_table_in_batch(
+    config: MigrationConfig,
+) -> None:
+    """Bookkeeping at head, but ``documents`` lacks ``status`` and is referenced by a
+    FOREIGN KEY and indexed: the NOT NULL column goes in through the batch mode."""
+    build(config.database, "constrained")
+    upgrade(config)
+    conn = duckdb.connect(str(config.database))
+    try:
+        conn.execute("CREATE TABLE keep AS SELECT * FROM documents")
+        conn.execute("DROP TABLE entity_aliases")
+        conn.execute("DROP TABLE document_relations")
+        conn.execute("CREATE TABLE ann_copy AS SELECT * FROM annotations")
+        conn.execute("DROP TABLE annotations")
+        conn.execute("DROP TABLE documents")
+        conn.execute("CREATE TABLE documents AS SELECT * EXCLUDE (status) FROM keep WHERE false")
+        conn.execute("ALTER TABLE documents ADD PRIMARY KEY (id)")
+        conn.execute("INSERT INTO documents SELECT * EXCLUDE (status) FROM keep")
+        conn.execute("CREATE INDEX idx_documents_slug ON documents (slug)")
+        conn.execute(
+            "CREATE TABLE annotations (id VARCHAR, parent_id VARCHAR REFERENCES documents (id))"
+        )
+        conn.execute("INSERT INTO annotations SELECT id, parent_id FROM ann_copy")
+        conn.execute("DROP TABLE keep")
+        conn.execute("DROP TABLE ann_copy")
+    finally:
+        conn.close()
+    assert not check(config).ok
+
+    result = upgrade(config)
+
+    assert any(
+        a.startswith("alter documents in batch mode") and "annotations" in a
+        for a in result.reconcile_actions
+    ), result.reconcile_actions
+    assert check(config).ok
+    assert query(config.database, "SELECT count(*) FROM annotations") == [(2,)]
+    assert query(config.database, "SELECT DISTINCT status FROM documents") == [("published",)]
+    assert ("idx_documents_slug",) in query(
+        config.database, "SELECT index_name FROM duckdb_indexes()"
+    )
