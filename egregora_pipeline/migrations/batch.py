@@ -319,6 +319,8 @@ def _batch(
         reasons.append(f"{len(widenings)} CHECK(s) widened to the declared rules")
     if not (deps.blocks_alter or fills or widenings):
         return None
+    if fills or widenings:  # the table is copied anyway: fill every NULL in that one copy
+        fills = tuple((op.name, op.expression) for op in mine if isinstance(op, FillNulls))
     return BatchTable(
         table=table,
         ops=tuple(mine),
