@@ -488,3 +488,28 @@ def test_reconcile_adds_a_not_null_column_to_a_referenced_table_in_batch(
     assert ("idx_documents_slug",) in query(
         config.database, "SELECT index_name FROM duckdb_indexes()"
     )
+
+
+def test_the_dagster_ingest_job_adopts_the_newest_upstream_file_and_says_what_it_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from egregora_pipeline.definitions import defs
+    from egregora_pipeline.orchestration.local_run import run_ingest_job
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    settings = Settings.from_env(
+        environ={}, database=tmp_path / "wh" / "egregora.duckdb", inbox=tmp_path / "inbox"
+    )
+    build(settings.database, "constrained")
+    post = tmp_path / "in" / "posts" / "dagster.md"
+    post.parent.mkdir(parents=True)
+    post.write_text("---\ntitle: Via Dagster\n---\nBody.\n", encoding="utf-8")
+
+    outcome = run_ingest_job(defs, [_chat_zip(tmp_path / "chat.zip"), post.parent], settings)
+
+    assert outcome.success, outcome.failures
+    assert outcome.failed_checks == []
+    actions = outcome.schema["reconcile_actions"]
+    assert any("rebuild documents in batch mode" in a for a in actions), actions
+    assert any("widen CHECK on messages" in a for a in actions), actions
+    assert outcome.schema["adopted_layout"] == "upstream_constrained"
