@@ -55,6 +55,16 @@ AllowDestructiveOption = Annotated[
         help="Let operations that drop tables or columns, or narrow types, lose data.",
     ),
 ]
+StrictAdoptionOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict-adoption",
+        help=(
+            "Refuse to adopt a warehouse whose CHECK constraints contradict the declared rules "
+            "(default: widen them to the declared rule and keep the old definition)."
+        ),
+    ),
+]
 SqlOption = Annotated[
     bool,
     typer.Option(
@@ -69,7 +79,11 @@ def _out() -> Console:
 
 
 def _config(
-    database: Path, versions_dir: Path | None, *, allow_destructive: bool = False
+    database: Path,
+    versions_dir: Path | None,
+    *,
+    allow_destructive: bool = False,
+    strict_adoption: bool = False,
 ) -> MigrationConfig:
     from egregora_pipeline.migrations import MigrationConfig
 
@@ -79,6 +93,7 @@ def _config(
         lock_timeout=settings.lock_timeout_seconds,
         allow_destructive=allow_destructive,
         versions_dir=versions_dir,
+        strict_adoption=strict_adoption,
     )
 
 
@@ -121,6 +136,7 @@ def upgrade_command(
     ] = "head",
     sql: SqlOption = False,
     allow_destructive: AllowDestructiveOption = False,
+    strict_adoption: StrictAdoptionOption = False,
     database: DatabaseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
 ) -> None:
@@ -134,7 +150,9 @@ def upgrade_command(
     """
     from egregora_pipeline.migrations import plan, upgrade
 
-    config = _config(database, versions_dir, allow_destructive=allow_destructive)
+    config = _config(
+        database, versions_dir, allow_destructive=allow_destructive, strict_adoption=strict_adoption
+    )
     if sql:
         _print_sql(plan(config, target).sql())
         return
@@ -168,6 +186,7 @@ def downgrade_command(
 def plan_command(
     target: Annotated[str, typer.Argument(help="Revision to plan for (default head).")] = "head",
     allow_destructive: AllowDestructiveOption = False,
+    strict_adoption: StrictAdoptionOption = False,
     database: DatabaseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
 ) -> None:
@@ -179,7 +198,9 @@ def plan_command(
     """
     from egregora_pipeline.migrations import plan
 
-    config = _config(database, versions_dir, allow_destructive=allow_destructive)
+    config = _config(
+        database, versions_dir, allow_destructive=allow_destructive, strict_adoption=strict_adoption
+    )
     _print_sql(plan(config, target).sql())
 
 

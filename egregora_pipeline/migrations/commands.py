@@ -51,6 +51,8 @@ class MigrationConfig:
     allow_destructive: bool = False
     versions_dir: Path | None = None
     """Folder of revision files; None means the bundled ``migrations/versions``."""
+    strict_adoption: bool = False
+    """Refuse, instead of widening, a CHECK that contradicts the declared rules."""
 
     def scripts(self) -> ScriptDirectory:
         """The revision chain; a ``versions_dir`` that does not exist is an error, never
@@ -134,7 +136,12 @@ def _execute(
 ) -> UpgradeResult:
     """Run ``runner`` on the warehouse, or on a data-less shadow copy for ``sql_only``."""
     scripts = config.scripts()
-    options = {"allow_destructive": config.allow_destructive, "database": str(config.database)}
+    options: dict[str, object] = {
+        "allow_destructive": config.allow_destructive,
+        "database": str(config.database),
+    }
+    if runner is run_upgrade:
+        options["strict_adoption"] = config.strict_adoption
     if sql_only:
         with _dry_probe(config) as probe:
             return runner(probe.catalog, probe, scripts, target, **options)
