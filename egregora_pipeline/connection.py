@@ -187,10 +187,16 @@ def connect_warehouse(
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(target), read_only=read_only)
+            conn = duckdb.connect(str(target), read_only=read_only)
+            try:
+                _check_complete(conn, target)
+            except BaseException:
+                conn.close()
+                raise
+            return conn
         except duckdb.IOException as error:
             if not is_lock_conflict(error):
-                raise _open_failure(target, error) from error
+                raise _open_failure(target, error) from None  # its message quotes DuckDB
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 match = _HOLDER.search(str(error))
@@ -199,7 +205,43 @@ def connect_warehouse(
             time.sleep(min(remaining, delay * (0.5 + random.random())))  # noqa: S311 (jitter)
             delay = min(delay * 2, 1.0)
         except duckdb.Error as error:  # e.g. a WAL that fails its checksum while replayed
-            raise _open_failure(target, error) from error
+            # from None: Dagster shows a failed step's innermost cause, and this
+            # message (which quotes DuckDB's) is the one that says what to do
+            raise _open_failure(target, error) from None
+
+
+_FILE_HEADERS = 3 * 4096
+"""The main header and the two database headers that precede the first block."""
+
+
+def _check_complete(conn: duckdb.DuckDBPyConnection, target: Path) -> None:
+    """Refuse a file too short to hold the blocks its own header says are in use.
+
+    DuckDB opens a truncated file when its catalog survived the cut and fails
+    later, on the first query that reads a missing block. The header's count of
+    used blocks, against the size on disk (``stat``: no descriptor is opened,
+    which would release DuckDB's lock), catches that at open time. Skipped
+    while a WAL is pending: blocks it allocates are not on disk yet.
+    """
+    wal = target.with_name(target.name + ".wal")
+    if wal.exists() and wal.stat().st_size:
+        return
+    row = conn.execute(
+        "SELECT block_size, used_blocks FROM pragma_database_size() "
+        "WHERE database_name = current_database()"
+    ).fetchone()
+    if not row or not row[0]:
+        return
+    block_size, used = int(row[0]), int(row[1])
+    size = target.stat().st_size
+    if size < _FILE_HEADERS or (size - _FILE_HEADERS) // block_size < used:
+        needed = _FILE_HEADERS + used * block_size
+        raise WarehouseDamagedError(
+            str(target),
+            f"is truncated: {size} bytes on disk, but its header says {used} block(s) of "
+            f"{block_size} bytes are in use (at least {needed} bytes)",
+            restore_advice(target),
+        )
 
 
 def _open_failure(target: Path, error: duckdb.Error) -> WarehouseUnusableError:
