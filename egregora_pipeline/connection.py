@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from egregora_pipeline.errors import (
+    WarehouseDamagedError,
     WarehouseLockedError,
     WarehouseNotFoundError,
     WarehouseUnusableError,
@@ -35,6 +36,22 @@ folds ``//`` into ``/``). A one-letter scheme would be a Windows drive, so it is
 _INTERRUPTED = re.compile(r"Query interrupted|INTERRUPT Error")
 _DUCKDB_MAGIC = b"DUCK"
 _MAGIC_OFFSET = 8
+_WAL_START = b"d\x00b"
+"""A DuckDB WAL opens with its version entry: field 100 (``wal_type``) = 98 (``WAL_VERSION``).
+DuckDB silently ignores a WAL that does not, losing what it held; we refuse instead."""
+_DAMAGE: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"not a valid DuckDB database file"), "is not a valid DuckDB file"),
+    (re.compile(r"Could not read enough bytes"), "is truncated"),
+    (
+        re.compile(r"newer version of DuckDB|storage version", re.IGNORECASE),
+        "was written by a newer DuckDB than this one",
+    ),
+    (
+        re.compile(r"replaying WAL|WAL file", re.IGNORECASE),
+        "has a write-ahead log that cannot be replayed",
+    ),
+    (re.compile(r"Corrupt|checksum", re.IGNORECASE), "is corrupt"),
+)
 
 
 def check_warehouse_path(target: Path) -> None:
@@ -56,7 +73,52 @@ def check_warehouse_path(target: Path) -> None:
     except OSError as error:
         raise WarehouseUnusableError(text, f"cannot be read ({error.strerror})") from error
     if head and head[_MAGIC_OFFSET:] != _DUCKDB_MAGIC:
-        raise WarehouseUnusableError(text, "is not a DuckDB database file")
+        raise WarehouseDamagedError(text, "is not a DuckDB database file", restore_advice(target))
+    if not head:
+        raise WarehouseDamagedError(text, "is empty (0 bytes)", restore_advice(target))
+    _check_wal(target)
+
+
+def _check_wal(target: Path) -> None:
+    wal = target.with_name(target.name + ".wal")
+    try:
+        with wal.open("rb") as handle:
+            start = handle.read(len(_WAL_START))
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise WarehouseUnusableError(str(wal), f"cannot be read ({error.strerror})") from error
+    if len(start) == len(_WAL_START) and start != _WAL_START:
+        raise WarehouseDamagedError(
+            str(target),
+            f"has a write-ahead log ({wal.name}) that is not one DuckDB wrote, so it cannot "
+            "be replayed",
+            restore_advice(target),
+        )
+
+
+def restore_advice(target: Path) -> str:
+    """What to do about a damaged warehouse: restore the newest backup, naming it."""
+    folder = target.parent / "backups"
+    prefix = f"{target.stem}-"
+    found = sorted(folder.glob(f"{prefix}*.duckdb")) if folder.is_dir() else []
+    # names are <stem>-<UTC time>-...: the time sorts them
+    newest = max(found, key=lambda p: p.name[len(prefix) :], default=None)
+    wrong_path = (
+        "If it is not your warehouse at all, point --database / EGREGORA_DATABASE at the "
+        "right file. Otherwise: "
+    )
+    if newest is not None:
+        return (
+            f"{wrong_path}restore the newest backup with `egregora-pipeline db restore "
+            f"{newest} --database {target}` (all backups: `egregora-pipeline db backups "
+            f"--database {target}`)."
+        )
+    return (
+        f"{wrong_path}restore a backup with `egregora-pipeline db restore BACKUP --database "
+        f"{target}` (there is none in {folder}), or open the file with the DuckDB version "
+        "that wrote it."
+    )
 
 
 def is_interruption(error: BaseException) -> bool:
@@ -125,10 +187,16 @@ def connect_warehouse(
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(target), read_only=read_only)
+            conn = duckdb.connect(str(target), read_only=read_only)
+            try:
+                _check_complete(conn, target)
+            except BaseException:
+                conn.close()
+                raise
+            return conn
         except duckdb.IOException as error:
             if not is_lock_conflict(error):
-                raise WarehouseUnusableError(str(target), _open_failure(error)) from error
+                raise _open_failure(target, error) from None  # its message quotes DuckDB
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 match = _HOLDER.search(str(error))
@@ -136,15 +204,59 @@ def connect_warehouse(
                 raise WarehouseLockedError(str(target), lock_timeout, holder) from error
             time.sleep(min(remaining, delay * (0.5 + random.random())))  # noqa: S311 (jitter)
             delay = min(delay * 2, 1.0)
+        except duckdb.Error as error:  # e.g. a WAL that fails its checksum while replayed
+            # from None: Dagster shows a failed step's innermost cause, and this
+            # message (which quotes DuckDB's) is the one that says what to do
+            raise _open_failure(target, error) from None
 
 
-def _open_failure(error: duckdb.IOException) -> str:
+_FILE_HEADERS = 3 * 4096
+"""The main header and the two database headers that precede the first block."""
+
+
+def _check_complete(conn: duckdb.DuckDBPyConnection, target: Path) -> None:
+    """Refuse a file too short to hold the blocks its own header says are in use.
+
+    DuckDB opens a truncated file when its catalog survived the cut and fails
+    later, on the first query that reads a missing block. The header's count of
+    used blocks, against the size on disk (``stat``: no descriptor is opened,
+    which would release DuckDB's lock), catches that at open time. Skipped
+    while a WAL is pending: blocks it allocates are not on disk yet.
+    """
+    wal = target.with_name(target.name + ".wal")
+    if wal.exists() and wal.stat().st_size:
+        return
+    row = conn.execute(
+        "SELECT block_size, used_blocks FROM pragma_database_size() "
+        "WHERE database_name = current_database()"
+    ).fetchone()
+    if not row or not row[0]:
+        return
+    block_size, used = int(row[0]), int(row[1])
+    size = target.stat().st_size
+    if size < _FILE_HEADERS or (size - _FILE_HEADERS) // block_size < used:
+        needed = _FILE_HEADERS + used * block_size
+        raise WarehouseDamagedError(
+            str(target),
+            f"is truncated: {size} bytes on disk, but its header says {used} block(s) of "
+            f"{block_size} bytes are in use (at least {needed} bytes)",
+            restore_advice(target),
+        )
+
+
+def _open_failure(target: Path, error: duckdb.Error) -> WarehouseUnusableError:
     """DuckDB's reason for refusing to open a file, in the words a user can act on."""
     message = str(error)
     if "Permission denied" in message or "Read-only file system" in message:
-        return (
+        return WarehouseUnusableError(
+            str(target),
             "cannot be opened for writing (permission denied); commands that only read "
-            "(db check, current, history, plan) still work"
+            "(db check, current, history, plan) still work",
         )
     first_line = message.splitlines()[0] if message else type(error).__name__
-    return f"could not be opened: {first_line}"
+    for pattern, reason in _DAMAGE:
+        if pattern.search(message):
+            return WarehouseDamagedError(
+                str(target), f"{reason} (DuckDB: {first_line})", restore_advice(target)
+            )
+    return WarehouseUnusableError(str(target), f"could not be opened: {first_line}")

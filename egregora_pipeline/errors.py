@@ -61,3 +61,57 @@ class SettingsError(EgregoraError):
         super().__init__(f"{variable}={value!r} is not valid: expected {expected}.")
         self.variable = variable
         self.value = value
+
+
+class WarehouseDamagedError(WarehouseUnusableError):
+    """DuckDB refused the file itself (empty, truncated, corrupt, newer storage, bad WAL).
+
+    Nothing was written to it: the message says why and how to get a working
+    warehouse back (a backup, or the DuckDB version that wrote it).
+    """
+
+    def __init__(self, path: str, reason: str, advice: str) -> None:
+        EgregoraError.__init__(self, f"warehouse {path} {reason}. It was not modified. {advice}")
+        self.path = path
+        self.reason = reason
+        self.advice = advice
+
+
+class BackupError(EgregoraError):
+    """A backup could not be taken, listed or restored (see the message)."""
+
+
+class NotEnoughSpaceError(BackupError):
+    """The copy a backup or a restore needs would not fit on the disk."""
+
+    def __init__(self, folder: str, needed: int, available: int, what: str) -> None:
+        super().__init__(
+            f"not enough free space in {folder} for {what}: {needed / 1e6:.1f} MB needed, "
+            f"{available / 1e6:.1f} MB free. Free some space (old backups are listed by "
+            "`egregora-pipeline db backups`), or put the backup elsewhere with --to PATH; "
+            "nothing was changed."
+        )
+        self.folder = folder
+        self.needed = needed
+        self.available = available
+
+
+class WarehouseInUseError(BackupError):
+    """``db restore`` refuses to replace a warehouse another process holds open."""
+
+    def __init__(self, path: str, holder: str) -> None:
+        super().__init__(
+            f"warehouse {path} is in use by {holder}; nothing was restored. Stop that "
+            "process (a Dagster run, `dagster dev`, a CLI command or a notebook), then run "
+            "the restore again."
+        )
+        self.path = path
+        self.holder = holder
+
+
+class UnsupportedBackendError(BackupError):
+    """File-level backups only exist for the DuckDB warehouse."""
+
+    def __init__(self, url: str, advice: str) -> None:
+        super().__init__(f"{url}: {advice}")
+        self.url = url

@@ -23,6 +23,18 @@ DEFAULT_INBOX: Final = "data/inbox"
 DEFAULT_TIMEZONE: Final = "UTC"
 DEFAULT_TENANT: Final = "default"
 DEFAULT_LOCK_TIMEOUT_SECONDS: Final = 120.0
+DEFAULT_BACKUP_KEEP: Final = 5
+"""Automatic (pre-migration) backups kept per warehouse (``EGREGORA_BACKUP_KEEP``)."""
+_SWITCH: Final = {
+    "on": True,
+    "true": True,
+    "1": True,
+    "yes": True,
+    "off": False,
+    "false": False,
+    "0": False,
+    "no": False,
+}
 DEFAULT_AUTHOR_NAMESPACE: Final = uuid.UUID("6f0f3c1e-7c39-5b7a-9a34-3d1c0e4b8a21")
 """Namespace of the UUIDv5 author pseudonyms. Changing it changes every
 ``author_uuid``, so a deployment sets it once (``EGREGORA_AUTHOR_NAMESPACE``)."""
@@ -51,6 +63,20 @@ def _seconds(raw: str) -> float:
     return value
 
 
+def _switch(raw: str) -> bool:
+    try:
+        return _SWITCH[raw.strip().lower()]
+    except KeyError:
+        raise ValueError(raw) from None
+
+
+def _count(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError(raw)
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the warehouse lives and how ingestion interprets its inputs."""
@@ -62,6 +88,9 @@ class Settings:
     author_namespace: uuid.UUID = DEFAULT_AUTHOR_NAMESPACE
     lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
     media_dir: Path | None = None
+    backup_enabled: bool = True
+    """Back up before a migration drops or rewrites data (``EGREGORA_BACKUP``)."""
+    backup_keep: int = DEFAULT_BACKUP_KEEP
 
     @property
     def media_store(self) -> Path:
@@ -89,6 +118,14 @@ class Settings:
                 "a finite number of seconds, 0 or more",
             ),
             media_dir=Path(media) if media else None,
+            backup_enabled=_parse(env, "EGREGORA_BACKUP", "on", _switch, "on or off"),
+            backup_keep=_parse(
+                env,
+                "EGREGORA_BACKUP_KEEP",
+                str(DEFAULT_BACKUP_KEEP),
+                _count,
+                "a whole number, 1 or more",
+            ),
         )
         chosen = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **chosen) if chosen else settings  # type: ignore[arg-type]

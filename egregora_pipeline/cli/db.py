@@ -26,6 +26,7 @@ from egregora_pipeline.settings import Settings
 # The engine (Ibis, DuckDB, the revision chain) is imported inside each command:
 # `--help` and the commands that do not need all of it start without it.
 if TYPE_CHECKING:
+    from egregora_pipeline.backup import BackupInfo
     from egregora_pipeline.migrations import CheckReport, MigrationConfig, UpgradeResult
 
 db_app = typer.Typer(
@@ -65,6 +66,16 @@ StrictAdoptionOption = Annotated[
         ),
     ),
 ]
+NoBackupOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-backup",
+        help=(
+            "Do not back the warehouse up before steps that drop or rewrite data "
+            "(env EGREGORA_BACKUP=off does the same)."
+        ),
+    ),
+]
 SqlOption = Annotated[
     bool,
     typer.Option(
@@ -84,8 +95,10 @@ def _config(
     *,
     allow_destructive: bool = False,
     strict_adoption: bool = False,
+    no_backup: bool = False,
 ) -> MigrationConfig:
     from egregora_pipeline.migrations import MigrationConfig
+    from egregora_pipeline.migrations.safeguard import BackupPolicy
 
     settings = Settings.from_env()
     return MigrationConfig(
@@ -94,6 +107,9 @@ def _config(
         allow_destructive=allow_destructive,
         versions_dir=versions_dir,
         strict_adoption=strict_adoption,
+        backup=BackupPolicy(
+            enabled=settings.backup_enabled and not no_backup, keep=settings.backup_keep
+        ),
     )
 
 
@@ -101,8 +117,23 @@ def _print_sql(text: str) -> None:
     _out().print(text, markup=False, end="")
 
 
-def _print_result(result: UpgradeResult, verb: str) -> None:
+def _print_backup(info: BackupInfo, label: str) -> None:
     out = _out()
+    out.print(f"{label}: {info.path}", markup=False)
+    out.print(
+        f"  size {info.size} bytes ({info.size / 1e6:.1f} MB), revision {info.revision}, "
+        f"sha256 {info.sha256 or 'unknown'}",
+        markup=False,
+    )
+
+
+def _print_result(result: UpgradeResult, verb: str, database: Path) -> None:
+    from egregora_pipeline.migrations.safeguard import restore_command
+
+    out = _out()
+    if result.backup is not None:
+        _print_backup(result.backup, "backup taken first")
+        out.print(f"  to undo: {restore_command(result.backup, database)}", markup=False)
     if result.adopted_layout:
         out.print(f"[bold]adopted layout:[/bold] {result.adopted_layout}")
     if result.applied:
@@ -137,6 +168,7 @@ def upgrade_command(
     sql: SqlOption = False,
     allow_destructive: AllowDestructiveOption = False,
     strict_adoption: StrictAdoptionOption = False,
+    no_backup: NoBackupOption = False,
     database: DatabaseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
 ) -> None:
@@ -146,17 +178,23 @@ def upgrade_command(
     into documents, originals kept as legacy_v2_*), partial or complete unversioned
     tables. Each revision runs in its own transaction with its bookkeeping row; a
     failure rolls that revision back and exits 3. Waits for DuckDB's file lock
-    (EGREGORA_LOCK_TIMEOUT seconds) if another process holds the warehouse.
+    (EGREGORA_LOCK_TIMEOUT seconds) if another process holds the warehouse. Before a
+    step that drops or rewrites data (not before one that only adds), the warehouse
+    is backed up to backups/ beside it, unless --no-backup.
     """
     from egregora_pipeline.migrations import plan, upgrade
 
     config = _config(
-        database, versions_dir, allow_destructive=allow_destructive, strict_adoption=strict_adoption
+        database,
+        versions_dir,
+        allow_destructive=allow_destructive,
+        strict_adoption=strict_adoption,
+        no_backup=no_backup,
     )
     if sql:
         _print_sql(plan(config, target).sql())
         return
-    _print_result(upgrade(config, target), "applied")
+    _print_result(upgrade(config, target), "applied", database)
 
 
 @db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
@@ -164,6 +202,7 @@ def downgrade_command(
     target: Annotated[str, typer.Argument(help="A revision id, -1 (one step back), or base.")],
     sql: SqlOption = False,
     allow_destructive: AllowDestructiveOption = False,
+    no_backup: NoBackupOption = False,
     database: DatabaseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
 ) -> None:
@@ -171,15 +210,18 @@ def downgrade_command(
 
     Refuses (exit 3) when a revert would drop data, saying how many non-null values
     would be lost, unless --allow-destructive is given. Reverting the initial revision
-    drops the declared tables.
+    drops the declared tables. A revert that drops or rewrites data is preceded by a
+    backup (backups/ beside the warehouse) unless --no-backup.
     """
     from egregora_pipeline.migrations import downgrade, plan_downgrade
 
-    config = _config(database, versions_dir, allow_destructive=allow_destructive)
+    config = _config(
+        database, versions_dir, allow_destructive=allow_destructive, no_backup=no_backup
+    )
     if sql:
         _print_sql(plan_downgrade(config, target).sql())
         return
-    _print_result(downgrade(config, target), "reverted")
+    _print_result(downgrade(config, target), "reverted", database)
 
 
 @db_app.command("plan")
@@ -335,3 +377,86 @@ def revision_command(
 
     path = revision(_config(database, versions_dir), message, autogenerate=autogenerate)
     _out().print(f"wrote {path}", markup=False)
+
+
+@db_app.command("backup")
+def backup_command(
+    to: Annotated[
+        Path | None,
+        typer.Option(
+            "--to",
+            help="File to write, or an existing folder (default: backups/ beside the warehouse).",
+            show_default=False,
+        ),
+    ] = None,
+    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+) -> None:
+    """Copy the warehouse to a consistent backup file; print its path, size, revision, SHA-256.
+
+    Waits for the writer's lock (EGREGORA_LOCK_TIMEOUT), so no run writes during the
+    copy; checkpoints, then copies the file. Refuses (exit 3) when the copy would not
+    fit on the disk. A PostgreSQL URL is refused with what to use instead.
+    """
+    from egregora_pipeline.backup import backup_warehouse, refuse_non_file
+    from egregora_pipeline.migrations.safeguard import restore_command
+
+    refuse_non_file(database)
+    info = backup_warehouse(database, to=to, lock_timeout=Settings.from_env().lock_timeout_seconds)
+    _print_backup(info, "backup")
+    _out().print(f"  restore with: {restore_command(info, database)}", markup=False)
+
+
+@db_app.command("backups")
+def backups_command(
+    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+) -> None:
+    """List the warehouse's backups in backups/ beside it, newest first. Reads no warehouse."""
+    from egregora_pipeline.backup import list_backups, refuse_non_file
+
+    refuse_non_file(database)
+    found = list_backups(database)
+    out = _out()
+    if not found:
+        out.print(f"no backups of {database} in {database.parent / 'backups'}", markup=False)
+        return
+    table = Table(title=f"backups of {database}", title_justify="left")
+    for name in ("taken at (UTC)", "revision", "size", "kind", "path"):
+        table.add_column(
+            name,
+            justify="right" if name == "size" else "left",
+            overflow="fold",
+        )
+    for info in found:
+        table.add_row(
+            f"{info.taken_at:%Y-%m-%d %H:%M:%S}",
+            info.revision,
+            f"{info.size / 1e6:.1f} MB",
+            info.kind,
+            str(info.path),
+        )
+    out.print(table)
+
+
+@db_app.command("restore")
+def restore_command_(
+    backup: Annotated[Path, typer.Argument(help="The backup file to put back.")],
+    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+) -> None:
+    """Put BACKUP in place of the warehouse, atomically.
+
+    The backup is verified first (SHA-256 against its manifest, opens in DuckDB, has
+    the egregora_migrations table). Refuses (exit 3), naming the process, while another
+    process holds the warehouse open. The file it replaces, and its WAL, are kept first
+    as a pre-restore backup in backups/.
+    """
+    from egregora_pipeline.restore import restore
+
+    result = restore(backup, database)
+    out = _out()
+    if result.previous is not None:
+        _print_backup(result.previous, "the replaced warehouse was kept as")
+    out.print(
+        f"[bold green]restored[/bold green] {result.restored.path} -> {database} "
+        f"(revision {result.restored.revision})",
+        highlight=False,
+    )

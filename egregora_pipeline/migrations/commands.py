@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -37,6 +37,12 @@ from egregora_pipeline.migrations.results import (
     MigrationPlan,
     UpgradeResult,
 )
+from egregora_pipeline.migrations.safeguard import (
+    BackupPolicy,
+    backup_if_risky,
+    database_file,
+    restore_hint,
+)
 from egregora_pipeline.migrations.script import ScriptDirectory
 from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.sql import quote_ident
@@ -53,6 +59,8 @@ class MigrationConfig:
     """Folder of revision files; None means the bundled ``migrations/versions``."""
     strict_adoption: bool = False
     """Refuse, instead of widening, a CHECK that contradicts the declared rules."""
+    backup: BackupPolicy = field(default_factory=BackupPolicy.from_env)
+    """Automatic backups before steps that drop or rewrite data (:mod:`.safeguard`)."""
 
     def scripts(self) -> ScriptDirectory:
         """The revision chain; a ``versions_dir`` that does not exist is an error, never
@@ -120,11 +128,23 @@ def upgrade_connection(
     *,
     allow_destructive: bool = False,
     versions_dir: Path | None = None,
+    backup: BackupPolicy | None = None,
 ) -> UpgradeResult:
-    """Upgrade an already-open read-write connection (the Dagster op's)."""
+    """Upgrade an already-open read-write connection (the Dagster op's).
+
+    Backs the file up first when the plan drops or rewrites data (``backup``:
+    default from the environment); ``result.backup`` names the copy.
+    """
     scripts = ScriptDirectory.load(versions_dir)
     probe = Probe(catalog=conn, data=conn)
-    return run_upgrade(conn, probe, scripts, target, allow_destructive=allow_destructive)
+    database = database_file(conn)
+    taken = backup_if_risky(
+        conn, database, scripts, target, allow_destructive=allow_destructive, policy=backup
+    )
+    with restore_hint(taken, database):
+        result = run_upgrade(conn, probe, scripts, target, allow_destructive=allow_destructive)
+    result.backup = taken
+    return result
 
 
 def _execute(
@@ -146,7 +166,19 @@ def _execute(
         with _dry_probe(config) as probe:
             return runner(probe.catalog, probe, scripts, target, **options)
     with _open(config, read_only=False) as conn:
-        return runner(conn, Probe(catalog=conn, data=conn), scripts, target, **options)
+        taken = backup_if_risky(
+            conn,
+            config.database,
+            scripts,
+            target,
+            downgrade=runner is run_downgrade,
+            allow_destructive=config.allow_destructive,
+            policy=config.backup,
+        )
+        with restore_hint(taken, config.database):
+            result = runner(conn, Probe(catalog=conn, data=conn), scripts, target, **options)
+        result.backup = taken
+        return result
 
 
 def upgrade(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from egregora_pipeline.backup import BackupInfo
 
 StepKind = Literal["revision", "adopt", "reconcile", "downgrade", "stamp"]
 
@@ -47,6 +50,8 @@ class UpgradeResult:
     """Drift reconcile left alone (type changes, NOT NULL without backfill), and
     destructive operations a dry run would need ``--allow-destructive`` for."""
     steps: list[PlanStep] = field(default_factory=list)
+    backup: BackupInfo | None = None
+    """The automatic backup taken before a step that drops or rewrites data, if any."""
 
     @property
     def changed(self) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 import ibis
 
+from egregora_pipeline.backup import BackupInfo
 from egregora_pipeline.migrations import CheckReport, TableDrift, UpgradeResult
 from egregora_pipeline.migrations.catalog import LiveColumn
 from egregora_pipeline.schema import duckdb_type
@@ -65,6 +66,19 @@ def upgrade_metadata(result: UpgradeResult) -> dict[str, Any]:
         "warnings": dg.MetadataValue.json(list(result.warnings)),
         "plan_sql": sql_markdown(result.statements),
         "duration_seconds": dg.MetadataValue.float(result.duration_seconds),
+        **backup_metadata(result.backup),
+    }
+
+
+def backup_metadata(info: BackupInfo | None) -> dict[str, Any]:
+    """The automatic backup taken before the migration (``backup: none`` when none was needed)."""
+    if info is None:
+        return {"backup": "none (nothing dropped or rewritten)"}
+    return {
+        "backup": dg.MetadataValue.path(str(info.path)),
+        "backup_sha256": info.sha256 or "unknown",
+        "backup_revision": info.revision,
+        "backup_reason": info.reason or "",
     }
 
 

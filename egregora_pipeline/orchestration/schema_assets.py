@@ -16,8 +16,10 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from egregora_pipeline.errors import EgregoraError
 from egregora_pipeline.migrations import catalog, check_connection, upgrade_connection
 from egregora_pipeline.orchestration.metadata import (
+    backup_metadata,
     column_schema,
     drift_metadata,
     history_metadata,
@@ -82,8 +84,18 @@ def migrate_schema(
 ) -> dg.MaterializeResult:
     """Upgrade the warehouse to head and reconcile declared columns."""
     with warehouse.get_connection() as conn:
-        result = upgrade_connection(conn, "head")
+        try:
+            result = upgrade_connection(conn, "head")
+        except EgregoraError as error:
+            backup = getattr(error, "backup", None)
+            if backup is None:
+                raise
+            # The message names the backup and the restore command; Dagster shows a
+            # Failure's description as is (a plain exception's innermost cause wins).
+            raise dg.Failure(description=str(error), metadata=backup_metadata(backup)) from error
         live = catalog.all_columns(conn)
+    if result.backup is not None:
+        context.log.info("backed up before migrating: %s", result.backup.describe())
     context.log.info(
         "schema %s -> %s: %d revision(s), %d reconcile action(s)",
         result.from_revision or "base",

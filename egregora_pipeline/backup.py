@@ -1,0 +1,375 @@
+"""File-level backups of the DuckDB warehouse: take, list, prune, verify, restore.
+
+A backup is a plain, checkpointed DuckDB file (open it with any DuckDB of the
+same storage version) plus a small JSON manifest beside it (``<file>.json``:
+warehouse, revision, UTC time, size, SHA-256, kind, reason). By default they go
+to a ``backups/`` folder beside the warehouse, named
+``<stem>-<UTC time>-<revision>[-<kind>].duckdb``.
+
+Consistency comes from DuckDB's own single-writer lock: a backup is taken
+through a read-write connection (so no other process can write), after a
+``CHECKPOINT`` (so the file alone holds every committed change and the WAL is
+empty). The bytes are then copied by a child process (:mod:`._copy_file`):
+DuckDB's lock is a POSIX record lock, which the *holding* process loses the
+moment it closes any descriptor of the file, so this process must never open
+the warehouse file itself while its connection is open.
+
+Restoring is :mod:`egregora_pipeline.restore`.
+
+No Dagster here: the CLI and the migration engine both call this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import duckdb
+
+from egregora_pipeline.connection import check_warehouse_path, connect_warehouse
+from egregora_pipeline.errors import (
+    BackupError,
+    NotEnoughSpaceError,
+    UnsupportedBackendError,
+    WarehouseNotFoundError,
+)
+from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
+from egregora_pipeline.sql import quote_ident
+
+BackupKind = Literal["manual", "automatic", "pre-restore"]
+
+BACKUP_FOLDER: Final = "backups"
+MANIFEST_SUFFIX: Final = ".json"
+BOOKKEEPING_TABLE: Final = "egregora_migrations"
+_TIME_FORMAT: Final = "%Y%m%dT%H%M%S.%fZ"
+_SPACE_MARGIN: Final = 1024 * 1024
+"""Head room left on the disk after a copy (manifest, directory entries)."""
+_POSTGRES: Final = re.compile(r"^postgres(?:ql)?(?:\+\w+)?:/", re.IGNORECASE)
+_COPIER: Final = Path(__file__).with_name("_copy_file.py")
+_SAFE_NAME: Final = re.compile(r"[^A-Za-z0-9_.-]+")
+
+POSTGRES_ADVICE: Final = (
+    "egregora-pipeline backs up DuckDB warehouse files only; PostgreSQL is not supported "
+    "as a warehouse yet. For a PostgreSQL database use its own tools: `pg_dump -Fc` for a "
+    "logical backup (restore with `pg_restore`), or base backups with WAL archiving for "
+    "point-in-time recovery. Each migration revision already runs in one transaction there."
+)
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    """One backup file and what its manifest says about it."""
+
+    path: Path
+    size: int
+    revision: str
+    """The applied revision in the copy: an id, ``base`` (none applied),
+    ``unversioned`` (no bookkeeping table) or ``unreadable``."""
+    sha256: str | None
+    taken_at: datetime
+    kind: BackupKind
+    database: str
+    reason: str | None = None
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "revision": self.revision,
+            "taken_at": self.taken_at.isoformat(),
+            "size": self.size,
+            "sha256": self.sha256,
+            "kind": self.kind,
+            "reason": self.reason,
+        }
+
+    def describe(self) -> str:
+        """One line for logs and messages."""
+        return (
+            f"{self.path} ({self.size / 1e6:.1f} MB, revision {self.revision}, "
+            f"sha256 {self.sha256 or 'unknown'})"
+        )
+
+
+def refuse_non_file(database: str | Path) -> None:
+    """A PostgreSQL URL gets the advice of what to use instead, not a half-working copy."""
+    if _POSTGRES.match(str(database)):
+        raise UnsupportedBackendError(str(database), POSTGRES_ADVICE)
+
+
+def default_folder(database: Path) -> Path:
+    """``backups/`` beside the warehouse file."""
+    return database.parent / BACKUP_FOLDER
+
+
+def wal_of(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
+def manifest_of(path: Path) -> Path:
+    return path.with_name(path.name + MANIFEST_SUFFIX)
+
+
+def current_revision(conn: duckdb.DuckDBPyConnection) -> str:
+    """The newest applied revision (the one no other row names as parent)."""
+    exists = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+        "AND database_name = current_database()",
+        [BOOKKEEPING_TABLE],
+    ).fetchone()
+    if not exists or not exists[0]:
+        return "unversioned"
+    table = quote_ident(BOOKKEEPING_TABLE)
+    row = conn.execute(
+        f"SELECT revision_id FROM {table} WHERE revision_id NOT IN "
+        f"(SELECT parent_id FROM {table} WHERE parent_id IS NOT NULL) "
+        "ORDER BY revision_id DESC LIMIT 1"
+    ).fetchone()
+    return str(row[0]) if row else "base"
+
+
+def fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def ensure_space(folder: Path, needed: int, what: str) -> None:
+    """Refuse before copying when ``needed`` bytes (plus a margin) will not fit in ``folder``."""
+    free = shutil.disk_usage(folder).free
+    if needed + _SPACE_MARGIN > free:
+        raise NotEnoughSpaceError(str(folder), needed + _SPACE_MARGIN, free, what)
+
+
+def copy_file(source: Path, destination: Path) -> tuple[str, int]:
+    """Copy ``source`` to a new file ``destination`` (fsynced) in a child process.
+
+    Returns ``(sha256, size)``. On failure the partial destination is removed.
+    """
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", str(_COPIER), str(source), str(destination)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except BaseException:
+        destination.unlink(missing_ok=True)
+        raise
+    if done.returncode != 0:
+        destination.unlink(missing_ok=True)
+        why = done.stderr.strip() or f"exit code {done.returncode}"
+        if done.returncode == errno.ENOSPC:
+            raise BackupError(
+                f"the disk filled up while copying {source} to {destination.parent} ({why}); "
+                "the partial copy was removed and nothing else changed. Free some space and "
+                "run the command again."
+            )
+        raise BackupError(f"could not copy {source} to {destination}: {why}")
+    digest, size = done.stdout.split()
+    return digest, int(size)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file (never of the live warehouse: see the module docstring)."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def backup_name(database: Path, taken_at: datetime, revision: str, kind: BackupKind) -> str:
+    suffix = "" if kind == "manual" else f"-{kind}"
+    rev = _SAFE_NAME.sub("_", revision)[:40]
+    return f"{database.stem}-{taken_at.strftime(_TIME_FORMAT)}-{rev}{suffix}.duckdb"
+
+
+def write_manifest(info: BackupInfo) -> None:
+    target = manifest_of(info.path)
+    scratch = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    scratch.write_text(json.dumps(info.manifest(), indent=2) + "\n", encoding="utf-8")
+    os.replace(scratch, target)
+
+
+def _destination(database: Path, to: Path | None, name: str) -> Path:
+    if to is None:
+        return default_folder(database) / name
+    if to.is_dir() or str(to).endswith(os.sep):
+        return to / name
+    return to
+
+
+def place_copy(
+    source: Path,
+    target: Path,
+    *,
+    database: Path,
+    revision: str,
+    kind: BackupKind,
+    reason: str | None,
+    taken_at: datetime,
+) -> BackupInfo:
+    """Copy ``source`` to ``target`` under a temporary name, then rename it into place."""
+    if target.exists():
+        raise BackupError(f"{target} already exists; choose another --to path")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    size = source.stat().st_size
+    wal = wal_of(source)
+    wal_size = wal.stat().st_size if wal.exists() else 0
+    ensure_space(target.parent, size + wal_size, f"a copy of {source}")
+    scratch = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    scratch.unlink(missing_ok=True)
+    digest, copied = copy_file(source, scratch)
+    if wal_size:
+        wal_scratch = wal_of(scratch)
+        wal_scratch.unlink(missing_ok=True)
+        try:
+            copy_file(wal, wal_scratch)
+        except BaseException:
+            scratch.unlink(missing_ok=True)
+            raise
+        os.replace(wal_scratch, wal_of(target))
+    os.replace(scratch, target)
+    fsync_dir(target.parent)
+    info = BackupInfo(
+        path=target,
+        size=copied,
+        revision=revision,
+        sha256=digest,
+        taken_at=taken_at,
+        kind=kind,
+        database=database.name,
+        reason=reason,
+    )
+    write_manifest(info)
+    return info
+
+
+def take_backup(
+    conn: duckdb.DuckDBPyConnection,
+    database: Path,
+    *,
+    to: Path | None = None,
+    kind: BackupKind = "manual",
+    reason: str | None = None,
+) -> BackupInfo:
+    """Back up the warehouse ``conn`` has open read-write (so it holds the writer's lock).
+
+    ``CHECKPOINT`` first, so the file alone is the whole database, then a copy by
+    a child process. ``to`` is a file path or an existing folder; default:
+    ``backups/`` beside the warehouse.
+    """
+    conn.execute("CHECKPOINT")
+    revision = current_revision(conn)
+    taken_at = datetime.now(UTC)
+    target = _destination(database, to, backup_name(database, taken_at, revision, kind))
+    return place_copy(
+        database,
+        target,
+        database=database,
+        revision=revision,
+        kind=kind,
+        reason=reason,
+        taken_at=taken_at,
+    )
+
+
+def backup_warehouse(
+    database: Path,
+    *,
+    to: Path | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+) -> BackupInfo:
+    """``db backup``: wait for the writer's lock, then :func:`take_backup`."""
+    refuse_non_file(database)
+    check_warehouse_path(database)
+    if not database.exists():
+        raise WarehouseNotFoundError(str(database))
+    conn = connect_warehouse(database, lock_timeout=lock_timeout)
+    try:
+        return take_backup(conn, database, to=to)
+    finally:
+        conn.close()
+
+
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(manifest_of(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+_NAME: Final = re.compile(r"-(\d{8}T\d{6}\.\d{6}Z)-(.+?)(?:-(automatic|pre-restore))?\.duckdb$")
+
+
+def read_backup(path: Path) -> BackupInfo:
+    """What is known about one backup file: its manifest, else its name and size."""
+    data = _read_manifest(path) or {}
+    match = _NAME.search(path.name)
+    taken: datetime
+    if data.get("taken_at"):
+        taken = datetime.fromisoformat(str(data["taken_at"]))
+    elif match:
+        taken = datetime.strptime(match.group(1), _TIME_FORMAT).replace(tzinfo=UTC)
+    else:
+        taken = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    named = match.group(3) if match and match.group(3) else "manual"
+    kind: BackupKind = "manual"
+    for known in ("automatic", "pre-restore"):
+        if data.get("kind", named) == known:
+            kind = known
+    return BackupInfo(
+        path=path,
+        size=path.stat().st_size,
+        revision=str(data.get("revision") or (match.group(2) if match else "unknown")),
+        sha256=data.get("sha256"),
+        taken_at=taken,
+        kind=kind,
+        database=str(data.get("database") or ""),
+        reason=data.get("reason"),
+    )
+
+
+def list_backups(database: Path, folder: Path | None = None) -> list[BackupInfo]:
+    """Backups of ``database`` in ``folder`` (default ``backups/`` beside it), newest first."""
+    where = folder or default_folder(database)
+    if not where.is_dir():
+        return []
+    found: list[BackupInfo] = []
+    for path in where.glob("*.duckdb"):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        info = read_backup(path)
+        if info.database and info.database != database.name:
+            continue
+        if not info.database and not path.name.startswith(f"{database.stem}-"):
+            continue
+        found.append(info)
+    return sorted(found, key=lambda b: b.taken_at, reverse=True)
+
+
+def prune(database: Path, keep: int, folder: Path | None = None) -> list[Path]:
+    """Delete automatic backups of ``database`` beyond the newest ``keep``.
+
+    Manual and pre-restore backups are never deleted here: someone asked for
+    the first, and the second is the only copy of what a restore replaced.
+    """
+    automatic = [b for b in list_backups(database, folder) if b.kind == "automatic"]
+    removed: list[Path] = []
+    for info in automatic[max(keep, 0) :]:
+        for path in (info.path, wal_of(info.path), manifest_of(info.path)):
+            path.unlink(missing_ok=True)
+        removed.append(info.path)
+    return removed

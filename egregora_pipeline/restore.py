@@ -1,0 +1,228 @@
+"""``db restore``: put a backup back in place of the warehouse, atomically.
+
+A restore never goes through DuckDB on the warehouse it replaces (the file is
+often unreadable: that is why it is being restored). It takes the same POSIX
+lock DuckDB takes, so it refuses while any DuckDB process holds the file
+(naming it), keeps the file it replaces (and its WAL) as a ``pre-restore``
+backup, and swaps the backup in with an atomic rename. The backup is verified
+(SHA-256 against its manifest, opens read-only, has the bookkeeping table)
+before anything is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import struct
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from egregora_pipeline.backup import (
+    BOOKKEEPING_TABLE,
+    BackupInfo,
+    backup_name,
+    copy_file,
+    current_revision,
+    default_folder,
+    ensure_space,
+    file_sha256,
+    fsync_dir,
+    place_copy,
+    read_backup,
+    refuse_non_file,
+    wal_of,
+    write_manifest,
+)
+from egregora_pipeline.connection import check_warehouse_path
+from egregora_pipeline.errors import BackupError, WarehouseInUseError
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """What ``restore`` put in place, and where the file it replaced went."""
+
+    database: Path
+    restored: BackupInfo
+    previous: BackupInfo | None
+
+
+def verify_backup(path: Path) -> BackupInfo:
+    """Refuse a backup that is not a usable warehouse, before anything is touched.
+
+    The file must match the SHA-256 its manifest recorded (when there is one),
+    open read-only in DuckDB, and hold the bookkeeping table.
+    """
+    if not path.is_file():
+        raise BackupError(
+            f"no backup file at {path}; list them with `egregora-pipeline db backups`"
+        )
+    info = read_backup(path)
+    if info.sha256 is not None:
+        actual = file_sha256(path)
+        if actual != info.sha256:
+            raise BackupError(
+                f"backup {path} is damaged: its SHA-256 is {actual}, the manifest recorded "
+                f"{info.sha256}; nothing was restored: choose another backup "
+                "(`egregora-pipeline db backups`)."
+            )
+    check_warehouse_path(path)
+    try:
+        conn = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as error:
+        first = str(error).splitlines()[0]
+        raise BackupError(
+            f"backup {path} does not open as a DuckDB database ({first}); nothing was restored"
+        ) from error
+    try:
+        revision = current_revision(conn)
+    finally:
+        conn.close()
+    if revision == "unversioned":
+        raise BackupError(
+            f"backup {path} has no {BOOKKEEPING_TABLE} table, so it is not an egregora "
+            "warehouse (or it is from before migrations existed); nothing was restored"
+        )
+    return BackupInfo(
+        path=info.path,
+        size=info.size,
+        revision=revision,
+        sha256=info.sha256,
+        taken_at=info.taken_at,
+        kind=info.kind,
+        database=info.database,
+        reason=info.reason,
+    )
+
+
+def _lock_holder(fd: int) -> str:
+    """Who holds the POSIX lock on ``fd``'s file: ``PID n (command line)`` on Linux."""
+    if sys.platform != "linux":
+        return "another process"
+    query = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+    try:
+        answer = fcntl.fcntl(fd, fcntl.F_GETLK, query)
+    except OSError:
+        return "another process"
+    pid = struct.unpack("hhqqi", answer)[4]
+    if not pid:
+        return "another process"
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        command = " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
+    except OSError:
+        command = ""
+    return f"PID {pid}" + (f" ({command[:200]})" if command else "")
+
+
+@contextlib.contextmanager
+def exclusive_lock(database: Path) -> Iterator[None]:
+    """Hold the same POSIX write lock DuckDB takes on ``database``, or refuse naming the holder.
+
+    No DuckDB connection to ``database`` may be opened in this process meanwhile:
+    closing it would drop this lock (POSIX locks belong to the process).
+    """
+    if not database.exists():
+        yield
+        return
+    fd = os.open(database, os.O_RDWR)
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
+            raise WarehouseInUseError(str(database), _lock_holder(fd)) from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _revision_of_copy(path: Path) -> tuple[str, str | None]:
+    """The revision recorded in a copy, or ``unreadable`` and DuckDB's reason."""
+    try:
+        conn = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as error:
+        return "unreadable", str(error).splitlines()[0]
+    try:
+        return current_revision(conn), None
+    except duckdb.Error as error:
+        return "unreadable", str(error).splitlines()[0]
+    finally:
+        conn.close()
+
+
+def restore(backup: Path, database: Path, *, folder: Path | None = None) -> RestoreResult:
+    """Put ``backup`` in place of ``database``, atomically, keeping the replaced file first.
+
+    Order: verify the backup; take the warehouse's lock (refusing, with the
+    holder, if a process has it open); copy the current file and its WAL to a
+    ``pre-restore`` backup; copy the backup beside the warehouse under a
+    temporary name; drop the old WAL (it belongs to the replaced file and is in
+    the pre-restore copy) and rename the copy over the warehouse.
+    """
+    refuse_non_file(database)
+    if database.is_dir():
+        raise BackupError(f"{database} is a directory, not a warehouse file")
+    restored = verify_backup(backup)
+    with contextlib.suppress(OSError):
+        if database.exists() and backup.resolve() == database.resolve():
+            raise BackupError(f"{backup} is the warehouse itself; nothing to restore")
+    database.parent.mkdir(parents=True, exist_ok=True)
+    previous: BackupInfo | None = None
+    with exclusive_lock(database):
+        wal = wal_of(database)
+        needed = restored.size + (wal_of(backup).stat().st_size if wal_of(backup).exists() else 0)
+        ensure_space(database.parent, needed, f"restoring {backup}")
+        if database.exists():
+            previous = _keep_replaced(database, folder)
+        scratch = database.with_name(f".{database.name}.{os.getpid()}.restoring")
+        scratch.unlink(missing_ok=True)
+        digest, _ = copy_file(backup, scratch)
+        if restored.sha256 is not None and digest != restored.sha256:
+            scratch.unlink(missing_ok=True)
+            raise BackupError(f"backup {backup} changed while it was being restored; try again")
+        wal.unlink(missing_ok=True)
+        os.replace(scratch, database)
+        if wal_of(backup).exists() and wal_of(backup).stat().st_size:
+            wal_scratch = wal_of(scratch)
+            copy_file(wal_of(backup), wal_scratch)
+            os.replace(wal_scratch, wal)
+        fsync_dir(database.parent)
+    return RestoreResult(database=database, restored=restored, previous=previous)
+
+
+def _keep_replaced(database: Path, folder: Path | None) -> BackupInfo:
+    """Copy the file a restore is about to replace (and its WAL) to a pre-restore backup."""
+    taken_at = datetime.now(UTC)
+    where = folder or default_folder(database)
+    where.mkdir(parents=True, exist_ok=True)
+    name = backup_name(database, taken_at, "replaced", "pre-restore")
+    info = place_copy(
+        database,
+        where / name,
+        database=database,
+        revision="replaced",
+        kind="pre-restore",
+        reason="the warehouse as it was before `db restore` replaced it",
+        taken_at=taken_at,
+    )
+    revision, problem = _revision_of_copy(info.path)
+    final = BackupInfo(
+        path=info.path,
+        size=info.size,
+        revision=revision,
+        sha256=info.sha256,
+        taken_at=info.taken_at,
+        kind=info.kind,
+        database=info.database,
+        reason=(info.reason or "") + (f" (it did not open: {problem})" if problem else ""),
+    )
+    write_manifest(final)
+    return final
