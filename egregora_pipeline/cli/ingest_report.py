@@ -150,10 +150,19 @@ def render_outcome(console: Console, outcome: IngestRunOutcome, settings: Settin
         for column in ("asset", "check", "result"):
             checks.add_column(column)
         for check in outcome.checks:
-            checks.add_row(check.asset, check.name, _mark(check.passed))
+            mark = "[yellow]WARNING[/yellow]" if check.warning_only and not check.passed else None
+            checks.add_row(check.asset, check.name, mark or _mark(check.passed))
         console.print(checks)
     for check in outcome.failed_checks:
         _render_failed_check(console, check.asset, check.name, check.details)
+    for check in outcome.warned_checks:
+        console.print(
+            f"[yellow]warning {escape(check.asset)}:{escape(check.name)}[/yellow] "
+            f"{check.details.get('offending_rows')} row(s); first in thread "
+            f"{escape(str(check.details.get('first_thread')))}, message "
+            f"{check.details.get('first_msg_id')}, line {check.details.get('first_line')}",
+            highlight=False,
+        )
     for failure in outcome.failures:
         console.print(
             f"[bold red]step {failure.step} failed:[/bold red] {failure.message}", highlight=False
