@@ -52,8 +52,9 @@ They are stripped from headers and names; message text keeps inner ones."""
 MARKS_CLASS: Final = "[\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 """The same marks as a regex character class (valid in Python ``re`` and RE2)."""
 
-AMPM_SPACES: Final = " \u202f\u00a0"
-"""Spaces seen before AM/PM: plain, narrow no-break (newer Android/iOS), no-break."""
+AMPM_SPACES: Final = " \u202f\u00a0_"
+"""Spaces seen before AM/PM: plain, narrow no-break (newer Android/iOS), no-break, and
+an underscore (``3:22_AM``, an export re-saved by a tool; LangChain's tests have one)."""
 
 AMPM_WORDS_BEFORE_TIME: Final = {
     "오전": "AM",

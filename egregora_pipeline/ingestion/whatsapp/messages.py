@@ -173,6 +173,8 @@ WITH h AS (
                 THEN nullif(regexp_extract(body, {_lit(content.ATTACHED_PATTERN)}, 1), '')
             WHEN starts_with(body, '<') OR captioned
                 THEN nullif(regexp_extract(body, {_lit(content.IOS_ATTACHED_PATTERN)}, 1), '')
+            WHEN contains(body, 'attached>')
+                THEN nullif(regexp_extract(body, {_lit(content.OLD_IOS_ATTACHED_PATTERN)}, 1), '')
         END AS media_file,
         CASE WHEN captioned THEN regexp_matches(body, {_lit(content.CAPTIONED_OMITTED_PATTERN)})
             WHEN starts_with(body, '<') THEN regexp_matches(body, {_lit(content.OMITTED_PATTERN)})
@@ -182,11 +184,16 @@ WITH h AS (
             ELSE FALSE
         END AS omitted,
         CASE WHEN strlen(body) <= {content.DELETED_MAX_BYTES}
-            THEN regexp_matches(body, {_lit(content.DELETED_PATTERN)}) ELSE FALSE END AS deleted
+            THEN regexp_matches(body, {_lit(content.DELETED_PATTERN)}) ELSE FALSE END AS deleted,
+        CASE WHEN strlen(body) > {content.E2E_MAX_BYTES} THEN FALSE
+            WHEN contains(body, 'end') OR contains(body, 'Ende') OR contains(body, 'ponta')
+                OR contains(body, 'extremo') OR contains(body, 'bout')
+                THEN regexp_matches(body, {_lit(content.E2E_NOTICE_PATTERN)})
+            ELSE FALSE END AS notice
     FROM e2
 ), g AS (
     SELECT *,
-        author IS NULL OR ({system_if_marked} AND marked AND media_file IS NULL
+        author IS NULL OR notice OR ({system_if_marked} AND marked AND media_file IS NULL
             AND NOT omitted AND NOT deleted AND NOT edited) AS system
     FROM f
 )
@@ -253,6 +260,7 @@ def _trim_header_sql(column: str) -> str:
 _AMPM_SPELLINGS: Final = (
     ("\u202f", " "),
     ("\u00a0", " "),
+    ("_", " "),
     ("P. M.", "PM"),
     ("A. M.", "AM"),
     ("P.M.", "PM"),
