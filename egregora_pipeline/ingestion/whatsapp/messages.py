@@ -288,7 +288,18 @@ def _local_ts_sql(shape: HeaderShape, order: DateOrder, *, trim: bool = True) ->
         for old, new in _AMPM_SPELLINGS:
             header = f"replace({header}, {_lit(old)}, {_lit(new)})"
     formats = ", ".join(_lit(f) for f in strptime_formats(shape, order))
-    return f"try_strptime({header}, [{formats}])"
+    parsed = f"try_strptime({header}, [{formats}])"
+    if not shape.twelve_hour:
+        return parsed
+    # Some 12-hour locales write the first hour after midnight as 00 (``00:08 a. m.``),
+    # which %I refuses: read it as 12. COALESCE only evaluates this for the rows
+    # the plain parse left NULL, so common headers pay nothing.
+    midnight = shape.date_time_sep + "00" + shape.time_sep
+    noon = shape.date_time_sep + "12" + shape.time_sep
+    if shape.normalize_ampm:
+        midnight, noon = midnight.upper(), noon.upper()
+    again = f"try_strptime(replace({header}, {_lit(midnight)}, {_lit(noon)}), [{formats}])"
+    return f"coalesce({parsed}, {again})"
 
 
 _EXTENSION: Final = "\\.([A-Za-z0-9]+)$"
