@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -308,3 +309,66 @@ def test_a_continuation_line_that_only_mentions_a_date_stays_text(
     assert run.messages[0]["text"] == (
         "the plan\n31/12/2019 is the deadline\n31/12/2019, 23:59 we meet"
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "zone"),
+    [
+        ("01/01/0000, 10:00 - Ana: year zero", "UTC"),
+        ("31/12/9999, 23:00 - Ana: year 10000 once in UTC", "America/New_York"),
+    ],
+)
+def test_a_year_outside_1_to_9999_is_a_rejection_with_its_line(
+    ingest_chat: Callable[..., ChatRun], settings: Settings, line: str, zone: str
+) -> None:
+    run = ingest_chat(
+        f"30/12/2019, 10:00 - Ana: ok\n{line}\n31/12/2019, 10:00 - Ana: ok too\n",
+        settings_override=replace(settings, timezone=zone),
+    )
+    (entry,) = run.report.inputs
+    (rejection,) = entry.rejections
+    assert rejection.line_number == 2
+    assert "0001-9999" in rejection.reason
+    assert [m["text"] for m in run.messages] == ["ok", "ok too"]
+
+
+def test_daylight_saving_gaps_and_repeats_follow_fold_0_and_are_flagged(
+    ingest_chat: Callable[..., ChatRun], settings: Settings
+) -> None:
+    run = ingest_chat(
+        "26/03/2023, 01:50 - Ana: before the gap\n"
+        "26/03/2023, 02:30 - Ana: in the gap\n"
+        "29/10/2023, 02:30 - Ana: in the repeated hour\n"
+        "29/10/2023, 03:30 - Ana: after\n",
+        settings_override=replace(settings, timezone="Europe/Berlin"),
+    )
+    berlin = ZoneInfo("Europe/Berlin")
+    local = [
+        datetime(2023, 3, 26, 1, 50),
+        datetime(2023, 3, 26, 2, 30),
+        datetime(2023, 10, 29, 2, 30),
+        datetime(2023, 10, 29, 3, 30),
+    ]
+    # Python's own rule: fold=0 (gap read with the offset before; repeat = earlier instant)
+    assert [m["ts"] for m in run.messages] == [
+        t.replace(tzinfo=berlin, fold=0).astimezone(UTC) for t in local
+    ]
+    assert run.messages[1]["ts"] == datetime(2023, 3, 26, 1, 30, tzinfo=UTC)
+    assert run.messages[2]["ts"] == datetime(2023, 10, 29, 0, 30, tzinfo=UTC)
+    flags = [json.loads(m["attrs"]).get("local_time") for m in run.messages]
+    assert flags == [None, "nonexistent", "ambiguous", None]
+
+
+def test_a_repeated_hour_west_of_greenwich_is_the_earlier_instant(
+    ingest_chat: Callable[..., ChatRun], settings: Settings
+) -> None:
+    run = ingest_chat(
+        "11/03/2019, 01:30 AM - Ana: first pass\n11/03/2019, 02:30 AM - Ana: after\n",
+        settings_override=replace(settings, timezone="America/New_York"),
+        date_order="MDY",
+    )
+    assert [m["ts"] for m in run.messages] == [
+        datetime(2019, 11, 3, 5, 30, tzinfo=UTC),  # 01:30 EDT, not 01:30 EST (06:30Z)
+        datetime(2019, 11, 3, 7, 30, tzinfo=UTC),
+    ]
+    assert json.loads(run.messages[0]["attrs"])["local_time"] == "ambiguous"

@@ -261,3 +261,26 @@ def test_a_message_quoting_the_notice_mid_text_stays_a_message(
 ) -> None:
     run = ingest_chat(f"{H}Ana: they say Messages and calls are end-to-end encrypted\n")
     assert run.messages[0]["author_raw"] == "Ana"
+
+
+def test_an_author_name_of_a_few_hundred_characters_stays_an_author(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    name = "Ana " + "Maria " * 60  # 364 characters
+    run = ingest_chat(f"{H}{name.strip()}: hello\n")
+    (message,) = run.messages
+    assert message["author_raw"] == name.strip()
+    assert _attrs(message)["kind"] == "text"
+
+
+def test_control_characters_in_names_become_replacement_marks_never_the_system_key(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    run = ingest_chat(
+        f"{H}\x00whatsapp-system: I am not the system\n{H}Bo\x07b\x1b[31m: bell\n{H}joined\n"
+    )
+    impostor, bell, system = run.messages
+    assert impostor["author_raw"] == "\ufffdwhatsapp-system"
+    assert bell["author_raw"] == "Bo\ufffdb\ufffd[31m"
+    assert system["author_raw"] is None
+    assert impostor["author_uuid"] != system["author_uuid"]

@@ -197,4 +197,6 @@ line quoting a group subject (``Ana changed the subject to "Trip: 2020"``,
 ``Ana hat die Gruppe „Reise: Lissabon“ erstellt``) -- so there is no author.
 An even number is a name with a nickname (``Ana "Nina" Silva``)."""
 
-MAX_AUTHOR_CHARS: Final = 120
+MAX_AUTHOR_CHARS: Final = 500
+"""A name may be a few hundred characters (a contact saved with a long label);
+the limit only stops a long first line with a colon in it from becoming a name."""

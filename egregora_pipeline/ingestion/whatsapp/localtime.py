@@ -97,7 +97,7 @@ def utc_sql(local: str, zone_param: str, changes: ClockChanges) -> str:
         return plain
     branches = " ".join(
         f"WHEN {local} >= {_ts(c.local_start)} AND {local} < {_ts(c.local_end)} "
-        f"THEN timezone('UTC', {local} - INTERVAL {int(c.offset_before.total_seconds())} SECOND)"
+        f"THEN timezone('UTC', {local} - to_seconds({int(c.offset_before.total_seconds())}))"
         for c in changes
     )
     return f"CASE {_guard(local, changes)} THEN {plain} {branches} ELSE {plain} END"

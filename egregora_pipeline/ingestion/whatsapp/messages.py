@@ -782,7 +782,7 @@ def _check_times(
                   FROM {quote_ident(_STAGE)})
         ), w AS (
             SELECT line_no, ok, lts,
-                lag(lts) OVER (ORDER BY ord) AS prev
+                lag(CASE WHEN ok THEN lts END IGNORE NULLS) OVER (ORDER BY ord) AS prev
             FROM t
         )
         SELECT count(*) FILTER (WHERE NOT ok),
@@ -844,7 +844,8 @@ def _record_out_of_order(
         f"""
         CREATE OR REPLACE TEMP TABLE {quote_ident(_OUT_OF_ORDER)} AS
         SELECT ord, line_no FROM (
-            SELECT ord, line_no, lts, ok, lag(lts) OVER (ORDER BY ord) AS prev
+            SELECT ord, line_no, lts, ok,
+                lag(CASE WHEN ok THEN lts END IGNORE NULLS) OVER (ORDER BY ord) AS prev
             FROM (SELECT ord, line_no, lts, {_valid_sql("lts")} AS ok
                   FROM (SELECT ord, line_no, {_local_ts_sql(shape, order, trim=trim)} AS lts
                         FROM {quote_ident(_STAGE)})))
