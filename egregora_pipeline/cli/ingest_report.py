@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -133,6 +134,7 @@ def render_outcome(console: Console, outcome: IngestRunOutcome, settings: Settin
             )
         console.print(table)
         console.print("[dim]+ added, ~ updated (source changed), = unchanged[/dim]")
+        _render_chats(console, ingested)
         _render_rejections(console, outcome.inputs)
     elif not outcome.failures and not outcome.failed_checks:
         console.print("no input found to ingest")
@@ -148,10 +150,19 @@ def render_outcome(console: Console, outcome: IngestRunOutcome, settings: Settin
         for column in ("asset", "check", "result"):
             checks.add_column(column)
         for check in outcome.checks:
-            checks.add_row(check.asset, check.name, _mark(check.passed))
+            mark = "[yellow]WARNING[/yellow]" if check.warning_only and not check.passed else None
+            checks.add_row(check.asset, check.name, mark or _mark(check.passed))
         console.print(checks)
     for check in outcome.failed_checks:
         _render_failed_check(console, check.asset, check.name, check.details)
+    for check in outcome.warned_checks:
+        console.print(
+            f"[yellow]warning {escape(check.asset)}:{escape(check.name)}[/yellow] "
+            f"{check.details.get('offending_rows')} row(s); first in thread "
+            f"{escape(str(check.details.get('first_thread')))}, message "
+            f"{check.details.get('first_msg_id')}, line {check.details.get('first_line')}",
+            highlight=False,
+        )
     for failure in outcome.failures:
         console.print(
             f"[bold red]step {failure.step} failed:[/bold red] {failure.message}", highlight=False
@@ -160,6 +171,32 @@ def render_outcome(console: Console, outcome: IngestRunOutcome, settings: Settin
         console.print(
             f"[yellow]not executed (blocked):[/yellow] {', '.join(outcome.skipped_steps)}"
         )
+
+
+def _render_chats(console: Console, inputs: list[dict[str, Any]]) -> None:
+    """Per chat: the header shape, the date order and why, and any warning about it."""
+    for item in inputs:
+        chat = item.get("chat")
+        if not chat:
+            continue
+        line = (
+            f"{_display_path(str(item['path']))}: {chat.get('shape')}; date order "
+            f"{chat.get('date_order')} ({chat.get('date_order_reason')})"
+        )
+        console.print(escape(line), style="dim", highlight=False)
+        if chat.get("unreadable_headers"):
+            console.print(
+                f"  [yellow]{chat['unreadable_headers']} line(s) start like a header but cannot "
+                "be read[/yellow] (rejected, see below)",
+                highlight=False,
+            )
+        if not chat.get("chronological", True):
+            console.print(
+                f"  [yellow]not in time order:[/yellow] {chat.get('out_of_order_messages')} "
+                f"message(s) go back in time (first at line {chat.get('first_out_of_order_line')}) "
+                "under every plausible date order; loaded and flagged (attrs.out_of_order)",
+                highlight=False,
+            )
 
 
 def _render_rejections(console: Console, inputs: list[dict[str, Any]]) -> None:

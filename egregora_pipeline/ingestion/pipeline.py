@@ -274,6 +274,7 @@ def _ingest_chat(
                 entry.messages_added = loaded.added
                 entry.messages_skipped = loaded.skipped
                 entry.rejections.extend(loaded.rejections)
+                entry.chat = loaded.summary()
             notes.extend(
                 Rejection(
                     str(path), None, None, f"not media nor named by the chat, ignored: {n!r}", n

@@ -104,6 +104,7 @@ def input_summaries(report: IngestReport) -> list[dict[str, object]]:
             "documents_updated": item.documents_updated,
             "rejected": item.rejected,
             "error": item.error,
+            "chat": item.chat,
             "rejections": [
                 {
                     "source_path": str(r.source_path),

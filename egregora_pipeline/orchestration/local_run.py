@@ -35,6 +35,8 @@ class CheckOutcome:
     name: str
     passed: bool
     details: dict[str, Any]
+    warning_only: bool = False
+    """A WARN-severity check: shown when it fails, but it does not fail the run."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,11 @@ class IngestRunOutcome:
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
-        return [check for check in self.checks if not check.passed]
+        return [check for check in self.checks if not check.passed and not check.warning_only]
+
+    @property
+    def warned_checks(self) -> list[CheckOutcome]:
+        return [check for check in self.checks if not check.passed and check.warning_only]
 
     @property
     def interrupted(self) -> bool:
@@ -165,6 +171,7 @@ def collect_outcome(result: dg.ExecuteInProcessResult) -> IngestRunOutcome:
                 name=evaluation.check_name,
                 passed=evaluation.passed,
                 details={k: _plain(v) for k, v in evaluation.metadata.items()},
+                warning_only=evaluation.severity == dg.AssetCheckSeverity.WARN,
             )
         )
     for failure in result.get_step_failure_events():
