@@ -165,7 +165,9 @@ def test_non_utf8_file_names_land_under_a_lossless_percent_encoded_name(
     assert "Good post" in [d["title"] for d in result["documents"]]
 
 
-def test_an_unreadable_subfolder_is_a_rejection_and_the_rest_ingests(tmp_path: Path) -> None:
+def test_an_unreadable_subfolder_or_chat_is_a_rejection_and_the_rest_ingests(
+    tmp_path: Path,
+) -> None:
     """Root reads every folder, so as root the child drops to ``nobody`` first."""
     as_root = os.geteuid() == 0
     base = Path(tempfile.mkdtemp(prefix="hostile-")) if as_root else tmp_path
@@ -178,6 +180,9 @@ def test_an_unreadable_subfolder_is_a_rejection_and_the_rest_ingests(tmp_path: P
         locked = inbox / "locked"
         locked.mkdir()
         (locked / "hidden.md").write_text(POST, encoding="utf-8")
+        secret_chat = inbox / "WhatsApp Chat with Secret.txt"
+        secret_chat.write_text(CHAT, encoding="utf-8")
+        os.chmod(secret_chat, 0)
         for folder in (inbox, inbox / "posts"):
             os.chmod(folder, 0o755)
         os.chmod(locked, 0)
@@ -193,6 +198,8 @@ def test_an_unreadable_subfolder_is_a_rejection_and_the_rest_ingests(tmp_path: P
         assert_valid_ones_landed(result)
         (reason,) = reasons_for(result, "locked")
         assert reason.endswith("cannot list folder: Permission denied")
+        (reason,) = reasons_for(result, "Secret.txt")
+        assert reason.endswith("cannot read: Permission denied")
     finally:
         os.chmod(base / "inbox" / "locked", 0o755)
         if as_root:

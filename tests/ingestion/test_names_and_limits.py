@@ -93,3 +93,18 @@ def test_two_posts_with_one_slug_in_one_run_the_first_wins(
     (clash,) = entry.rejections
     assert clash.reason.startswith("slug 'same' already belongs to the post from ")
     assert warehouse.execute("SELECT id FROM documents").fetchall() == [("one",)]
+
+
+def test_a_file_named_twice_is_ingested_once_and_the_repeat_is_told(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    post = posts / "a.md"
+    post.write_text("---\ntitle: A\n---\n", encoding="utf-8")
+    report = ingest(warehouse, [posts, post], settings=settings, run_id="r")
+    (first,) = [i for i in report.inputs if i.kind == "markdown"]
+    (repeat,) = [i for i in report.inputs if i.kind != "markdown"]
+    assert first.documents_added == 1
+    assert (repeat.path, repeat.kind) == (post, "skipped")
+    assert report.ok
