@@ -7,8 +7,10 @@ still ingests. Record-level problems (a bad date on one line, a missing
 attachment, a Markdown file without title) are rejections inside an input
 that otherwise loads.
 
-Markdown and media files found in folders are loaded together in one
-transaction (one bulk upsert), since each is tiny; chats are loaded one by one.
+Chats are loaded one by one. Markdown and media files, each tiny, are loaded
+in groups of :data:`DOCUMENT_GROUP` (one bulk upsert per group); a group whose
+write fails is written again input by input, so no input can cost another
+its write. Rejections are written in bulk (:class:`_PendingRejections`).
 """
 
 from __future__ import annotations
@@ -203,18 +205,13 @@ class _PendingRejections:
         self._conn = conn
         self._run_id = run_id
         self._by_kind: dict[str, list[Rejection]] = {}
-        self._count = 0
 
     def add(self, entry: InputReport) -> None:
         if entry.rejections:
             self._by_kind.setdefault(entry.kind, []).extend(entry.rejections)
-            self._count += len(entry.rejections)
-
-    def __len__(self) -> int:
-        return self._count
 
     def flush(self) -> None:
-        by_kind, self._by_kind, self._count = self._by_kind, {}, 0
+        by_kind, self._by_kind = self._by_kind, {}
         for kind, rejections in by_kind.items():
             try:
                 with _transaction(self._conn):

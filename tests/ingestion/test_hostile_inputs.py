@@ -487,8 +487,11 @@ def test_an_attachment_present_as_a_link_or_pipe_says_so(tmp_path: Path) -> None
     )
     (folder / "IMG-1.jpg").symlink_to("/etc/hostname")
     os.mkfifo(folder / "IMG-2.jpg")
-    result = run_ingest(tmp_path, folder / "WhatsApp Chat with Ana.txt", timeout=60)
-    assert result["messages"] == 2
+    post = tmp_path / "posts" / "good.md"
+    post.parent.mkdir()
+    post.write_text(POST, encoding="utf-8")
+    result = run_ingest(tmp_path, folder / "WhatsApp Chat with Ana.txt", post, timeout=60)
+    assert_valid_ones_landed(result)
     reasons = [r["reason"] for r in result["rejections"]]
     assert any("IMG-1.jpg" in r and "a symbolic link, not a regular file" in r for r in reasons)
     assert any("IMG-2.jpg" in r and "a named pipe (FIFO), not a regular file" in r for r in reasons)
