@@ -81,10 +81,10 @@ class _Rejected(Exception):
         self.column = column
 
 
-_YAML_LOADERS: dict[tuple[int, int], Any] = {}
+_YAML_LOADERS: dict[tuple[int, int, int], Any] = {}
 
 
-def _yaml_loader(max_aliases: int, max_depth: int) -> Any:
+def _yaml_loader(max_aliases: int, max_depth: int, max_expanded: int) -> Any:
     """A PyYAML SafeLoader that leaves dates as text and refuses alias bombs and deep nesting.
 
     Dates stay text so *we* parse them and can name the line of a bad one
@@ -92,10 +92,13 @@ def _yaml_loader(max_aliases: int, max_depth: int) -> Any:
     (``*name``) are counted and nesting is measured while the document is
     *composed*, before any Python object exists: a 367-byte "billion laughs"
     front matter is refused after a few dozen events instead of expanding to
-    gigabytes. PyYAML is imported lazily (about 30 ms a chat-only ingest
-    never needs).
+    gigabytes. Because even a few aliases can double a value at each level,
+    the size of each node *with its aliases expanded* is also summed while
+    composing (characters of scalars, plus one per node) and refused past
+    ``max_expanded``. PyYAML is imported lazily (about 30 ms a chat-only
+    ingest never needs).
     """
-    cached = _YAML_LOADERS.get((max_aliases, max_depth))
+    cached = _YAML_LOADERS.get((max_aliases, max_depth, max_expanded))
     if cached is not None:
         return cached
     import yaml
@@ -105,6 +108,18 @@ def _yaml_loader(max_aliases: int, max_depth: int) -> Any:
             super().__init__(stream)
             self.aliases_seen = 0
             self.depth = 0
+            self.expanded: dict[int, int] = {}
+
+        def expanded_size(self, node: Any) -> int:
+            if isinstance(node, yaml.ScalarNode):
+                return len(node.value) + 1
+            children = (
+                [part for pair in node.value for part in pair]
+                if isinstance(node, yaml.MappingNode)
+                else node.value
+            )
+            # a child still being composed (an alias to its own ancestor) counts 1
+            return 1 + sum(self.expanded.get(id(child), 1) for child in children)
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
@@ -126,15 +141,26 @@ def _yaml_loader(max_aliases: int, max_depth: int) -> Any:
                     mark.column + 1,
                 )
             try:
-                return super().compose_node(parent, index)
+                node = super().compose_node(parent, index)
             finally:
                 self.depth -= 1
+            size = self.expanded[id(node)] = self.expanded_size(node)
+            if size > max_expanded:
+                mark = node.start_mark
+                raise _Rejected(
+                    f"the front matter expands through its aliases to more than "
+                    f"{max_expanded:,} characters (four times "
+                    f"{MAX_FRONT_MATTER_BYTES.variable}); use fewer aliases",
+                    mark.line + 2,
+                    mark.column + 1,
+                )
+            return node
 
     LimitedLoader.yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
-    _YAML_LOADERS[(max_aliases, max_depth)] = LimitedLoader
+    _YAML_LOADERS[(max_aliases, max_depth, max_expanded)] = LimitedLoader
     return LimitedLoader
 
 
@@ -396,7 +422,9 @@ def _decode(raw: bytes) -> str:
 def _load_yaml(front: str, first_line: int, limits: InputLimits) -> Any:
     import yaml
 
-    loader = _yaml_loader(limits.max_yaml_aliases, limits.max_yaml_depth)(front)
+    loader = _yaml_loader(
+        limits.max_yaml_aliases, limits.max_yaml_depth, 4 * limits.max_front_matter_bytes
+    )(front)
     try:
         return loader.get_single_data()
     except _Rejected as rejected:

@@ -282,6 +282,19 @@ def test_a_yaml_alias_bomb_is_refused_fast_and_small(inbox: Path, tmp_path: Path
     assert "EGREGORA_MAX_YAML_ALIASES" in reason
 
 
+def test_few_aliases_that_double_at_each_level_are_refused_by_expanded_size(
+    inbox: Path, tmp_path: Path
+) -> None:
+    """30 aliases (under the alias limit) doubling a 2,000-item list 15 times."""
+    lines = ["---", "title: t", "l0: &l0 [" + ",".join(["lol"] * 2000) + "]"]
+    lines += [f"l{i}: &l{i} [*l{i - 1}, *l{i - 1}]" for i in range(1, 16)]
+    (inbox / "posts" / "doubling.md").write_text("\n".join([*lines, "---", ""]), encoding="utf-8")
+    result = run_ingest(tmp_path, inbox, cpu_seconds=20, memory_bytes=2 * 1024**3)
+    assert_valid_ones_landed(result)
+    (reason,) = reasons_for(result, "doubling.md")
+    assert "expands through its aliases to more than 1,048,576 characters" in reason
+
+
 def test_deep_nesting_and_self_reference_are_refused_with_words(
     inbox: Path, tmp_path: Path
 ) -> None:
