@@ -211,16 +211,22 @@ def render_outcome(console: Console, outcome: IngestRunOutcome, settings: Settin
         )
 
 
+MAX_PRINTED_REJECTIONS: Final = 200
+"""Rejection lines printed at most; 50,000 bad files would otherwise scroll for minutes
+(every one is in ``ingest_rejections`` anyway)."""
+
+
 def _render_rejections(console: Console, inputs: list[dict[str, Any]]) -> None:
+    printed = 0
     for item in inputs:
         error = str(item.get("error") or "")
         path = str(item["path"])
         while error.startswith(f"{path}: "):  # the reason often names the file already
             error = error[len(path) + 2 :]
+        lines: list[str] = []
         if error:
-            console.print(
-                f"[bold red]rejected input[/bold red] {_display_path(path)}: {visible(error)}",
-                highlight=False,
+            lines.append(
+                f"[bold red]rejected input[/bold red] {_display_path(path)}: {visible(error)}"
             )
         for rejection in item.get("rejections", []):
             if error and rejection.get("line") is None and rejection["reason"].endswith(error):
@@ -231,11 +237,16 @@ def _render_rejections(console: Console, inputs: list[dict[str, Any]]) -> None:
                 where += f":{rejection['line']}"
                 if rejection.get("column") is not None:
                     where += f":{rejection['column']}"
-            console.print(
-                f"[red]rejected[/red] {visible(where)}: {visible(rejection['reason'])}",
-                highlight=False,
-            )
-    if any(item.get("rejected") for item in inputs):
+            lines.append(f"[red]rejected[/red] {visible(where)}: {visible(rejection['reason'])}")
+        for line in lines[: max(0, MAX_PRINTED_REJECTIONS - printed)]:
+            console.print(line, highlight=False)
+        printed += len(lines)
+    total = sum(int(item.get("rejected") or 0) for item in inputs)
+    if printed > MAX_PRINTED_REJECTIONS:
+        console.print(
+            f"[dim]... the first {MAX_PRINTED_REJECTIONS} rejections are shown, of {total:,}[/dim]"
+        )
+    if total:
         console.print("[dim]every rejected record is kept in table ingest_rejections[/dim]")
 
 

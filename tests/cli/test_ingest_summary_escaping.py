@@ -62,3 +62,27 @@ def test_markup_escape_sequences_and_newlines_in_names_are_printed_as_text(
         messages = conn.execute("SELECT count(*) FROM messages").fetchone()
     assert titles == ["Brackets [/]"]
     assert messages == (2,)
+
+
+def test_thousands_of_rejections_print_a_bounded_summary(tmp_path: Path) -> None:
+    posts = tmp_path / "inbox" / "posts"
+    posts.mkdir(parents=True)
+    for number in range(300):
+        (posts / f"p{number:03}.md").write_text("---\nslug: s\n---\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EGREGORA_", "DAGSTER_HOME"))}
+
+    done = subprocess.run(
+        [CLI, "ingest", "--database", str(tmp_path / "w.duckdb"), str(tmp_path / "inbox")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+
+    assert "Traceback" not in done.stderr
+    assert done.stdout.count("title is required") == 200
+    assert "the first 200 rejections are shown, of 300" in done.stdout
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM ingest_rejections").fetchone() == (300,)
