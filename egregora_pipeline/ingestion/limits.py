@@ -91,6 +91,6 @@ class InputLimits:
 def over_limit(setting: LimitSetting, limit: int, found: str) -> str:
     """The reason for an input past ``setting``: what, the limit, and how to raise it."""
     return (
-        f"{found}: over the limit on the {setting.what} ({limit:,}); "
+        f"{found} than the limit on the {setting.what} ({limit:,}); "
         f"raise {setting.variable} to accept it"
     )
