@@ -23,6 +23,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
+from urllib.parse import unquote_to_bytes
 
 import duckdb
 import pyarrow as pa
@@ -198,6 +199,13 @@ def _origin(record: Mapping[str, Any]) -> str | None:
     return origin if isinstance(origin, str) else None
 
 
+def _still_there(origin: str) -> bool:
+    """Whether the file a row came from still exists (its name may be percent-encoded)."""
+    if os.path.lexists(origin):
+        return True
+    return "%" in origin and os.path.lexists(os.fsdecode(unquote_to_bytes(origin)))
+
+
 def claimed_elsewhere(
     conn: duckdb.DuckDBPyConnection,
     records: Sequence[Mapping[str, Any]],
@@ -253,7 +261,7 @@ def claimed_elsewhere(
     by_id = {r["id"]: r for r in records}
     clashes: dict[str, str] = {}
     for doc_id, what, doc_type, origin, always in found:
-        if not always and origin is not None and not os.path.lexists(origin):
+        if not always and origin is not None and not _still_there(origin):
             continue  # the first source is gone (moved or deleted): the new one takes over
         owner = f"the {doc_type} from {origin}" if origin else f"a {doc_type} ingested earlier"
         if what == "id":

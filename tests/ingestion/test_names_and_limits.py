@@ -108,3 +108,21 @@ def test_a_file_named_twice_is_ingested_once_and_the_repeat_is_told(
     assert first.documents_added == 1
     assert (repeat.path, repeat.kind) == (post, "skipped")
     assert report.ok
+
+
+def test_a_post_with_a_non_utf8_name_keeps_its_slug_against_another_file(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    owner = Path(os.fsdecode(os.fsencode(posts) + b"/caf\xe9.md"))
+    owner.write_text("---\ntitle: Caf\u00e9\nslug: cafe\n---\n", encoding="utf-8")
+    assert ingest(warehouse, [posts], settings=settings, run_id="r1").documents_added == 1
+    other = tmp_path / "other" / "posts"
+    other.mkdir(parents=True)
+    (other / "cafe.md").write_text("---\ntitle: Other\n---\n", encoding="utf-8")
+    (entry,) = ingest(warehouse, [other], settings=settings, run_id="r2").inputs
+    (clash,) = entry.rejections
+    assert clash.reason.startswith("id ")
+    assert f"already belongs to the post from {posts}/caf%E9.md" in clash.reason
+    assert warehouse.execute("SELECT title FROM documents").fetchall() == [("Caf\u00e9",)]
