@@ -53,7 +53,7 @@ def _looks_like_chat(path: Path) -> bool:
 
 def _zip_has_text(path: Path) -> bool:
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
             return any(name.lower().endswith(".txt") for name in archive.namelist())
     except (zipfile.BadZipFile, OSError):
         return True  # let the archive reader refuse it with a precise message
