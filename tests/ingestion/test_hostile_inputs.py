@@ -561,3 +561,54 @@ def test_documents_with_an_unmistakable_shape_land_wherever_they_lie(
     assert shapeless.startswith("cannot tell the doc_type")
     (typed,) = reasons_for(result, "typed.md")  # explicit doc_type wins over the shape
     assert "window_start is required" in typed
+
+
+def test_a_killed_run_keeps_its_committed_groups_and_the_rerun_reuses_the_store(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL midway: groups already written stay, stored media are reused, none twice."""
+    import io
+    import signal
+    import time
+
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    count = 2500
+    for number in range(count):
+        buffer = io.BytesIO()
+        Image.new("RGB", (8, 8), (number % 256, number // 256, 1)).save(buffer, format="PNG")
+        (photos / f"p{number:05}.png").write_bytes(buffer.getvalue())
+    database = tmp_path / "warehouse" / "w.duckdb"
+    database.parent.mkdir()
+    store = database.parent / "media"
+    spec = tmp_path / "kill-spec.json"
+    spec.write_text(json.dumps({"database": str(database), "paths": [str(photos)]}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EGREGORA_")}
+    env["EGREGORA_MEDIA_DIR"] = str(store)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.ingestion.hostile_child", str(spec)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and child.poll() is None:
+            stored = sum(1 for p in store.rglob("*.png")) if store.exists() else 0
+            if stored > 800:  # the first group of 500 is written before the next is read
+                child.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.01)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait(timeout=60)
+
+    result = run_ingest(tmp_path, photos, database=database)
+    added = sum(i["documents_added"] for i in result["inputs"])
+    assert 0 < added <= count - 500  # at least the first group survived the kill
+    assert len([d for d in result["documents"] if d["doc_type"] == "media"]) == count
+    assert len(list(store.rglob("*.png"))) == count  # nothing stored twice
