@@ -31,8 +31,8 @@ class LimitSetting:
 MAX_MARKDOWN_BYTES: Final = LimitSetting(
     "EGREGORA_MAX_MARKDOWN_BYTES", 16 * MIB, "size of a Markdown file in bytes"
 )
-MAX_FRONT_MATTER_BYTES: Final = LimitSetting(
-    "EGREGORA_MAX_FRONT_MATTER_BYTES", 256 * 1024, "size of a front matter in bytes"
+MAX_FRONT_MATTER_CHARS: Final = LimitSetting(
+    "EGREGORA_MAX_FRONT_MATTER_CHARS", 256 * 1024, "size of a front matter in characters"
 )
 MAX_YAML_ALIASES: Final = LimitSetting(
     "EGREGORA_MAX_YAML_ALIASES", 32, "number of YAML aliases (*name) in a front matter"
@@ -45,7 +45,7 @@ MAX_MEDIA_BYTES: Final = LimitSetting(
 )
 ALL_LIMITS: Final = (
     MAX_MARKDOWN_BYTES,
-    MAX_FRONT_MATTER_BYTES,
+    MAX_FRONT_MATTER_CHARS,
     MAX_YAML_ALIASES,
     MAX_YAML_DEPTH,
     MAX_MEDIA_BYTES,
@@ -70,7 +70,7 @@ class InputLimits:
     """The limits one run reads Markdown and media under."""
 
     max_markdown_bytes: int = MAX_MARKDOWN_BYTES.default
-    max_front_matter_bytes: int = MAX_FRONT_MATTER_BYTES.default
+    max_front_matter_chars: int = MAX_FRONT_MATTER_CHARS.default
     max_yaml_aliases: int = MAX_YAML_ALIASES.default
     max_yaml_depth: int = MAX_YAML_DEPTH.default
     max_media_bytes: int = MAX_MEDIA_BYTES.default
@@ -81,7 +81,7 @@ class InputLimits:
         env = os.environ if environ is None else environ
         return cls(
             max_markdown_bytes=_read(env, MAX_MARKDOWN_BYTES),
-            max_front_matter_bytes=_read(env, MAX_FRONT_MATTER_BYTES),
+            max_front_matter_chars=_read(env, MAX_FRONT_MATTER_CHARS),
             max_yaml_aliases=_read(env, MAX_YAML_ALIASES),
             max_yaml_depth=_read(env, MAX_YAML_DEPTH),
             max_media_bytes=_read(env, MAX_MEDIA_BYTES),

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from egregora_pipeline.ingestion.ids import document_id
 from egregora_pipeline.ingestion.limits import (
-    MAX_FRONT_MATTER_BYTES,
+    MAX_FRONT_MATTER_CHARS,
     MAX_MARKDOWN_BYTES,
     MAX_YAML_ALIASES,
     MAX_YAML_DEPTH,
@@ -150,7 +150,7 @@ def _yaml_loader(max_aliases: int, max_depth: int, max_expanded: int) -> Any:
                 raise _Rejected(
                     f"the front matter expands through its aliases to more than "
                     f"{max_expanded:,} characters (four times "
-                    f"{MAX_FRONT_MATTER_BYTES.variable}); use fewer aliases",
+                    f"{MAX_FRONT_MATTER_CHARS.variable}); use fewer aliases",
                     mark.line + 2,
                     mark.column + 1,
                 )
@@ -347,7 +347,7 @@ def _is_fence(line: str) -> bool:
     return len(stripped) >= 3 and not stripped.strip("-")
 
 
-def split_front_matter(text: str, max_front_bytes: int) -> tuple[str | None, int, str]:
+def split_front_matter(text: str, max_front_chars: int) -> tuple[str | None, int, str]:
     """``(front matter, its first line, body)`` of ``text``; ``None`` when there is none.
 
     One pass over the lines with ``str.find`` -- linear in the size of the
@@ -374,11 +374,11 @@ def split_front_matter(text: str, max_front_bytes: int) -> tuple[str | None, int
     cursor = start
     line_number += 1
     while cursor <= length:
-        if cursor - start > max_front_bytes:
+        if cursor - start > max_front_chars:
             raise _Rejected(
                 over_limit(
-                    MAX_FRONT_MATTER_BYTES,
-                    max_front_bytes,
+                    MAX_FRONT_MATTER_CHARS,
+                    max_front_chars,
                     f"the front matter opened on line {opened_at} is longer",
                 ),
                 opened_at,
@@ -423,7 +423,7 @@ def _load_yaml(front: str, first_line: int, limits: InputLimits) -> Any:
     import yaml
 
     loader = _yaml_loader(
-        limits.max_yaml_aliases, limits.max_yaml_depth, 4 * limits.max_front_matter_bytes
+        limits.max_yaml_aliases, limits.max_yaml_depth, 4 * limits.max_front_matter_chars
     )(front)
     try:
         return loader.get_single_data()
@@ -479,7 +479,7 @@ def _build(
     limits: InputLimits,
 ) -> dict[str, Any]:
     text = _decode(raw)
-    front, first_line, body = split_front_matter(text, limits.max_front_matter_bytes)
+    front, first_line, body = split_front_matter(text, limits.max_front_matter_chars)
     loaded: Any = {} if front is None else _load_yaml(front, first_line, limits)
     if loaded is None:
         loaded = {}

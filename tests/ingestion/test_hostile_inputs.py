@@ -107,7 +107,7 @@ def test_unclosed_front_matter_followed_by_blank_lines_is_rejected_in_linear_tim
     for name in ("blank.md", "spaces.md"):
         (reason,) = reasons_for(result, name)
         assert "front matter" in reason
-        assert "EGREGORA_MAX_FRONT_MATTER_BYTES" in reason or "never closed" in reason
+        assert "EGREGORA_MAX_FRONT_MATTER_CHARS" in reason or "never closed" in reason
 
 
 def test_unclosed_front_matter_says_it_is_never_closed(inbox: Path, tmp_path: Path) -> None:
@@ -322,14 +322,14 @@ def test_size_limits_name_the_limit_and_the_setting(inbox: Path, tmp_path: Path)
         inbox,
         env={
             "EGREGORA_MAX_MARKDOWN_BYTES": "4000",
-            "EGREGORA_MAX_FRONT_MATTER_BYTES": "2000",
+            "EGREGORA_MAX_FRONT_MATTER_CHARS": "2000",
             "EGREGORA_MAX_MEDIA_BYTES": "10000",
         },
     )
     assert_valid_ones_landed(result)
     assert "EGREGORA_MAX_MARKDOWN_BYTES" in reasons_for(result, "big.md")[0]
     assert "(4,000)" in reasons_for(result, "big.md")[0]
-    assert "EGREGORA_MAX_FRONT_MATTER_BYTES" in reasons_for(result, "fat-front.md")[0]
+    assert "EGREGORA_MAX_FRONT_MATTER_CHARS" in reasons_for(result, "fat-front.md")[0]
     assert "EGREGORA_MAX_MEDIA_BYTES" in reasons_for(result, "big.png")[0]
     store = tmp_path / "warehouse" / "media"
     leftovers = [p for p in store.rglob("*") if p.is_file()] if store.exists() else []
@@ -340,7 +340,7 @@ def test_a_huge_value_is_shortened_in_the_reason(inbox: Path, tmp_path: Path) ->
     (inbox / "posts" / "status.md").write_text(
         "---\ntitle: t\nstatus: " + "z" * 10_000_000 + "\n---\n", encoding="utf-8"
     )
-    result = run_ingest(tmp_path, inbox, env={"EGREGORA_MAX_FRONT_MATTER_BYTES": "20000000"})
+    result = run_ingest(tmp_path, inbox, env={"EGREGORA_MAX_FRONT_MATTER_CHARS": "20000000"})
     assert_valid_ones_landed(result)
     (reason,) = reasons_for(result, "status.md")
     assert len(reason) < 300
