@@ -1,13 +1,16 @@
 """Markdown files with YAML front matter -> ``documents`` rows (posts, profiles, journal entries).
 
-``doc_type`` comes from the front matter (``doc_type`` or ``type``) or else
-from the folder the file sits in (``posts/``, ``profiles/``, ``journal/``).
-Front-matter keys that name a ``documents`` column go to that column; all
-other keys are kept in ``extensions`` (JSON), so nothing the author wrote is
-lost. The per-``doc_type`` rules of ``schema.rules`` are checked before
-loading: a file that breaks them (or has bad YAML, or a bad date) becomes a
-:class:`Rejection` naming the file, the line and the reason -- it never
-stops the other files.
+``doc_type`` comes from the front matter (``doc_type`` or ``type``), else
+from the folder the file sits in (``posts/``, ``profiles/``, ``journal/``),
+else from the front matter's unmistakable shape (a post has title and date).
+Every file is hostile until read: only a regular file is opened, under the
+size, alias and nesting limits of :class:`InputLimits`, and the front matter
+is split in one linear pass. Front-matter keys that name a ``documents``
+column go to that column; all other keys are kept in ``extensions`` (JSON),
+so nothing the author wrote is lost. The per-``doc_type`` rules of
+``schema.rules`` are checked before loading: a file that breaks them (or has
+bad YAML, or a bad date) becomes a :class:`Rejection` naming the file, the
+line and the reason -- it never stops the other files.
 """
 
 from __future__ import annotations
