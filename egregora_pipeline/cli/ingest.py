@@ -18,6 +18,7 @@ import typer
 
 from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, DatabaseOption
+from egregora_pipeline.errors import SettingsError
 from egregora_pipeline.orchestration.instance import choose_instance
 from egregora_pipeline.settings import Settings
 
@@ -82,6 +83,7 @@ def ingest_command(
 
     from egregora_pipeline.cli.ingest_report import IngestProgressBars, render_outcome
     from egregora_pipeline.ingestion.errors import InvalidSettingError
+    from egregora_pipeline.ingestion.limits import InputLimits
     from egregora_pipeline.ingestion.whatsapp.formats import date_order_override
 
     settings = Settings.from_env(database=database, timezone=timezone)
@@ -90,6 +92,10 @@ def ingest_command(
         date_order_override(None)  # a bad EGREGORA_DATE_ORDER is a usage error, not a run
     except InvalidSettingError as error:
         raise typer.BadParameter(str(error), param_hint="EGREGORA_DATE_ORDER") from None
+    try:
+        InputLimits.from_env()  # so is a bad EGREGORA_MAX_* limit
+    except SettingsError as error:
+        raise typer.BadParameter(str(error), param_hint=error.variable) from None
     out = Console()
     if not out.is_terminal:  # logs and pipes: wide enough that paths and tables stay whole
         out = Console(width=200)
