@@ -111,16 +111,35 @@ def _describe(error: BaseException) -> str:
 @contextlib.contextmanager
 def _transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """One input, one transaction: either everything from it lands or nothing does."""
-    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute("BEGIN TRANSACTION")
+    except BaseException:
+        _rollback(conn)  # an interrupted BEGIN may have opened the transaction
+        raise
     try:
         yield
         conn.execute("COMMIT")
     except BaseException:
         # Also when COMMIT itself failed (e.g. interrupted): the connection must not
         # be left inside the transaction, where later statements would see its rows.
-        with contextlib.suppress(duckdb.Error):
-            conn.execute("ROLLBACK")
+        _rollback(conn)
         raise
+
+
+def _rollback(conn: duckdb.DuckDBPyConnection, attempts: int = 20) -> None:
+    """ROLLBACK, again if a Ctrl-C interrupted the ROLLBACK itself.
+
+    An interrupted ROLLBACK leaves the connection in an aborted transaction
+    where every later statement fails; any other error (no transaction
+    active) means there is nothing left to roll back.
+    """
+    for _ in range(attempts):
+        try:
+            conn.execute("ROLLBACK")
+        except duckdb.Error as error:
+            if is_interruption(error):
+                continue
+        return
 
 
 def _check_settings(settings: Settings, targets: frozenset[str]) -> None:
