@@ -97,8 +97,8 @@ def _config(
     strict_adoption: bool = False,
     no_backup: bool = False,
 ) -> MigrationConfig:
+    from egregora_pipeline.backup import BackupPolicy
     from egregora_pipeline.migrations import MigrationConfig
-    from egregora_pipeline.migrations.safeguard import BackupPolicy
 
     settings = Settings.from_env()
     return MigrationConfig(

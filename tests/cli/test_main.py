@@ -53,3 +53,19 @@ def test_help_loads_no_engine_and_no_dagster() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("loaded: []")
+
+
+def test_db_current_reads_the_bookkeeping_without_ibis_arrow_or_dagster(tmp_path: Path) -> None:
+    """``db current`` needs DuckDB and the revision files, nothing else (see bench_startup)."""
+    database = tmp_path / "w.duckdb"
+    assert main(["db", "upgrade", "--database", str(database)]) == ExitCode.OK
+    probe = (
+        "import sys\n"
+        "from egregora_pipeline.cli.main import main\n"
+        f"assert main(['db', 'current', '--database', {str(database)!r}]) == 0\n"
+        "heavy = {'dagster', 'ibis', 'pyarrow', 'pandas'}\n"
+        "print('loaded:', sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["0001", "loaded: []"]
