@@ -7,8 +7,9 @@ without importing it.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from egregora_pipeline.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
     from egregora_pipeline.schema.declared import (
@@ -69,13 +70,7 @@ _HOME: dict[str, str] = {
     "violations_sql": "rules",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _HOME)
 
 
 __all__ = [
