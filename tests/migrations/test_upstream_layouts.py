@@ -302,6 +302,10 @@ def test_after_adoption_a_chat_with_attachments_and_a_post_ingest(
             "SELECT count(*) FROM documents WHERE slug = 'adopted' OR title = 'After adoption'"
         ).fetchone() == (1,)
         assert doc_type_rule_violations(conn).ok
+        post.write_text("---\ntitle: After adoption\nstatus: draft\n---\nEdited.\n", "utf-8")
+        again = ingest(conn, [post.parent.parent], settings=settings, run_id="edit")
+        assert again.ok, again
+        assert again.inputs[0].documents_updated == 1, "an indexed, referenced table updates"
     finally:
         conn.close()
     assert check(config).ok
