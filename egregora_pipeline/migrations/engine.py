@@ -236,7 +236,9 @@ def _adopt(
 ) -> str:
     ops = rev.upgrade_ops()
     atom = is_atom(catalog.all_columns(probe.catalog))
-    if atom:
+    atom_rows = 0
+    if atom:  # counted under its old name: a dry run reads the rows from the unrenamed file
+        atom_rows = probe.count(f"SELECT count(*) FROM {quote_ident(DOCUMENTS_TABLE)}")
         runner.run(
             f"ALTER TABLE {quote_ident(DOCUMENTS_TABLE)} RENAME TO {quote_ident(ATOM_LEGACY)}"
         )
@@ -266,7 +268,7 @@ def _adopt(
     if layout == "legacy_v2":
         folds = [(f, LEGACY_PREFIX) for f in plan_fold(probe)]
     elif atom:
-        _fold_atom(runner, probe, layout, result)
+        _fold_atom(runner, probe, layout, result, atom_rows)
         folded.append(f"{ATOM_LEGACY} (documents converted from the Atom layout)")
     live = catalog.all_columns(probe.catalog)
     if layout != "legacy_v2" and has_separate_media(live):
@@ -283,9 +285,10 @@ def _adopt(
     return "; ".join(notes)
 
 
-def _fold_atom(runner: Runner, probe: Probe, layout: Layout, result: UpgradeResult) -> None:
-    """Copy the renamed Atom table into the new declared ``documents``, every row."""
-    rows = probe.count(f"SELECT count(*) FROM {quote_ident(ATOM_LEGACY)}")
+def _fold_atom(
+    runner: Runner, probe: Probe, layout: Layout, result: UpgradeResult, rows: int
+) -> None:
+    """Copy the renamed Atom table (``rows`` rows) into the new declared ``documents``."""
     insert = plan_atom(probe, BACKFILLS[(DOCUMENTS_TABLE, "created_at")].sql(frozenset())[0])
     try:
         inserted_row = runner.run(insert).fetchone()

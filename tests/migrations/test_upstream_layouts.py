@@ -215,8 +215,11 @@ def test_strict_adoption_refuses_a_contradicting_check_and_changes_nothing(
 
 def test_the_atom_layout_is_converted_and_its_original_kept(config: MigrationConfig) -> None:
     build(config.database, "atom_documents")
+    planned = plan(config)
 
     result = upgrade(config)
+
+    assert any("copied its 4 row(s)" in a for a in planned.reconcile_actions), "dry run counts"
 
     assert result.adopted_layout == "atom_documents"
     post = query(
