@@ -133,9 +133,13 @@ def _verified(
     return state
 
 
-def _execute_op(runner: Runner, probe: Probe, op: Operation) -> None:
-    """Run one operation; a :class:`BatchTable` verifies its row counts as it goes."""
-    if not isinstance(op, BatchTable):
+def _execute_op(runner: Runner, probe: Probe, op: Operation, *, recheck: bool = False) -> None:
+    """Run one operation; a :class:`BatchTable` verifies its row counts as it goes.
+
+    ``recheck`` looks at the catalog again right before an ALTER: a revision's raw
+    SQL (``op.execute``) may have created an index since the step was planned.
+    Generated plans (adoption, reconcile) run exactly what they planned."""
+    if recheck and not isinstance(op, BatchTable):
         op = needs_batch(probe, op) or op
     if isinstance(op, BatchTable):
         runner.comment(op.describe())
@@ -167,7 +171,7 @@ def _run_ops(
                 )
                 warnings.append(message)
                 runner.comment(f"DESTRUCTIVE: {message}")
-        _execute_op(runner, probe, op)
+        _execute_op(runner, probe, op, recheck=True)
 
 
 def _dry_run_failure(runner: Runner, cause: str) -> DryRunFailedError:
