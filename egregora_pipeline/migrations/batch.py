@@ -47,6 +47,7 @@ from egregora_pipeline.migrations.ops import (
     DropColumn,
     FillNulls,
     Operation,
+    RebuildTable,
     RenameColumn,
     Risk,
     SetNullable,
@@ -264,8 +265,9 @@ _ALTERING: Final = (SetNullable, AlterColumnType, FillNulls, DropColumn, RenameC
 
 
 def _altered_table(op: Operation) -> str | None:
-    """The table an operation ALTERs in a way DuckDB refuses when dependents exist."""
-    if isinstance(op, _ALTERING):
+    """The table an operation ALTERs (or drops and recreates, as ``op.rebuild_table`` does)
+    in a way DuckDB refuses when dependents exist."""
+    if isinstance(op, (*_ALTERING, RebuildTable)):
         return op.table
     if isinstance(op, AddColumn):
         c = op.column

@@ -408,13 +408,16 @@ def _apply_revision(
     result.to_revision = rev.revision
 
 
-def _reconcile(runner: Runner, probe: Probe, result: UpgradeResult, *, strict: bool) -> None:
+def _reconcile(runner: Runner, probe: Probe, result: UpgradeResult) -> None:
+    """Bring the declared tables to their declared columns (batch mode where needed).
+
+    CHECKs are widened by adoption only: one a user restored afterwards (see
+    docs/migrations.md) is their choice and stays."""
     plan = plan_reconcile(probe, declared_targets())
     result.warnings.extend(w for w in plan.unresolved if w not in result.warnings)
-    widenings = plan_widenings(probe, list(DECLARED_TABLES), strict=strict)
-    if plan.is_empty and not widenings:
+    if plan.is_empty:
         return
-    batched, batch_actions = plan_batches(probe, plan.ops, widenings)
+    batched, batch_actions = plan_batches(probe, plan.ops)
     runner.start("reconcile", None, "add missing declared columns in place")
 
     def body() -> None:
@@ -497,7 +500,7 @@ def _run_upgrade(
     if layout is not None and here == 0 and goal > 0:
         result.adopted_layout = layout
     if goal == len(scripts):
-        _reconcile(runner, probe, result, strict=strict)
+        _reconcile(runner, probe, result)
     result.statements = runner.statements
     result.steps = runner.steps
     result.duration_seconds = time.perf_counter() - started

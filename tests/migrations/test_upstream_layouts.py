@@ -520,3 +520,59 @@ def test_the_dagster_ingest_job_adopts_the_newest_upstream_file_and_says_what_it
     assert any("rebuild documents in batch mode" in a for a in actions), actions
     assert any("widen CHECK on messages" in a for a in actions), actions
     assert outcome.schema["adopted_layout"] == "upstream_constrained"
+
+
+def test_a_widened_check_can_be_restored_by_a_revision_that_rebuilds_the_table(
+    tmp_path: Path, versions_dir: Path, write_revision: RevisionWriter
+) -> None:
+    """The documented undo: ``op.rebuild_table`` with the old CHECK from the bookkeeping;
+    the batch mode saves and recreates the referencing tables and the indexes around it."""
+    database = tmp_path / "w.duckdb"
+    config = MigrationConfig(database, lock_timeout=30, versions_dir=versions_dir)
+    build(database, "constrained")
+    upgrade(config)
+    before = snapshot(database)
+    columns = query(
+        database,
+        "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
+        "WHERE table_name = 'documents' ORDER BY column_index",
+    )
+    checks = [
+        text
+        for (text,) in query(
+            database,
+            "SELECT constraint_text FROM duckdb_constraints() WHERE table_name = 'documents' "
+            "AND constraint_type = 'CHECK'",
+        )
+        if "'document'" not in text
+    ]
+    (old,) = [o for (t, o) in _widened(database) if t == "documents"]
+    listed = "".join(
+        f"\n        Column({n!r}, {t!r}, {bool(nullable)!r})," for n, t, nullable in columns
+    )
+    write_revision(
+        versions_dir,
+        "0002",
+        "0001",
+        f"op.rebuild_table(\n    'documents',\n    [{listed}\n    ],\n"
+        f"    constraints={['PRIMARY KEY (id)', *checks, old]!r},\n)",
+    )
+
+    result = upgrade(config)
+
+    assert any("__batch_saved_document_relations" in s for s in result.statements)
+    after = snapshot(database)
+    for table in ("annotations", "document_relations", "entity_aliases", "messages"):
+        assert after.tables[table] == before.tables[table]
+    assert after.tables["documents"] == before.tables["documents"]
+    assert before.indexes == after.indexes
+    conn = duckdb.connect(str(database))
+    try:
+        with pytest.raises(duckdb.ConstraintException, match="CHECK"):
+            conn.execute(
+                "INSERT INTO documents (id, created_at, source_checksum, status, doc_type, "
+                "filename, media_type) VALUES ('pdf', now(), 'c', 'published', 'media', 'a.pdf', "
+                "'document')"
+            )
+    finally:
+        conn.close()
