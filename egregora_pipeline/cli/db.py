@@ -176,11 +176,14 @@ def upgrade_command(
 
     A warehouse without bookkeeping is adopted first: empty, legacy V2 tables (folded
     into documents, originals kept as legacy_v2_*), partial or complete unversioned
-    tables. Each revision runs in its own transaction with its bookkeeping row; a
-    failure rolls that revision back and exits 3. Waits for DuckDB's file lock
-    (EGREGORA_LOCK_TIMEOUT seconds) if another process holds the warehouse. Before a
-    step that drops or rewrites data (not before one that only adds), the warehouse
-    is backed up to backups/ beside it, unless --no-backup.
+    tables, upstream Egregora's indexed/constrained, Atom and separate-media layouts
+    (tables DuckDB cannot ALTER in place are changed in batch mode; CHECKs that
+    contradict the declared rules are widened unless --strict-adoption). Each revision
+    runs in its own transaction with its bookkeeping row; a failure rolls that revision
+    back and exits 3. Waits for DuckDB's file lock (EGREGORA_LOCK_TIMEOUT seconds) if
+    another process holds the warehouse. Before a step that drops or rewrites data
+    (not before one that only adds), the warehouse is backed up to backups/ beside it,
+    unless --no-backup.
     """
     from egregora_pipeline.migrations import plan, upgrade
 

@@ -47,6 +47,7 @@ from egregora_pipeline.migrations.ops import (
     DropColumn,
     FillNulls,
     Operation,
+    RebuildTable,
     RenameColumn,
     Risk,
     SetNullable,
@@ -124,6 +125,12 @@ class BatchTable(Operation):
     def rebuilds_table(self) -> bool:
         return bool(self.widenings or self.fills)
 
+    @property
+    def handles_indexes(self) -> bool:
+        """False around ``op.rebuild_table``: as documented for it, the table's indexes go
+        with the old table and the revision recreates them (``op.create_index``)."""
+        return not any(isinstance(op, RebuildTable) for op in self.ops)
+
     def describe(self) -> str:
         """One sentence for the plan and the asset metadata: what is rebuilt, and why."""
         saved = ", ".join(c.name for c in self.deps.children)
@@ -147,7 +154,8 @@ class BatchTable(Operation):
                 )
             )
         out.extend(BatchStep(f"DROP TABLE {q(c.name)}") for c in reversed(deps.children))
-        out.extend(BatchStep(f"DROP INDEX {q(i.name)}") for i in deps.indexes)
+        own_indexes = deps.indexes if self.handles_indexes else ()
+        out.extend(BatchStep(f"DROP INDEX {q(i.name)}") for i in own_indexes)
         if self.rebuilds_table:
             out.extend(self._rebuild())
         filled = {name for name, _ in self.fills}
@@ -155,7 +163,7 @@ class BatchTable(Operation):
             if isinstance(op, FillNulls) and op.name in filled:
                 continue
             out.extend(BatchStep(s) for s in op.render())
-        out.extend(BatchStep(i.sql) for i in deps.indexes)
+        out.extend(BatchStep(i.sql) for i in own_indexes)
         for child in deps.children:
             saved = q(SAVED_PREFIX + child.name)
             out.append(BatchStep(child.sql))
@@ -264,8 +272,9 @@ _ALTERING: Final = (SetNullable, AlterColumnType, FillNulls, DropColumn, RenameC
 
 
 def _altered_table(op: Operation) -> str | None:
-    """The table an operation ALTERs in a way DuckDB refuses when dependents exist."""
-    if isinstance(op, _ALTERING):
+    """The table an operation ALTERs (or drops and recreates, as ``op.rebuild_table`` does)
+    in a way DuckDB refuses when dependents exist."""
+    if isinstance(op, (*_ALTERING, RebuildTable)):
         return op.table
     if isinstance(op, AddColumn):
         c = op.column
@@ -305,6 +314,9 @@ def _batch(
     probe: Probe, table: str, mine: Sequence[Operation], widenings: Sequence[Widening]
 ) -> BatchTable | None:
     deps = dependents(probe.catalog, table)
+    if any(isinstance(op, RebuildTable) for op in mine):
+        # DuckDB drops a table with its indexes; only referencing tables stop the rebuild
+        deps = replace(deps, indexes=())
     check_columns = deps.check_columns()
     fills = tuple(
         (op.name, op.expression)

@@ -133,9 +133,13 @@ def _verified(
     return state
 
 
-def _execute_op(runner: Runner, probe: Probe, op: Operation) -> None:
-    """Run one operation; a :class:`BatchTable` verifies its row counts as it goes."""
-    if not isinstance(op, BatchTable):
+def _execute_op(runner: Runner, probe: Probe, op: Operation, *, recheck: bool = False) -> None:
+    """Run one operation; a :class:`BatchTable` verifies its row counts as it goes.
+
+    ``recheck`` looks at the catalog again right before an ALTER: a revision's raw
+    SQL (``op.execute``) may have created an index since the step was planned.
+    Generated plans (adoption, reconcile) run exactly what they planned."""
+    if recheck and not isinstance(op, BatchTable):
         op = needs_batch(probe, op) or op
     if isinstance(op, BatchTable):
         runner.comment(op.describe())
@@ -167,7 +171,7 @@ def _run_ops(
                 )
                 warnings.append(message)
                 runner.comment(f"DESTRUCTIVE: {message}")
-        _execute_op(runner, probe, op)
+        _execute_op(runner, probe, op, recheck=True)
 
 
 def _dry_run_failure(runner: Runner, cause: str) -> DryRunFailedError:
@@ -236,7 +240,9 @@ def _adopt(
 ) -> str:
     ops = rev.upgrade_ops()
     atom = is_atom(catalog.all_columns(probe.catalog))
-    if atom:
+    atom_rows = 0
+    if atom:  # counted under its old name: a dry run reads the rows from the unrenamed file
+        atom_rows = probe.count(f"SELECT count(*) FROM {quote_ident(DOCUMENTS_TABLE)}")
         runner.run(
             f"ALTER TABLE {quote_ident(DOCUMENTS_TABLE)} RENAME TO {quote_ident(ATOM_LEGACY)}"
         )
@@ -266,7 +272,7 @@ def _adopt(
     if layout == "legacy_v2":
         folds = [(f, LEGACY_PREFIX) for f in plan_fold(probe)]
     elif atom:
-        _fold_atom(runner, probe, layout, result)
+        _fold_atom(runner, probe, layout, result, atom_rows)
         folded.append(f"{ATOM_LEGACY} (documents converted from the Atom layout)")
     live = catalog.all_columns(probe.catalog)
     if layout != "legacy_v2" and has_separate_media(live):
@@ -283,9 +289,10 @@ def _adopt(
     return "; ".join(notes)
 
 
-def _fold_atom(runner: Runner, probe: Probe, layout: Layout, result: UpgradeResult) -> None:
-    """Copy the renamed Atom table into the new declared ``documents``, every row."""
-    rows = probe.count(f"SELECT count(*) FROM {quote_ident(ATOM_LEGACY)}")
+def _fold_atom(
+    runner: Runner, probe: Probe, layout: Layout, result: UpgradeResult, rows: int
+) -> None:
+    """Copy the renamed Atom table (``rows`` rows) into the new declared ``documents``."""
     insert = plan_atom(probe, BACKFILLS[(DOCUMENTS_TABLE, "created_at")].sql(frozenset())[0])
     try:
         inserted_row = runner.run(insert).fetchone()
@@ -401,13 +408,16 @@ def _apply_revision(
     result.to_revision = rev.revision
 
 
-def _reconcile(runner: Runner, probe: Probe, result: UpgradeResult, *, strict: bool) -> None:
+def _reconcile(runner: Runner, probe: Probe, result: UpgradeResult) -> None:
+    """Bring the declared tables to their declared columns (batch mode where needed).
+
+    CHECKs are widened by adoption only: one a user restored afterwards (see
+    docs/migrations.md) is their choice and stays."""
     plan = plan_reconcile(probe, declared_targets())
     result.warnings.extend(w for w in plan.unresolved if w not in result.warnings)
-    widenings = plan_widenings(probe, list(DECLARED_TABLES), strict=strict)
-    if plan.is_empty and not widenings:
+    if plan.is_empty:
         return
-    batched, batch_actions = plan_batches(probe, plan.ops, widenings)
+    batched, batch_actions = plan_batches(probe, plan.ops)
     runner.start("reconcile", None, "add missing declared columns in place")
 
     def body() -> None:
@@ -490,7 +500,7 @@ def _run_upgrade(
     if layout is not None and here == 0 and goal > 0:
         result.adopted_layout = layout
     if goal == len(scripts):
-        _reconcile(runner, probe, result, strict=strict)
+        _reconcile(runner, probe, result)
     result.statements = runner.statements
     result.steps = runner.steps
     result.duration_seconds = time.perf_counter() - started

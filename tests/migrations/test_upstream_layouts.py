@@ -215,8 +215,11 @@ def test_strict_adoption_refuses_a_contradicting_check_and_changes_nothing(
 
 def test_the_atom_layout_is_converted_and_its_original_kept(config: MigrationConfig) -> None:
     build(config.database, "atom_documents")
+    planned = plan(config)
 
     result = upgrade(config)
+
+    assert any("copied its 4 row(s)" in a for a in planned.reconcile_actions), "dry run counts"
 
     assert result.adopted_layout == "atom_documents"
     post = query(
@@ -302,6 +305,10 @@ def test_after_adoption_a_chat_with_attachments_and_a_post_ingest(
             "SELECT count(*) FROM documents WHERE slug = 'adopted' OR title = 'After adoption'"
         ).fetchone() == (1,)
         assert doc_type_rule_violations(conn).ok
+        post.write_text("---\ntitle: After adoption\nstatus: draft\n---\nEdited.\n", "utf-8")
+        again = ingest(conn, [post.parent.parent], settings=settings, run_id="edit")
+        assert again.ok, again
+        assert again.inputs[0].documents_updated == 1, "an indexed, referenced table updates"
     finally:
         conn.close()
     assert check(config).ok
@@ -513,3 +520,68 @@ def test_the_dagster_ingest_job_adopts_the_newest_upstream_file_and_says_what_it
     assert any("rebuild documents in batch mode" in a for a in actions), actions
     assert any("widen CHECK on messages" in a for a in actions), actions
     assert outcome.schema["adopted_layout"] == "upstream_constrained"
+
+
+def test_a_widened_check_can_be_restored_by_a_revision_that_rebuilds_the_table(
+    tmp_path: Path, versions_dir: Path, write_revision: RevisionWriter
+) -> None:
+    """The documented undo: ``op.rebuild_table`` with the old CHECK from the bookkeeping,
+    then its indexes; the batch mode saves and recreates the referencing tables around it."""
+    database = tmp_path / "w.duckdb"
+    config = MigrationConfig(database, lock_timeout=30, versions_dir=versions_dir)
+    build(database, "constrained")
+    upgrade(config)
+    before = snapshot(database)
+    columns = query(
+        database,
+        "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
+        "WHERE table_name = 'documents' ORDER BY column_index",
+    )
+    checks = [
+        text
+        for (text,) in query(
+            database,
+            "SELECT constraint_text FROM duckdb_constraints() WHERE table_name = 'documents' "
+            "AND constraint_type = 'CHECK'",
+        )
+        if "'document'" not in text
+    ]
+    (old,) = [o for (t, o) in _widened(database) if t == "documents"]
+    listed = "".join(
+        f"\n        Column({n!r}, {t!r}, {bool(nullable)!r})," for n, t, nullable in columns
+    )
+    write_revision(
+        versions_dir,
+        "0002",
+        "0001",
+        f"op.rebuild_table(\n    'documents',\n    [{listed}\n    ],\n"
+        f"    constraints={['PRIMARY KEY (id)', *checks, old]!r},\n)\n"
+        + "".join(
+            f"op.create_index({name!r}, 'documents', [{column!r}])\n"
+            for name, column in (
+                ("idx_documents_type", "doc_type"),
+                ("idx_documents_slug", "slug"),
+                ("idx_documents_created", "created_at"),
+                ("idx_documents_status", "status"),
+            )
+        ),
+    )
+
+    result = upgrade(config)
+
+    assert any("__batch_saved_document_relations" in s for s in result.statements)
+    after = snapshot(database)
+    for table in ("annotations", "document_relations", "entity_aliases", "messages"):
+        assert after.tables[table] == before.tables[table]
+    assert after.tables["documents"] == before.tables["documents"]
+    assert {(n, t) for n, t, _ in before.indexes} == {(n, t) for n, t, _ in after.indexes}
+    conn = duckdb.connect(str(database))
+    try:
+        with pytest.raises(duckdb.ConstraintException, match="CHECK"):
+            conn.execute(
+                "INSERT INTO documents (id, created_at, source_checksum, status, doc_type, "
+                "filename, media_type) VALUES ('pdf', now(), 'c', 'published', 'media', 'a.pdf', "
+                "'document')"
+            )
+    finally:
+        conn.close()
