@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from egregora_pipeline.backup import refuse_non_file
 from egregora_pipeline.errors import WarehouseUnusableError
 from egregora_pipeline.settings import DEFAULT_DATABASE
 from egregora_pipeline.warehouse_url import POSTGRES_NOT_YET, is_postgres_url, redact_url
@@ -23,6 +22,8 @@ def _refuse_postgres_url(ctx: typer.Context, value: Path) -> Path:
     """
     if is_postgres_url(value):
         if ctx.info_name in _OWN_POSTGRES_ADVICE:
+            from egregora_pipeline.backup import refuse_non_file  # imports DuckDB: not for --help
+
             refuse_non_file(value)
         raise WarehouseUnusableError(redact_url(value), POSTGRES_NOT_YET)
     return value
