@@ -17,12 +17,14 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 SUPERUSER = "postgres"
 START_TIMEOUT_SECONDS = 60
+USERADD_ATTEMPTS = 25
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,16 @@ def _system_user() -> str | None:
     )
 
     user = "embedded_postgres"
-    ensure_user_exists(user)
+    for attempt in range(USERADD_ATTEMPTS):
+        try:
+            ensure_user_exists(user)
+            break
+        except subprocess.CalledProcessError:
+            # another pytest-xdist worker is creating it (useradd: "already exists", or
+            # /etc/passwd locked): look again
+            if attempt == USERADD_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2)
     # the server's user must reach and run the wheel's binaries and libraries
     binaries = _bin()
     ensure_prefix_permissions(binaries)
