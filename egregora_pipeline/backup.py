@@ -46,6 +46,7 @@ from egregora_pipeline.errors import (
 )
 from egregora_pipeline.settings import DEFAULT_BACKUP_KEEP, DEFAULT_LOCK_TIMEOUT_SECONDS, Settings
 from egregora_pipeline.sql import quote_ident
+from egregora_pipeline.warehouse_url import redact_url
 
 BackupKind = Literal["manual", "automatic", "pre-restore"]
 
@@ -104,7 +105,7 @@ class BackupInfo:
 def refuse_non_file(database: str | Path) -> None:
     """A PostgreSQL URL gets the advice of what to use instead, not a half-working copy."""
     if _POSTGRES.match(str(database)):
-        raise UnsupportedBackendError(str(database), POSTGRES_ADVICE)
+        raise UnsupportedBackendError(redact_url(database), POSTGRES_ADVICE)
 
 
 def default_folder(database: Path) -> Path:
