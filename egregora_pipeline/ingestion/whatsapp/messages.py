@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Final
 
 import duckdb
 
+from egregora_pipeline.ingestion.errors import InvalidSettingError
 from egregora_pipeline.ingestion.report import Rejection
 from egregora_pipeline.ingestion.streams import ReadableBytes
 from egregora_pipeline.ingestion.whatsapp import content
@@ -657,6 +659,79 @@ def load_chat(
     owns the transaction.
     """
     result = ChatLoad()
+    with chat_memory_budget(conn):
+        return _load_chat(
+            conn,
+            stream,
+            result,
+            source_path=source_path,
+            thread_id=thread_id,
+            tenant_id=tenant_id,
+            timezone=timezone,
+            namespace=namespace,
+            run_id=run_id,
+            resolve_attachments=resolve_attachments,
+            date_order=date_order,
+            table=table,
+            block_bytes=block_bytes,
+            progress=progress,
+        )
+
+
+MEMORY_LIMIT_ENV: Final = "EGREGORA_CHAT_MEMORY_LIMIT"
+DEFAULT_CHAT_MEMORY_LIMIT: Final = "1GB"
+"""DuckDB's ``memory_limit`` while a chat loads (its default is 80 % of the RAM): the
+staged messages and the final ``INSERT`` spill to DuckDB's temporary directory
+beyond it, so a chat's peak memory no longer grows with its size. Any DuckDB size
+(``512MB``, ``2GB``) in ``EGREGORA_CHAT_MEMORY_LIMIT``; ``default`` keeps DuckDB's."""
+
+
+@contextlib.contextmanager
+def chat_memory_budget(
+    conn: duckdb.DuckDBPyConnection, environ: Mapping[str, str] | None = None
+) -> Iterator[None]:
+    """Apply the chat memory limit for the duration of one chat, then restore the
+    connection's own (it may be shared with other steps)."""
+    env = os.environ if environ is None else environ
+    wanted = env.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_CHAT_MEMORY_LIMIT
+    if wanted.lower() == "default":
+        yield
+        return
+    row = conn.execute("SELECT current_setting('memory_limit')").fetchone()
+    previous = str(row[0]) if row else None
+    try:
+        conn.execute("SET memory_limit = $1", [wanted])
+    except duckdb.Error as error:
+        raise InvalidSettingError(MEMORY_LIMIT_ENV, wanted, "a DuckDB size such as 1GB") from error
+    try:
+        yield
+    finally:
+        # Never mask the error that got us here (an aborted transaction refuses even this).
+        with contextlib.suppress(duckdb.Error):
+            conn.execute("RESET memory_limit")  # exact when it was DuckDB's default
+            row = conn.execute("SELECT current_setting('memory_limit')").fetchone()
+            if previous is not None and row is not None and str(row[0]) != previous:
+                # a value set by someone else, as DuckDB prints it (to 0.1 GiB)
+                conn.execute("SET memory_limit = $1", [previous])
+
+
+def _load_chat(
+    conn: duckdb.DuckDBPyConnection,
+    stream: ReadableBytes,
+    result: ChatLoad,
+    *,
+    source_path: str,
+    thread_id: str,
+    tenant_id: str,
+    timezone: str,
+    namespace: uuid.UUID,
+    run_id: str,
+    resolve_attachments: Callable[[list[str]], Mapping[str, str]] | None,
+    date_order: DateOrder | None,
+    table: str,
+    block_bytes: int,
+    progress: Callable[[int], None] | None,
+) -> ChatLoad:
     first = stream.read(block_bytes)
     shape = sniff_shape(first, path=source_path)
     result.shape = shape
