@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from egregora_pipeline.ingestion.errors import InvalidSettingError
-from egregora_pipeline.ingestion.whatsapp.messages import MEMORY_LIMIT_ENV, chat_memory_budget
+from egregora_pipeline.ingestion.whatsapp.budget import MEMORY_LIMIT_ENV, chat_memory_budget
 from egregora_pipeline.ingestion.whatsapp.parser import MessageSplitter, sniff_shape
 
 CHAT = (

@@ -14,7 +14,7 @@ phone's locale, and nothing in one header says which. The whole file does:
 (1) rules orders out, (2) then (3) rank what is left, and a fixed preference
 (``DMY``, the order of most locales) breaks a remaining tie. The outcome
 carries the reason in words for the per-input summary. The loader re-checks
-chronology with full timestamps after parsing (see ``messages._check_times``)
+chronology with full timestamps after parsing (see ``timestamps.check_times``)
 and, if the chosen reading runs backwards, tries the other plausible orders.
 """
 

@@ -6,8 +6,8 @@ Two steps, both set-based SQL over Arrow data registered in DuckDB:
    message, split author from text, classify the body (system line,
    attachment, omitted media, deleted, edited, mentions) into a session-local
    TEMP table. Only the date components are kept, not the timestamp, because
-   the date order is decided from *all* headers (see
-   :func:`formats.resolve_date_order`).
+   the date order is decided from *all* headers (:mod:`.datestats` measures,
+   :mod:`.dateorder` decides, :mod:`.timestamps` parses and checks).
 2. **load** (once per chat): compute the UTC timestamp, the deterministic
    ``event_id`` (MD5 of tenant, thread, ordinal, timestamp, author, text),
    join the author pseudonyms (UUIDv5, computed in Python once per distinct
@@ -21,27 +21,24 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
 import duckdb
 
-from egregora_pipeline.ingestion.errors import InvalidSettingError
 from egregora_pipeline.ingestion.report import Rejection
 from egregora_pipeline.ingestion.streams import ReadableBytes
 from egregora_pipeline.ingestion.whatsapp import content
+from egregora_pipeline.ingestion.whatsapp.budget import chat_memory_budget
 from egregora_pipeline.ingestion.whatsapp.dateorder import (
     DateOrder,
-    DateStats,
     OrderDecision,
-    PartStats,
-    fits,
     resolve_date_order,
 )
+from egregora_pipeline.ingestion.whatsapp.datestats import add_order_evidence, date_stats
 from egregora_pipeline.ingestion.whatsapp.formats import (
     INVISIBLE_MARKS,
     MARKS_CLASS,
@@ -50,8 +47,6 @@ from egregora_pipeline.ingestion.whatsapp.formats import (
     describe_shape,
     diagnose_header,
     header_pattern,
-    move_ampm_words_sql,
-    strptime_formats,
 )
 from egregora_pipeline.ingestion.whatsapp.localtime import (
     ClockChanges,
@@ -64,12 +59,23 @@ from egregora_pipeline.ingestion.whatsapp.parser import (
     MessageSplitter,
     sniff_shape,
 )
+from egregora_pipeline.ingestion.whatsapp.timestamps import (
+    VALID_RANGE,
+    bad_dates,
+    check_times,
+    local_ts_sql,
+    record_out_of_order,
+    try_other_orders,
+)
 from egregora_pipeline.sql import quote_ident, quote_literal
 
 SOURCE: Final = "whatsapp"
+
+
 SYSTEM_AUTHOR_KEY: Final = "\x00whatsapp-system"
 """Key whose UUIDv5 is the ``author_uuid`` of system lines; it cannot be a real
 exported name (names never contain NUL)."""
+
 
 MESSAGE_COLUMNS: Final = (
     "event_id",
@@ -89,6 +95,7 @@ MESSAGE_COLUMNS: Final = (
     "created_by_run",
 )
 
+
 _STAGE_COLUMNS: Final = """
     ord BIGINT, line_no BIGINT, header VARCHAR, d1 INTEGER, d2 INTEGER, d3 INTEGER,
     author VARCHAR, text VARCHAR, kind VARCHAR, media_file VARCHAR, edited BOOLEAN,
@@ -97,6 +104,8 @@ _STAGE_COLUMNS: Final = """
 
 
 _QUOTE_CLASS: Final = "[" + content.QUOTE_MARKS + "]"
+
+
 _MENTION_NOISE: Final = "^\\s*@|" + MARKS_CLASS
 
 
@@ -267,64 +276,6 @@ def _any_quote_sql(column: str) -> str:
     return " OR ".join(f"contains({column}, {_lit(mark)})" for mark in content.QUOTE_MARKS)
 
 
-def _trim_header_sql(column: str) -> str:
-    """``column`` without leading invisible marks and ``[``.
-
-    Leading marks or ``[`` are rare on Android: trim only when the first
-    character is not ASCII or is a bracket (``ltrim`` with a character set
-    costs about as much as the rest of the stage step together).
-    """
-    return (
-        f"CASE WHEN ascii({column}) > 127 OR starts_with({column}, '[') "
-        f"THEN ltrim({column}, {_lit(INVISIBLE_MARKS + '[')}) ELSE {column} END"
-    )
-
-
-_AMPM_SPELLINGS: Final = (
-    ("\u202f", " "),
-    ("\u00a0", " "),
-    ("_", " "),
-    ("P. M.", "PM"),
-    ("A. M.", "AM"),
-    ("P.M.", "PM"),
-    ("A.M.", "AM"),
-    ("PM", " PM"),
-    ("AM", " AM"),
-    ("  ", " "),
-)
-
-
-def _local_ts_sql(shape: HeaderShape, order: DateOrder, *, trim: bool = True) -> str:
-    """The local (naive) timestamp of a staged row, NULL when the date is impossible.
-
-    ``strptime`` with formats built from the detected shape and the decided
-    order (:func:`formats.strptime_formats`); 12-hour headers with unusual
-    AM/PM spellings (``p. m.``, U+202F, ...) are first upper-cased and unified.
-    ``trim=False`` when the splitter saw every header start with a digit: the
-    trimming expression costs about as much as the parsing.
-    """
-    header = _trim_header_sql("header") if trim else "header"
-    if shape.ampm_before:
-        header = move_ampm_words_sql(header)
-    if shape.normalize_ampm:
-        header = f"upper({header})"
-        for old, new in _AMPM_SPELLINGS:
-            header = f"replace({header}, {_lit(old)}, {_lit(new)})"
-    formats = ", ".join(_lit(f) for f in strptime_formats(shape, order))
-    parsed = f"try_strptime({header}, [{formats}])"
-    if not shape.twelve_hour:
-        return parsed
-    # Some 12-hour locales write the first hour after midnight as 00 (``00:08 a. m.``),
-    # which %I refuses: read it as 12. COALESCE only evaluates this for the rows
-    # the plain parse left NULL, so common headers pay nothing.
-    midnight = shape.date_time_sep + "00" + shape.time_sep
-    noon = shape.date_time_sep + "12" + shape.time_sep
-    if shape.normalize_ampm:
-        midnight, noon = midnight.upper(), noon.upper()
-    again = f"try_strptime(replace({header}, {_lit(midnight)}, {_lit(noon)}), [{formats}])"
-    return f"coalesce({parsed}, {again})"
-
-
 _EXTENSION: Final = "\\.([A-Za-z0-9]+)$"
 
 
@@ -340,8 +291,12 @@ def _media_type_case(column: str) -> str:
 EVENT_NAMESPACE: Final = uuid.UUID("b8d1c0a4-3f5e-5c2b-9e61-7a0f4d2c8e13")
 """Salt of ``event_id``: its hex form is the first field of the hashed name."""
 
+
 EVENT_FIELD_SEPARATOR: Final = "\x1f"
+
+
 NULL_AUTHOR_MARK: Final = "\x1e"
+
 
 _EVENT_NAME: Final = (
     f"concat_ws(chr(31), {quote_literal(EVENT_NAMESPACE.hex)}, $tenant, $thread, "
@@ -408,18 +363,6 @@ def uuid_format_sql(digest: str) -> str:
     )
 
 
-CLOCK_CHANGE_TOLERANCE: Final = 3600
-"""Seconds a message may step back behind the one before it in file order without
-the file counting as out of time order: the largest clock change (a daylight-saving
-fall-back hour) can do that much; a wrong date order jumps days."""
-
-_VALID_RANGE: Final = (
-    "TIMESTAMPTZ '0001-01-01 00:00:00+00'",
-    "TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'",
-)
-"""Instants the warehouse and its clients read as datetimes (year 1-9999 in UTC)."""
-
-
 def load_sql(
     stage: str,
     authors: str,
@@ -442,7 +385,7 @@ def load_sql(
     that step back in time, flagged in ``attrs``. Both are empty in the common
     case, and the SQL is then the plain, cheapest one.
     """
-    low, high = _VALID_RANGE
+    low, high = VALID_RANGE
     valid_only = f"WHERE ts BETWEEN {low} AND {high}" if skip_bad_dates else ""
     target = quote_ident(table)
     columns = ", ".join(quote_ident(c) for c in MESSAGE_COLUMNS)
@@ -471,7 +414,7 @@ def load_sql(
     return f"""
 INSERT INTO {target} ({columns})
 WITH t0 AS (
-    SELECT s.*, {_local_ts_sql(shape, order, trim=trim_headers)} AS lts
+    SELECT s.*, {local_ts_sql(shape, order, trim=trim_headers)} AS lts
     FROM {quote_ident(stage)} s
 ), t AS (
     SELECT t0.*, {utc_sql("t0.lts", "$tz", changes)} AS ts{local_time} FROM t0
@@ -505,76 +448,6 @@ SELECT k.event_id, $tenant, {_lit(SOURCE)}, $thread, k.ord::VARCHAR, k.ts, k.aut
 FROM k LEFT JOIN {quote_ident(attachments)} att ON att.filename = k.media_file
 WHERE NOT EXISTS (SELECT 1 FROM {target} m WHERE m.event_id = k.event_id)
 """
-
-
-def _order_key_sql(order: DateOrder, prefix: str) -> str:
-    """SQL: the date as ``yyyymmdd``-like integer for ``order`` (only compared, never shown)."""
-    column = {letter: f"{prefix}{i + 1}" for i, letter in enumerate(order.value)}
-    return f"({column['Y']} * 10000 + {column['M']} * 100 + {column['D']})"
-
-
-def _unreadable_sql(order: DateOrder) -> str:
-    column = {letter: f"d{i + 1}" for i, letter in enumerate(order.value)}
-    return f"NOT ({column['M']} BETWEEN 1 AND 12 AND {column['D']} BETWEEN 1 AND 31)"
-
-
-def date_stats(conn: duckdb.DuckDBPyConnection, stage: str) -> DateStats:
-    """The staged date parts' ranges, for :func:`dateorder.resolve_date_order`.
-
-    One pass over integers, no sort: in most files the ranges alone leave one
-    order (a day above 12, a four-digit year); :func:`add_order_evidence` adds
-    what a file with several candidates needs. A part reaching 100 was written
-    with three or four digits (a year; ``0000``-``0099`` would not count, and
-    are rejected anyway). ``changes`` stays 0 here.
-    """
-    per_part = ", ".join(f"coalesce(max(d{i}), 0), coalesce(min(d{i}), 0)" for i in (1, 2, 3))
-    row = conn.execute(f"SELECT count(*), {per_part} FROM {quote_ident(stage)}").fetchone()
-    assert row is not None
-    values = [int(v) for v in row]
-    parts = tuple(
-        PartStats(
-            max_value=values[1 + 2 * i],
-            min_value=values[2 + 2 * i],
-            wide=values[1 + 2 * i] >= 100,
-            changes=0,
-        )
-        for i in range(3)
-    )
-    return DateStats(headers=values[0], parts=(parts[0], parts[1], parts[2]))
-
-
-def add_order_evidence(conn: duckdb.DuckDBPyConnection, stage: str, stats: DateStats) -> DateStats:
-    """What only some files need, computed only for them (one sorted pass): with
-    several orders that fit, how often each part changes and the steps where each
-    order goes back in time; with none, how many headers each order cannot read
-    (for the refusal's advice)."""
-    fitting = [o for o in DateOrder if fits(o, stats)]
-    if len(fitting) == 1:
-        return stats
-    if not fitting:
-        measure = [f"count(*) FILTER (WHERE {_unreadable_sql(o)})" for o in DateOrder]
-        row = conn.execute(f"SELECT {', '.join(measure)} FROM {quote_ident(stage)}").fetchone()
-        assert row is not None
-        return replace(stats, unreadable={o: int(v) for o, v in zip(DateOrder, row, strict=True)})
-    measure = [f"count(*) FILTER (WHERE d{i} <> p{i})" for i in (1, 2, 3)] + [
-        f"count(*) FILTER (WHERE {_order_key_sql(o, 'd')} < {_order_key_sql(o, 'p')})"
-        for o in fitting
-    ]
-    row = conn.execute(
-        f"""
-        SELECT {", ".join(measure)}
-        FROM (SELECT d1, d2, d3, lag(d1) OVER w AS p1, lag(d2) OVER w AS p2,
-                lag(d3) OVER w AS p3 FROM {quote_ident(stage)} WINDOW w AS (ORDER BY ord))
-        """
-    ).fetchone()
-    assert row is not None
-    values = [int(v) for v in row]
-    parts = tuple(replace(p, changes=values[i]) for i, p in enumerate(stats.parts))
-    return replace(
-        stats,
-        parts=(parts[0], parts[1], parts[2]),
-        backward={o: values[3 + n] for n, o in enumerate(fitting)},
-    )
 
 
 @dataclass
@@ -612,6 +485,8 @@ class ChatLoad:
 
 
 _MARKS_TABLE: Final = str.maketrans("", "", INVISIBLE_MARKS)
+
+
 _CONTROLS: Final = {c: "\ufffd" for c in (*range(0x20), *range(0x7F, 0xA0))}
 
 
@@ -629,9 +504,17 @@ def author_uuid(namespace: uuid.UUID, author: str) -> str:
 
 
 _STAGE: Final = "_egregora_stage_messages"
+
+
 _CHUNK: Final = "_egregora_chunk"
+
+
 _AUTHORS: Final = "_egregora_authors"
+
+
 _ATTACHMENTS: Final = "_egregora_attachments"
+
+
 _OUT_OF_ORDER: Final = "_egregora_out_of_order"
 
 
@@ -676,43 +559,6 @@ def load_chat(
             block_bytes=block_bytes,
             progress=progress,
         )
-
-
-MEMORY_LIMIT_ENV: Final = "EGREGORA_CHAT_MEMORY_LIMIT"
-DEFAULT_CHAT_MEMORY_LIMIT: Final = "1GB"
-"""DuckDB's ``memory_limit`` while a chat loads (its default is 80 % of the RAM): the
-staged messages and the final ``INSERT`` spill to DuckDB's temporary directory
-beyond it, so a chat's peak memory no longer grows with its size. Any DuckDB size
-(``512MB``, ``2GB``) in ``EGREGORA_CHAT_MEMORY_LIMIT``; ``default`` keeps DuckDB's."""
-
-
-@contextlib.contextmanager
-def chat_memory_budget(
-    conn: duckdb.DuckDBPyConnection, environ: Mapping[str, str] | None = None
-) -> Iterator[None]:
-    """Apply the chat memory limit for the duration of one chat, then restore the
-    connection's own (it may be shared with other steps)."""
-    env = os.environ if environ is None else environ
-    wanted = env.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_CHAT_MEMORY_LIMIT
-    if wanted.lower() == "default":
-        yield
-        return
-    row = conn.execute("SELECT current_setting('memory_limit')").fetchone()
-    previous = str(row[0]) if row else None
-    try:
-        conn.execute("SET memory_limit = $1", [wanted])
-    except duckdb.Error as error:
-        raise InvalidSettingError(MEMORY_LIMIT_ENV, wanted, "a DuckDB size such as 1GB") from error
-    try:
-        yield
-    finally:
-        # Never mask the error that got us here (an aborted transaction refuses even this).
-        with contextlib.suppress(duckdb.Error):
-            conn.execute("RESET memory_limit")  # exact when it was DuckDB's default
-            row = conn.execute("SELECT current_setting('memory_limit')").fetchone()
-            if previous is not None and row is not None and str(row[0]) != previous:
-                # a value set by someone else, as DuckDB prints it (to 0.1 GiB)
-                conn.execute("SET memory_limit = $1", [previous])
 
 
 def _load_chat(
@@ -762,16 +608,18 @@ def _load_chat(
             stats = add_order_evidence(conn, _STAGE, stats)
         decision = resolve_date_order(stats, override=date_order, path=source_path)
         trim = not splitter.result.undecorated_headers
-        times = _check_times(conn, shape, decision.order, timezone, trim=trim)
+        times = check_times(conn, _STAGE, shape, decision.order, timezone, trim=trim)
         if times.out_of_order and date_order is None:
-            decision, times = _try_other_orders(conn, shape, decision, times, timezone, trim)
+            decision, times = try_other_orders(conn, _STAGE, shape, decision, times, timezone, trim)
         result.decision, result.date_order = decision, decision.order
         order = decision.order
         result.rejections.extend(_split_rejections(splitter, shape, order, source_path))
-        bad_dates = (
-            _bad_dates(conn, shape, order, source_path, timezone, trim=trim) if (times.bad) else []
+        impossible = (
+            bad_dates(conn, _STAGE, shape, order, source_path, timezone, trim=trim)
+            if times.bad
+            else []
         )
-        result.rejections.extend(bad_dates)
+        result.rejections.extend(impossible)
         result.out_of_order = times.out_of_order
         result.first_out_of_order_line = times.first_out_of_order_line
         changes = clock_changes(timezone, times.years) if timezone != "UTC" else ()
@@ -785,7 +633,7 @@ def _load_chat(
         attachments = dict(resolve_attachments(named)) if resolve_attachments and named else {}
         result.rejections.extend(_missing_attachments(conn, attachments, source_path))
         if times.out_of_order:
-            _record_out_of_order(conn, shape, order, timezone, trim=trim)
+            record_out_of_order(conn, _STAGE, _OUT_OF_ORDER, shape, order, timezone, trim=trim)
         result.added = _insert(
             conn,
             shape,
@@ -797,12 +645,12 @@ def _load_chat(
             timezone,
             run_id,
             table,
-            skip_bad_dates=bool(bad_dates),
+            skip_bad_dates=bool(impossible),
             trim_headers=trim,
             changes=changes,
             out_of_order=_OUT_OF_ORDER if times.out_of_order else None,
         )
-        result.skipped = result.messages - len(bad_dates) - result.added
+        result.skipped = result.messages - len(impossible) - result.added
         return result
     finally:
         _quietly(conn.execute, f"DROP TABLE IF EXISTS {quote_ident(_STAGE)}")
@@ -856,179 +704,6 @@ def _quietly(action: Callable[[str], object], argument: str) -> None:
     refuses even ``unregister``; the caller's ROLLBACK undoes everything anyway)."""
     with contextlib.suppress(duckdb.Error):
         action(argument)
-
-
-@dataclass(frozen=True)
-class _Times:
-    """One parsing pass over the staged headers in a given order."""
-
-    bad: int
-    out_of_order: int
-    first_out_of_order_line: int | None
-    years: tuple[int, ...]
-
-
-def _valid_sql(local: str) -> str:
-    """SQL: ``local`` is a date the warehouse keeps (year 1-9999 once in UTC).
-
-    Only local times within a day of the ends need the time-zone conversion."""
-    low, high = _VALID_RANGE
-    return (
-        f"CASE WHEN {local} IS NULL THEN FALSE "
-        f"WHEN {local} BETWEEN TIMESTAMP '0001-01-02' AND TIMESTAMP '9999-12-30' THEN TRUE "
-        f"ELSE timezone($tz, {local}) BETWEEN {low} AND {high} END"
-    )
-
-
-def _check_times(
-    conn: duckdb.DuckDBPyConnection,
-    shape: HeaderShape,
-    order: DateOrder,
-    timezone: str,
-    *,
-    trim: bool,
-) -> _Times:
-    """Parse every header once in ``order``: how many are impossible, how many step
-    back in time by more than a clock change, and which years the chat covers."""
-    row = conn.execute(
-        f"""
-        WITH t AS (
-            SELECT ord, line_no, lts, {_valid_sql("lts")} AS ok
-            FROM (SELECT ord, line_no, {_local_ts_sql(shape, order, trim=trim)} AS lts
-                  FROM {quote_ident(_STAGE)})
-        ), w AS (
-            SELECT line_no, ok, lts,
-                lag(CASE WHEN ok THEN lts END IGNORE NULLS) OVER (ORDER BY ord) AS prev
-            FROM t
-        )
-        SELECT count(*) FILTER (WHERE NOT ok),
-            count(*) FILTER (WHERE {_steps_back_sql()}),
-            min(line_no) FILTER (WHERE {_steps_back_sql()}),
-            min(year(lts)) FILTER (WHERE ok), max(year(lts)) FILTER (WHERE ok)
-        FROM w
-        """,
-        {"tz": timezone},
-    ).fetchone()
-    assert row is not None
-    return _Times(
-        bad=int(row[0]),
-        out_of_order=int(row[1]),
-        first_out_of_order_line=int(row[2]) if row[2] is not None else None,
-        years=_years(conn, shape, order, timezone, row[3], row[4], trim=trim),
-    )
-
-
-def _years(
-    conn: duckdb.DuckDBPyConnection,
-    shape: HeaderShape,
-    order: DateOrder,
-    timezone: str,
-    first: int | None,
-    last: int | None,
-    *,
-    trim: bool,
-) -> tuple[int, ...]:
-    """The years a chat covers (for its clock changes): the span, unless a stray year
-    makes it absurd, then only the years present."""
-    if first is None or last is None:
-        return ()
-    if last - first <= 200:
-        return tuple(range(first, last + 1))
-    rows = conn.execute(
-        f"SELECT DISTINCT year(lts) FROM (SELECT {_local_ts_sql(shape, order, trim=trim)} AS lts "
-        f"FROM {quote_ident(_STAGE)}) WHERE {_valid_sql('lts')}",
-        {"tz": timezone},
-    ).fetchall()
-    return tuple(int(r[0]) for r in rows)
-
-
-def _steps_back_sql() -> str:
-    return f"ok AND lts < prev - INTERVAL {CLOCK_CHANGE_TOLERANCE} SECOND"
-
-
-def _try_other_orders(
-    conn: duckdb.DuckDBPyConnection,
-    shape: HeaderShape,
-    decision: OrderDecision,
-    times: _Times,
-    timezone: str,
-    trim: bool,
-) -> tuple[OrderDecision, _Times]:
-    """The chosen reading runs backwards: a wrong order is the likeliest cause, so
-    every other order that reads all headers is tried; the first that keeps the
-    file in time order (and reads no fewer dates) wins. Otherwise keep the choice."""
-    for other in decision.plausible:
-        if other is decision.order:
-            continue
-        again = _check_times(conn, shape, other, timezone, trim=trim)
-        if again.out_of_order == 0 and again.bad <= times.bad:
-            reason = (
-                f"{other.value}: read as {decision.order.value} ({decision.reason}), "
-                f"{times.out_of_order} messages went back in time (first at line "
-                f"{times.first_out_of_order_line}); read as {other.value} none do"
-            )
-            return OrderDecision(other, reason, decision.plausible), again
-    return decision, times
-
-
-def _record_out_of_order(
-    conn: duckdb.DuckDBPyConnection,
-    shape: HeaderShape,
-    order: DateOrder,
-    timezone: str,
-    *,
-    trim: bool,
-) -> None:
-    """A temp table of the messages that step back in time, flagged by the insert."""
-    conn.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {quote_ident(_OUT_OF_ORDER)} AS
-        SELECT ord, line_no FROM (
-            SELECT ord, line_no, lts, ok,
-                lag(CASE WHEN ok THEN lts END IGNORE NULLS) OVER (ORDER BY ord) AS prev
-            FROM (SELECT ord, line_no, lts, {_valid_sql("lts")} AS ok
-                  FROM (SELECT ord, line_no, {_local_ts_sql(shape, order, trim=trim)} AS lts
-                        FROM {quote_ident(_STAGE)})))
-        WHERE {_steps_back_sql()}
-        """,
-        {"tz": timezone},
-    )
-
-
-def _bad_dates(
-    conn: duckdb.DuckDBPyConnection,
-    shape: HeaderShape,
-    order: DateOrder,
-    source_path: str,
-    timezone: str,
-    *,
-    trim: bool,
-) -> list[Rejection]:
-    rows = conn.execute(
-        f"SELECT line_no, header, lts IS NULL FROM "
-        f"(SELECT ord, line_no, header, {_local_ts_sql(shape, order, trim=trim)} AS lts "
-        f"FROM {quote_ident(_STAGE)}) WHERE NOT ({_valid_sql('lts')}) ORDER BY ord",
-        {"tz": timezone},
-    ).fetchall()
-    rejections = []
-    for line, header, impossible in rows:
-        column, why = diagnose_header(str(header), shape)
-        if not impossible:
-            column, why = 1, "the year is outside 0001-9999 (once converted to UTC)"
-        elif why.startswith(("hour", "minute", "second")):
-            why = f"the time cannot be read: {why}"
-        else:
-            column, why = 1, f"the date is not a valid {order.value} date"
-        rejections.append(
-            Rejection(
-                source_path,
-                int(line),
-                column,
-                f"{why}; expected a header like {shape.example(order)!r}",
-                str(header),
-            )
-        )
-    return rejections
 
 
 def _missing_attachments(
