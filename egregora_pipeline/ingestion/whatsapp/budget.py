@@ -3,6 +3,8 @@
 DuckDB's default is 80 % of the RAM, so a big chat grew its process to
 several GB; under a limit DuckDB spills the staged messages and the final
 ``INSERT`` to its temporary directory instead (see docs/ingestion.md, *Memory*).
+Only chats bigger than one read block (64 MiB, about 650k messages) are loaded
+under it: the limit alone costs CPU even when it is never reached.
 """
 
 from __future__ import annotations

@@ -540,12 +540,19 @@ def load_chat(
     mentions and returns, for those it could store, their ``media_url`` (the
     key in the media store); the others are recorded as missing. The caller
     owns the transaction.
+
+    A chat bigger than one block loads under the chat memory limit
+    (:mod:`.budget`); a smaller one does not need it, and the limit alone costs
+    about 10 % more CPU on a 500k-message chat even when it is never reached.
     """
     result = ChatLoad()
-    with chat_memory_budget(conn):
+    first = stream.read(block_bytes)
+    budget = chat_memory_budget(conn) if len(first) >= block_bytes else contextlib.nullcontext()
+    with budget:
         return _load_chat(
             conn,
             stream,
+            first,
             result,
             source_path=source_path,
             thread_id=thread_id,
@@ -564,6 +571,7 @@ def load_chat(
 def _load_chat(
     conn: duckdb.DuckDBPyConnection,
     stream: ReadableBytes,
+    first: bytes,
     result: ChatLoad,
     *,
     source_path: str,
@@ -578,7 +586,6 @@ def _load_chat(
     block_bytes: int,
     progress: Callable[[int], None] | None,
 ) -> ChatLoad:
-    first = stream.read(block_bytes)
     shape = sniff_shape(first, path=source_path)
     result.shape = shape
     splitter = MessageSplitter(shape, path=source_path)
