@@ -241,6 +241,11 @@ def test_am_pm_written_as_a_word_before_the_time(
             ["13.06.18 21.25.15: Ana: text", "14.06.18 08.00.00: Ana: more"],
             [datetime(2018, 6, 13, 21, 25, 15), datetime(2018, 6, 14, 8)],
         ),
+        # words between date and time (whatsapp-chat-parser accepts any)
+        (
+            ["13/06/2018 a las 21:25 - Ana: hola", "14/06/2018 a las 9:05 - Bob: qué"],
+            [datetime(2018, 6, 13, 21, 25), datetime(2018, 6, 14, 9, 5)],
+        ),
         # a four-digit year in the middle (whatsapp-chat-parser's format10)
         (
             ["[06/2018/13, 21:25:15] Ana: m", "[06/2018/14, 21:25:15] Ana: n"],

@@ -4,9 +4,16 @@ can be read with bounded memory."""
 from __future__ import annotations
 
 import io
+import uuid
+from pathlib import Path
 
+import duckdb
 import pyarrow as pa
+import pytest
 
+from egregora_pipeline.ingestion.errors import InvalidSettingError
+from egregora_pipeline.ingestion.whatsapp.budget import MEMORY_LIMIT_ENV, chat_memory_budget
+from egregora_pipeline.ingestion.whatsapp.messages import load_chat
 from egregora_pipeline.ingestion.whatsapp.parser import MessageSplitter, sniff_shape
 
 CHAT = (
@@ -127,3 +134,54 @@ def test_unreadable_headers_are_set_aside_whatever_the_block_size() -> None:
     assert len({ordinal for ordinal, _, _ in rows}) == 21  # ordinals stay unique
     for block in (9, 50, 128):
         assert split(block) == (rows, unreadable)
+
+
+def test_a_chat_loads_under_its_memory_limit_and_the_connection_gets_its_own_back(
+    tmp_path: Path,
+) -> None:
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    before = conn.execute("SELECT current_setting('memory_limit')").fetchone()  # DuckDB's
+    seen: list[object] = []
+    with chat_memory_budget(conn, {}):
+        seen.append(conn.execute("SELECT current_setting('memory_limit')").fetchone())
+    assert seen == [("953.6 MiB",)]  # the 1GB default while the chat loads
+    assert conn.execute("SELECT current_setting('memory_limit')").fetchone() == before
+    with chat_memory_budget(conn, {MEMORY_LIMIT_ENV: "default"}):
+        assert conn.execute("SELECT current_setting('memory_limit')").fetchone() == before
+    with (
+        pytest.raises(InvalidSettingError, match=MEMORY_LIMIT_ENV),
+        chat_memory_budget(conn, {MEMORY_LIMIT_ENV: "lots"}),
+    ):
+        pass
+    assert conn.execute("SELECT current_setting('memory_limit')").fetchone() == before
+
+
+def test_only_a_chat_bigger_than_one_block_loads_under_the_memory_limit(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    default = warehouse.execute("SELECT current_setting('memory_limit')").fetchone()
+    seen: list[object] = []
+    probe = warehouse.cursor()  # the limit is the database's: another cursor sees it
+
+    def load(block_bytes: int) -> None:
+        seen.clear()
+        load_chat(
+            warehouse,
+            io.BytesIO(CHAT),
+            source_path="chat.txt",
+            thread_id=f"t{block_bytes}",
+            tenant_id="default",
+            timezone="UTC",
+            namespace=uuid.UUID(int=1),
+            run_id="r",
+            block_bytes=block_bytes,
+            progress=lambda _: seen.append(
+                probe.execute("SELECT current_setting('memory_limit')").fetchone()
+            ),
+        )
+
+    load(1 << 20)  # the whole chat in one block
+    assert set(seen) == {default}
+    load(256)  # many blocks: a big chat
+    assert set(seen) == {("953.6 MiB",)}
+    assert warehouse.execute("SELECT current_setting('memory_limit')").fetchone() == default

@@ -14,7 +14,7 @@ phone's locale, and nothing in one header says which. The whole file does:
 (1) rules orders out, (2) then (3) rank what is left, and a fixed preference
 (``DMY``, the order of most locales) breaks a remaining tie. The outcome
 carries the reason in words for the per-input summary. The loader re-checks
-chronology with full timestamps after parsing (see ``messages._check_times``)
+chronology with full timestamps after parsing (see ``timestamps.check_times``)
 and, if the chosen reading runs backwards, tries the other plausible orders.
 """
 
@@ -113,9 +113,11 @@ def date_order_override(
     return parse_date_order(value, source=DATE_ORDER_ENV) if value else None
 
 
-def _fits(order: DateOrder, stats: DateStats) -> bool:
+def fits(order: DateOrder, stats: DateStats) -> bool:
     """Whether every header can be a date in ``order`` (rule 1 of the module doc)."""
-    if stats.unreadable.get(order, 0):
+    month = stats.parts[order.value.index("M")]
+    day = stats.parts[order.value.index("D")]
+    if month.min_value < 1 or month.max_value > 12 or day.min_value < 1 or day.max_value > 31:
         return False
     year = order.value.index("Y")
     wide = [part.wide for part in stats.parts]
@@ -141,18 +143,18 @@ def resolve_date_order(
     orders that read the most of them, so the override it suggests can work.
     """
     ranked = sorted(
-        (o for o in DateOrder if _fits(o, stats)),
+        (o for o in DateOrder if fits(o, stats)),
         key=lambda o: (_change_violations(o, stats), stats.backward.get(o, 0), PREFERENCE.index(o)),
     )
     if override is not None:
         return OrderDecision(override, f"set by {DATE_ORDER_ENV} or date_order", tuple(ranked))
     if not ranked:
-        raise DateOrderError(path, _no_order_fits(stats))
+        raise DateOrderError(path, _no_orderfits(stats))
     best = ranked[0]
     return OrderDecision(best, _why(best, ranked, stats), tuple(ranked))
 
 
-def _no_order_fits(stats: DateStats) -> str:
+def _no_orderfits(stats: DateStats) -> str:
     counts = {o: n for o, n in stats.unreadable.items() if o in DateOrder and n < stats.headers}
     limits = ", ".join(
         f"the {_PART_NAMES[i]} part reaches {part.max_value}" for i, part in enumerate(stats.parts)
@@ -175,7 +177,7 @@ def _why(best: DateOrder, ranked: list[DateOrder], stats: DateStats) -> str:
         f"{_LETTER_NAMES[letter]} = {_PART_NAMES[i]} part" for i, letter in enumerate(best.value)
     )
     if len(ranked) == 1:
-        others = [o for o in DateOrder if o is not best and not _fits(o, stats)]
+        others = [o for o in DateOrder if o is not best and not fits(o, stats)]
         maxima = ", ".join(
             f"{_PART_NAMES[i]} part up to {p.max_value}{' (4 digits)' if p.wide else ''}"
             for i, p in enumerate(stats.parts)

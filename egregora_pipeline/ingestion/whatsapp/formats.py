@@ -140,7 +140,7 @@ class HeaderShape:
 _GENERIC_HEADER: Final = re.compile(
     rf"^{MARKS_CLASS}*(?P<open>\[)?{MARKS_CLASS}*"
     r"(?P<d1>\d{1,4})(?P<ds>[./-] ?)(?P<d2>\d{1,4})(?P=ds)(?P<d3>\d{1,4})(?P<dend>\.?)"
-    r"(?P<dts>,? ?(?:[^\W\d_]{1,8}\.? )?)"
+    r"(?P<dts>,? ?(?:[^\W\d_]{1,8}\.? ){0,2})"
     r"(?P<h>\d{1,2})(?P<ts>[:.])(?P<mi>\d{2})(?P<ss>(?P=ts)\d{2})?"
     rf"(?P<ap>[{AMPM_SPACES}]?[AaPp]\.?[{AMPM_SPACES}]?[Mm]\.?)?"
     r"(?P<end>\] | - |: | (?=[^\W\d_]|\+|~|\u202a|\u200e))"
