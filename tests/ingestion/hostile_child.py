@@ -41,9 +41,21 @@ def main(spec_path: str) -> None:
     if spec.get("uid") is not None:
         # Whatever the run imports lazily must be loaded before the stdlib and the
         # virtualenv become unreadable to the unprivileged user.
+        import importlib
+        import pkgutil
+
         import imagehash  # noqa: F401
         import yaml  # noqa: F401
         from PIL import Image, PngImagePlugin  # noqa: F401
+
+        import egregora_pipeline.ingestion
+        import egregora_pipeline.schema
+
+        # The schema package exports its names lazily: load every module of the
+        # library the ingest can reach while the files are still readable.
+        for package in (egregora_pipeline.schema, egregora_pipeline.ingestion):
+            for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+                importlib.import_module(module.name)
 
         for codec in ("utf-8-sig", "utf-16", "unicode_escape"):
             "".encode(codec)
