@@ -178,8 +178,12 @@ def restore(backup: Path, database: Path, *, folder: Path | None = None) -> Rest
     previous: BackupInfo | None = None
     with exclusive_lock(database):
         wal = wal_of(database)
-        needed = restored.size + (wal_of(backup).stat().st_size if wal_of(backup).exists() else 0)
-        ensure_space(database.parent, needed, f"restoring {backup}")
+        needed = restored.size + _size(wal_of(backup))
+        if database.exists():  # the pre-restore copy, when it goes to the same disk
+            keep = folder or default_folder(database)
+            if os.stat(database.parent).st_dev == os.stat(keep.parent).st_dev:
+                needed += _size(database) + _size(wal)
+        ensure_space(database.parent, needed, f"restoring {backup} (and keeping the replaced file)")
         if database.exists():
             previous = _keep_replaced(database, folder)
         scratch = database.with_name(f".{database.name}.{os.getpid()}.restoring")
@@ -196,6 +200,13 @@ def restore(backup: Path, database: Path, *, folder: Path | None = None) -> Rest
             os.replace(wal_scratch, wal)
         fsync_dir(database.parent)
     return RestoreResult(database=database, restored=restored, previous=previous)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _keep_replaced(database: Path, folder: Path | None) -> BackupInfo:

@@ -137,6 +137,8 @@ def assess(
     direction) needs no backup: the engine raises its own error.
     """
     result = Assessment()
+    if not _has_tables(conn):
+        return result  # a new, empty warehouse: nothing to lose
     probe = Probe(catalog=conn, data=conn)
     state = bookkeeping.verify(bookkeeping.read(conn), scripts)
     if state.problems:
@@ -164,6 +166,13 @@ def assess(
         reasons=result.reasons,
     )
     return result
+
+
+def _has_tables(conn: duckdb.DuckDBPyConnection) -> bool:
+    row = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def backup_if_risky(
