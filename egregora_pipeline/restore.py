@@ -34,6 +34,7 @@ from egregora_pipeline.backup import (
     ensure_space,
     file_sha256,
     fsync_dir,
+    manifest_of,
     place_copy,
     read_backup,
     refuse_non_file,
@@ -225,8 +226,14 @@ def _keep_replaced(database: Path, folder: Path | None) -> BackupInfo:
         taken_at=taken_at,
     )
     revision, problem = _revision_of_copy(info.path)
+    # the revision is only known once the copy opens: name the file after it
+    path = where / backup_name(database, taken_at, revision, "pre-restore")
+    if wal_of(info.path).exists():
+        os.replace(wal_of(info.path), wal_of(path))
+    os.replace(info.path, path)
+    manifest_of(info.path).unlink(missing_ok=True)
     final = BackupInfo(
-        path=info.path,
+        path=path,
         size=info.size,
         revision=revision,
         sha256=info.sha256,
