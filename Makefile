@@ -31,8 +31,10 @@ unit: setup
 
 test: lint typecheck unit
 
+# The UI on the project's instance (./dagster.yaml, storage in .dagster/): it shows
+# the runs of `make run` and `egregora-pipeline ingest`. DAGSTER_HOME, if set, wins.
 dagster-dev: setup
-	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/dagster dev -w workspace.yaml
 
 bench: setup
 	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done

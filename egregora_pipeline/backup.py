@@ -44,7 +44,7 @@ from egregora_pipeline.errors import (
     UnsupportedBackendError,
     WarehouseNotFoundError,
 )
-from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
+from egregora_pipeline.settings import DEFAULT_BACKUP_KEEP, DEFAULT_LOCK_TIMEOUT_SECONDS, Settings
 from egregora_pipeline.sql import quote_ident
 
 BackupKind = Literal["manual", "automatic", "pre-restore"]
@@ -381,3 +381,18 @@ def prune(database: Path, keep: int, folder: Path | None = None) -> list[Path]:
             path.unlink(missing_ok=True)
         removed.append(info.path)
     return removed
+
+
+@dataclass(frozen=True)
+class BackupPolicy:
+    """Whether and how many automatic backups (``EGREGORA_BACKUP``, ``EGREGORA_BACKUP_KEEP``)."""
+
+    enabled: bool = True
+    keep: int = DEFAULT_BACKUP_KEEP
+    folder: Path | None = None
+    """Where to put them; None: ``backups/`` beside the warehouse."""
+
+    @classmethod
+    def from_env(cls) -> BackupPolicy:
+        settings = Settings.from_env()
+        return cls(enabled=settings.backup_enabled, keep=settings.backup_keep)

@@ -55,6 +55,35 @@ def doc_type_rule_violations(conn: duckdb.DuckDBPyConnection, table: str = "docu
     return _finding(conn, "per-doc_type rules", violations_sql(table))
 
 
+CLOCK_CHANGE_SECONDS = 3600
+"""How far a message may step back behind the one before it (a daylight-saving
+fall-back hour) before its thread counts as out of time order."""
+
+
+def messages_out_of_order(conn: duckdb.DuckDBPyConnection, table: str = "messages") -> Finding:
+    """Messages that go back in time by more than a clock change in file order.
+
+    WhatsApp writes an export in time order, so a step back of hours or days
+    means a wrong reading (date order) or a damaged file. File order is
+    ``msg_id`` (the ordinal) among the rows one run loaded for a thread; the
+    sample lists the thread, the message and, when ingestion flagged it, the
+    line of the chat file (``attrs.line``), first offences first.
+    """
+    _declared(table)
+    source = quote_ident(table)
+    query = f"""
+        SELECT thread_id, msg_id, ts, previous_ts, line, created_by_run FROM (
+            SELECT thread_id, msg_id, ts, created_by_run,
+                json_extract_string(attrs, '$.line') AS line,
+                lag(ts) OVER (PARTITION BY thread_id, created_by_run
+                              ORDER BY TRY_CAST(msg_id AS BIGINT)) AS previous_ts
+            FROM {source} WHERE source = 'whatsapp')
+        WHERE ts < previous_ts - INTERVAL {CLOCK_CHANGE_SECONDS} SECOND
+        ORDER BY thread_id, TRY_CAST(msg_id AS BIGINT)
+    """
+    return _finding(conn, "every thread is chronological in file order", query)
+
+
 def _finding(conn: duckdb.DuckDBPyConnection, rule: str, query: str) -> Finding:
     total = conn.execute(f"SELECT count(*) FROM ({query})").fetchone()
     relation = conn.execute(f"SELECT * FROM ({query}) LIMIT {SAMPLE_LIMIT}")

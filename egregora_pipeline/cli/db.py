@@ -13,32 +13,21 @@ otherwise be read as Rich markup.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from egregora_pipeline.backup import BackupInfo, backup_warehouse, list_backups, refuse_non_file
 from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, DatabaseOption
-from egregora_pipeline.migrations import (
-    CheckReport,
-    MigrationConfig,
-    UpgradeResult,
-    check,
-    current,
-    downgrade,
-    history,
-    plan,
-    plan_downgrade,
-    revision,
-    stamp,
-    upgrade,
-)
-from egregora_pipeline.migrations.safeguard import BackupPolicy, restore_command
-from egregora_pipeline.restore import restore
 from egregora_pipeline.settings import Settings
+
+# The engine (Ibis, DuckDB, the revision chain) is imported inside each command:
+# `--help` and the commands that do not need all of it start without it.
+if TYPE_CHECKING:
+    from egregora_pipeline.backup import BackupInfo
+    from egregora_pipeline.migrations import CheckReport, MigrationConfig, UpgradeResult
 
 db_app = typer.Typer(
     help=(
@@ -65,6 +54,16 @@ AllowDestructiveOption = Annotated[
     typer.Option(
         "--allow-destructive",
         help="Let operations that drop tables or columns, or narrow types, lose data.",
+    ),
+]
+StrictAdoptionOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict-adoption",
+        help=(
+            "Refuse to adopt a warehouse whose CHECK constraints contradict the declared rules "
+            "(default: widen them to the declared rule and keep the old definition)."
+        ),
     ),
 ]
 NoBackupOption = Annotated[
@@ -95,14 +94,19 @@ def _config(
     versions_dir: Path | None,
     *,
     allow_destructive: bool = False,
+    strict_adoption: bool = False,
     no_backup: bool = False,
 ) -> MigrationConfig:
+    from egregora_pipeline.backup import BackupPolicy
+    from egregora_pipeline.migrations import MigrationConfig
+
     settings = Settings.from_env()
     return MigrationConfig(
         database=database,
         lock_timeout=settings.lock_timeout_seconds,
         allow_destructive=allow_destructive,
         versions_dir=versions_dir,
+        strict_adoption=strict_adoption,
         backup=BackupPolicy(
             enabled=settings.backup_enabled and not no_backup, keep=settings.backup_keep
         ),
@@ -124,6 +128,8 @@ def _print_backup(info: BackupInfo, label: str) -> None:
 
 
 def _print_result(result: UpgradeResult, verb: str, database: Path) -> None:
+    from egregora_pipeline.migrations.safeguard import restore_command
+
     out = _out()
     if result.backup is not None:
         _print_backup(result.backup, "backup taken first")
@@ -161,6 +167,7 @@ def upgrade_command(
     ] = "head",
     sql: SqlOption = False,
     allow_destructive: AllowDestructiveOption = False,
+    strict_adoption: StrictAdoptionOption = False,
     no_backup: NoBackupOption = False,
     database: DatabaseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
@@ -169,14 +176,23 @@ def upgrade_command(
 
     A warehouse without bookkeeping is adopted first: empty, legacy V2 tables (folded
     into documents, originals kept as legacy_v2_*), partial or complete unversioned
-    tables. Each revision runs in its own transaction with its bookkeeping row; a
-    failure rolls that revision back and exits 3. Waits for DuckDB's file lock
-    (EGREGORA_LOCK_TIMEOUT seconds) if another process holds the warehouse. Before a
-    step that drops or rewrites data (not before one that only adds), the warehouse
-    is backed up to backups/ beside it, unless --no-backup.
+    tables, upstream Egregora's indexed/constrained, Atom and separate-media layouts
+    (tables DuckDB cannot ALTER in place are changed in batch mode; CHECKs that
+    contradict the declared rules are widened unless --strict-adoption). Each revision
+    runs in its own transaction with its bookkeeping row; a failure rolls that revision
+    back and exits 3. Waits for DuckDB's file lock (EGREGORA_LOCK_TIMEOUT seconds) if
+    another process holds the warehouse. Before a step that drops or rewrites data
+    (not before one that only adds), the warehouse is backed up to backups/ beside it,
+    unless --no-backup.
     """
+    from egregora_pipeline.migrations import plan, upgrade
+
     config = _config(
-        database, versions_dir, allow_destructive=allow_destructive, no_backup=no_backup
+        database,
+        versions_dir,
+        allow_destructive=allow_destructive,
+        strict_adoption=strict_adoption,
+        no_backup=no_backup,
     )
     if sql:
         _print_sql(plan(config, target).sql())
@@ -200,6 +216,8 @@ def downgrade_command(
     drops the declared tables. A revert that drops or rewrites data is preceded by a
     backup (backups/ beside the warehouse) unless --no-backup.
     """
+    from egregora_pipeline.migrations import downgrade, plan_downgrade
+
     config = _config(
         database, versions_dir, allow_destructive=allow_destructive, no_backup=no_backup
     )
@@ -213,6 +231,7 @@ def downgrade_command(
 def plan_command(
     target: Annotated[str, typer.Argument(help="Revision to plan for (default head).")] = "head",
     allow_destructive: AllowDestructiveOption = False,
+    strict_adoption: StrictAdoptionOption = False,
     database: DatabaseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
 ) -> None:
@@ -222,7 +241,11 @@ def plan_command(
     executed on an empty in-memory copy of the schema to make sure it is exact.
     Destructive steps are flagged with a comment.
     """
-    config = _config(database, versions_dir, allow_destructive=allow_destructive)
+    from egregora_pipeline.migrations import plan
+
+    config = _config(
+        database, versions_dir, allow_destructive=allow_destructive, strict_adoption=strict_adoption
+    )
     _print_sql(plan(config, target).sql())
 
 
@@ -232,6 +255,8 @@ def current_command(
     versions_dir: VersionsDirOption = None,
 ) -> None:
     """Print the applied revision id ('base' when none is applied). Read-only."""
+    from egregora_pipeline.migrations import current
+
     _out().print(current(_config(database, versions_dir)) or "base", markup=False)
 
 
@@ -241,6 +266,8 @@ def history_command(
     versions_dir: VersionsDirOption = None,
 ) -> None:
     """List every revision, oldest first, marking the applied ones. Read-only."""
+    from egregora_pipeline.migrations import history
+
     entries, problems = history(_config(database, versions_dir))
     table = Table(title="revisions", title_justify="left")
     for name in ("", "revision", "parent", "message", "applied at", "applied by"):
@@ -302,6 +329,8 @@ def check_command(
     column is missing or differs in type or nullability. Read-only and metadata-only,
     so it costs the same on any size of warehouse: what CI calls to gate one.
     """
+    from egregora_pipeline.migrations import check
+
     report = check(_config(database, versions_dir))
     _print_check(report)
     if not report.ok:
@@ -321,6 +350,8 @@ def stamp_command(
     checksum mismatch (the files' current checksums are recorded) or an unknown
     revision id (rows of revisions not in the chain up to TARGET are removed).
     """
+    from egregora_pipeline.migrations import stamp
+
     result = stamp(_config(database, versions_dir), target)
     _out().print(f"stamped: the warehouse is now recorded at {result.to_revision or 'base'}")
 
@@ -345,6 +376,8 @@ def revision_command(
     operations: new tables, added/removed columns, type and nullability changes, with
     destructive ones marked. Review the file before committing it.
     """
+    from egregora_pipeline.migrations import revision
+
     path = revision(_config(database, versions_dir), message, autogenerate=autogenerate)
     _out().print(f"wrote {path}", markup=False)
 
@@ -367,6 +400,9 @@ def backup_command(
     copy; checkpoints, then copies the file. Refuses (exit 3) when the copy would not
     fit on the disk. A PostgreSQL URL is refused with what to use instead.
     """
+    from egregora_pipeline.backup import backup_warehouse, refuse_non_file
+    from egregora_pipeline.migrations.safeguard import restore_command
+
     refuse_non_file(database)
     info = backup_warehouse(database, to=to, lock_timeout=Settings.from_env().lock_timeout_seconds)
     _print_backup(info, "backup")
@@ -378,6 +414,8 @@ def backups_command(
     database: DatabaseOption = DEFAULT_DATABASE_PATH,
 ) -> None:
     """List the warehouse's backups in backups/ beside it, newest first. Reads no warehouse."""
+    from egregora_pipeline.backup import list_backups, refuse_non_file
+
     refuse_non_file(database)
     found = list_backups(database)
     out = _out()
@@ -414,6 +452,8 @@ def restore_command_(
     process holds the warehouse open. The file it replaces, and its WAL, are kept first
     as a pre-restore backup in backups/.
     """
+    from egregora_pipeline.restore import restore
+
     result = restore(backup, database)
     out = _out()
     if result.previous is not None:

@@ -15,13 +15,11 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from rich.console import Console
 
 from egregora_pipeline.cli.exit_codes import ExitCode
-from egregora_pipeline.cli.ingest_report import IngestProgressBars, render_outcome
 from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, DatabaseOption
-from egregora_pipeline.ingestion.errors import InvalidSettingError
-from egregora_pipeline.ingestion.whatsapp.formats import date_order_override
+from egregora_pipeline.errors import SettingsError
+from egregora_pipeline.orchestration.instance import choose_instance
 from egregora_pipeline.settings import Settings
 
 
@@ -60,24 +58,50 @@ def ingest_command(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show Dagster's step logs.")
     ] = False,
+    ephemeral: Annotated[
+        bool,
+        typer.Option(
+            "--ephemeral",
+            envvar="EGREGORA_EPHEMERAL_INSTANCE",
+            help="Record the run in a throw-away Dagster instance instead of the project's "
+            "(./dagster.yaml) or DAGSTER_HOME's (env EGREGORA_EPHEMERAL_INSTANCE=1).",
+        ),
+    ] = False,
 ) -> None:
     """Ingest WhatsApp exports, Markdown content and media into the warehouse.
 
     Runs the Dagster job ``ingest_job`` in this process: the schema is migrated
     to head first, blocking checks confirm every declared column, then the
     inputs are ingested and the data checks run. A per-input summary follows.
+
+    The run is recorded in the project's Dagster instance (``./dagster.yaml``, the
+    one ``make dagster-dev`` shows), in ``DAGSTER_HOME``'s if set, or nowhere with
+    ``--ephemeral``.
     """
-    from egregora_pipeline.definitions import defs  # Dagster import is slow: only when needed
-    from egregora_pipeline.orchestration.local_run import run_ingest_job
+    # Imported here, not at the top: `--help` and the `db` commands need none of it.
+    from rich.console import Console
+
+    from egregora_pipeline.cli.ingest_report import IngestProgressBars, render_outcome
+    from egregora_pipeline.ingestion.errors import InvalidSettingError
+    from egregora_pipeline.ingestion.limits import InputLimits
+    from egregora_pipeline.ingestion.whatsapp.formats import date_order_override
 
     settings = Settings.from_env(database=database, timezone=timezone)
+    instance = choose_instance(ephemeral=ephemeral)
     try:
         date_order_override(None)  # a bad EGREGORA_DATE_ORDER is a usage error, not a run
     except InvalidSettingError as error:
         raise typer.BadParameter(str(error), param_hint="EGREGORA_DATE_ORDER") from None
+    try:
+        InputLimits.from_env()  # so is a bad EGREGORA_MAX_* limit
+    except SettingsError as error:
+        raise typer.BadParameter(str(error), param_hint=error.variable) from None
     out = Console()
     if not out.is_terminal:  # logs and pipes: wide enough that paths and tables stay whole
         out = Console(width=200)
+    from egregora_pipeline.definitions import defs  # Dagster: only once the inputs are valid
+    from egregora_pipeline.orchestration.local_run import run_ingest_job
+
     with IngestProgressBars(Console(stderr=True)) as progress:
         outcome = run_ingest_job(
             defs,
@@ -85,10 +109,12 @@ def ingest_command(
             settings,
             progress=progress,
             log_level="INFO" if verbose else "CRITICAL",
+            instance=instance,
         )
     if outcome.interrupted:
         raise KeyboardInterrupt  # main() prints what an interruption leaves behind
     render_outcome(out, outcome, settings)
+    out.print(f"Dagster run {outcome.run_id}: {instance.reason}", highlight=False, markup=False)
     if outcome.failed_checks or outcome.failed_inputs:
         raise typer.Exit(ExitCode.CHECK_FAILED)
     if outcome.failures or not outcome.success:

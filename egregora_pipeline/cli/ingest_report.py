@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -27,6 +28,42 @@ from egregora_pipeline.settings import Settings
 
 if TYPE_CHECKING:  # importing Dagster costs seconds; `db` commands must not pay it
     from egregora_pipeline.orchestration.local_run import IngestRunOutcome
+
+
+_VISIBLE: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def visible(value: object) -> str:
+    """``value`` as inert text for the terminal: markup escaped, control characters shown.
+
+    Paths, attachment names and reasons come from hostile input. Rich would
+    read ``[/x]`` in them as markup (and crash on an unmatched closing tag);
+    a terminal would obey an escape sequence or a newline in a file name. So
+    every control character (C0, DEL, C1, and the line/paragraph separators
+    and bidirectional overrides that reorder what is shown) is written as its
+    Python escape, ``\\x1b`` or ``\\n``, and then markup is escaped.
+    """
+    text = str(value)
+    if any(_is_control(char) for char in text):
+        text = "".join(_show(char) for char in text)
+    return escape(text)
+
+
+def _is_control(char: str) -> bool:
+    code = ord(char)
+    return (
+        code < 0x20
+        or 0x7F <= code < 0xA0
+        or code in (0x2028, 0x2029)
+        or 0x202A <= code <= 0x202E
+        or 0x2066 <= code <= 0x2069
+    )
+
+
+def _show(char: str) -> str:
+    if not _is_control(char):
+        return char
+    return _VISIBLE.get(char) or char.encode("unicode_escape").decode("ascii")
 
 
 class IngestProgressBars:
@@ -65,9 +102,13 @@ class IngestProgressBars:
         key = str(event.path)
         task = self._tasks.get(key)
         if task is None:
-            task = self._progress.add_task(event.path.name, total=event.total, unit=event.unit)
+            task = self._progress.add_task(
+                visible(event.path.name), total=event.total, unit=visible(event.unit)
+            )
             self._tasks[key] = task
-        self._progress.update(task, completed=event.done, total=event.total, unit=event.unit)
+        self._progress.update(
+            task, completed=event.done, total=event.total, unit=visible(event.unit)
+        )
 
 
 INPUT_COUNT_COLUMNS = (
@@ -95,11 +136,14 @@ def _schema_summary(schema: dict[str, Any]) -> str:
 
 
 def _display_path(path: str) -> str:
-    """Paths relative to the working directory when under it: shorter, still unambiguous."""
+    """Paths relative to the working directory when under it: shorter, still unambiguous.
+
+    Returned escaped (see :func:`visible`), ready to print.
+    """
     try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return path
+        return visible(Path(path).resolve().relative_to(Path.cwd()))
+    except (ValueError, OSError, RuntimeError):
+        return visible(path)
 
 
 def _mark(passed: bool) -> str:
@@ -108,10 +152,13 @@ def _mark(passed: bool) -> str:
 
 def render_outcome(console: Console, outcome: IngestRunOutcome, settings: Settings) -> None:
     """Print the schema step, a per-input table, table totals, checks and failures."""
-    console.print(f"[bold]warehouse[/bold] {settings.database}  [dim](run {outcome.run_id})[/dim]")
+    console.print(
+        f"[bold]warehouse[/bold] {visible(settings.database)}  "
+        f"[dim](run {visible(outcome.run_id)})[/dim]"
+    )
     schema = outcome.schema
     if schema:
-        console.print(f"[bold]schema[/bold] {_schema_summary(schema)}", highlight=False)
+        console.print(f"[bold]schema[/bold] {visible(_schema_summary(schema))}", highlight=False)
     ingested = [item for item in outcome.inputs if item["kind"] != "skipped"]
     ignored = [item for item in outcome.inputs if item["kind"] == "skipped"]
     if ingested:
@@ -123,7 +170,7 @@ def render_outcome(console: Console, outcome: IngestRunOutcome, settings: Settin
         for item in ingested:
             table.add_row(
                 _display_path(str(item["path"])),
-                str(item["kind"]),
+                visible(item["kind"]),
                 str(item["messages_added"]),
                 str(item["messages_skipped"]),
                 str(item["documents_added"]),
@@ -133,6 +180,7 @@ def render_outcome(console: Console, outcome: IngestRunOutcome, settings: Settin
             )
         console.print(table)
         console.print("[dim]+ added, ~ updated (source changed), = unchanged[/dim]")
+        _render_chats(console, ingested)
         _render_rejections(console, outcome.inputs)
     elif not outcome.failures and not outcome.failed_checks:
         console.print("no input found to ingest")
@@ -141,52 +189,106 @@ def render_outcome(console: Console, outcome: IngestRunOutcome, settings: Settin
         console.print(f"[dim]not an ingestible file type, left alone: {names}[/dim]")
     for name, metadata in sorted(outcome.tables.items()):
         console.print(
-            f"[bold]{name}[/bold]: {metadata.get('dagster/row_count', '?')} rows in the warehouse"
+            f"[bold]{visible(name)}[/bold]: "
+            f"{visible(metadata.get('dagster/row_count', '?'))} rows in the warehouse"
         )
     if outcome.checks:
         checks = Table(title="asset checks", title_justify="left")
         for column in ("asset", "check", "result"):
             checks.add_column(column)
         for check in outcome.checks:
-            checks.add_row(check.asset, check.name, _mark(check.passed))
+            mark = "[yellow]WARNING[/yellow]" if check.warning_only and not check.passed else None
+            checks.add_row(visible(check.asset), visible(check.name), mark or _mark(check.passed))
         console.print(checks)
     for check in outcome.failed_checks:
         _render_failed_check(console, check.asset, check.name, check.details)
+    for check in outcome.warned_checks:
+        console.print(
+            f"[yellow]warning {visible(check.asset)}:{visible(check.name)}[/yellow] "
+            f"{check.details.get('offending_rows')} row(s); first in thread "
+            f"{visible(check.details.get('first_thread'))}, message "
+            f"{check.details.get('first_msg_id')}, line {check.details.get('first_line')}",
+            highlight=False,
+        )
     for failure in outcome.failures:
         console.print(
-            f"[bold red]step {failure.step} failed:[/bold red] {failure.message}", highlight=False
+            f"[bold red]step {visible(failure.step)} failed:[/bold red] {visible(failure.message)}",
+            highlight=False,
         )
     if outcome.skipped_steps:
         console.print(
-            f"[yellow]not executed (blocked):[/yellow] {', '.join(outcome.skipped_steps)}"
+            "[yellow]not executed (blocked):[/yellow] " + visible(", ".join(outcome.skipped_steps))
         )
 
 
+def _render_chats(console: Console, inputs: list[dict[str, Any]]) -> None:
+    """Per chat: the header shape, the date order and why, and any warning about it."""
+    for item in inputs:
+        chat = item.get("chat")
+        if not chat:
+            continue
+        line = (
+            f"{_display_path(str(item['path']))}: {chat.get('shape')}; date order "
+            f"{chat.get('date_order')} ({chat.get('date_order_reason')})"
+        )
+        console.print(visible(line), style="dim", highlight=False)
+        if chat.get("unreadable_headers"):
+            console.print(
+                f"  [yellow]{chat['unreadable_headers']} line(s) start like a header but cannot "
+                "be read[/yellow] (rejected, see below)",
+                highlight=False,
+            )
+        if not chat.get("chronological", True):
+            console.print(
+                f"  [yellow]not in time order:[/yellow] {chat.get('out_of_order_messages')} "
+                f"message(s) go back in time (first at line {chat.get('first_out_of_order_line')}) "
+                "under every plausible date order; loaded and flagged (attrs.out_of_order)",
+                highlight=False,
+            )
+
+
+MAX_PRINTED_REJECTIONS: Final = 200
+"""Rejection lines printed at most; 50,000 bad files would otherwise scroll for minutes
+(every one is in ``ingest_rejections`` anyway)."""
+
+
 def _render_rejections(console: Console, inputs: list[dict[str, Any]]) -> None:
+    printed = 0
     for item in inputs:
         error = str(item.get("error") or "")
         path = str(item["path"])
         while error.startswith(f"{path}: "):  # the reason often names the file already
             error = error[len(path) + 2 :]
+        lines: list[str] = []
         if error:
-            console.print(f"[bold red]rejected input[/bold red] {path}: {error}", highlight=False)
+            lines.append(
+                f"[bold red]rejected input[/bold red] {_display_path(path)}: {visible(error)}"
+            )
         for rejection in item.get("rejections", []):
             if error and rejection.get("line") is None and rejection["reason"].endswith(error):
                 continue  # the whole-input rejection just printed
 
-            where = rejection["source_path"]
+            where = str(rejection["source_path"])
             if rejection.get("line") is not None:
                 where += f":{rejection['line']}"
                 if rejection.get("column") is not None:
                     where += f":{rejection['column']}"
-            console.print(f"[red]rejected[/red] {where}: {rejection['reason']}", highlight=False)
-    if any(item.get("rejected") for item in inputs):
+            lines.append(f"[red]rejected[/red] {visible(where)}: {visible(rejection['reason'])}")
+        for line in lines[: max(0, MAX_PRINTED_REJECTIONS - printed)]:
+            console.print(line, highlight=False)
+        printed += len(lines)
+    total = sum(int(item.get("rejected") or 0) for item in inputs)
+    if printed > MAX_PRINTED_REJECTIONS:
+        console.print(
+            f"[dim]... the first {MAX_PRINTED_REJECTIONS} rejections are shown, of {total:,}[/dim]"
+        )
+    if total:
         console.print("[dim]every rejected record is kept in table ingest_rejections[/dim]")
 
 
 def _render_failed_check(console: Console, asset: str, name: str, details: dict[str, Any]) -> None:
-    console.print(f"[bold red]check {asset}:{name} failed[/bold red]")
+    console.print(f"[bold red]check {visible(asset)}:{visible(name)} failed[/bold red]")
     for key in ("missing_columns", "mismatched_columns", "problems", "offending_rows", "sample"):
         value = details.get(key)
         if value:
-            console.print(f"  {key}: {value}", highlight=False)
+            console.print(f"  {key}: {visible(value)}", highlight=False)

@@ -13,6 +13,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.exceptions import TyperException
 
 from egregora_pipeline.cli.db import db_app
@@ -63,12 +64,14 @@ def main(argv: list[str] | None = None) -> int:
             error.show()  # type: ignore[attr-defined]
             return int(error.exit_code)  # type: ignore[attr-defined]
         if isinstance(error, EgregoraError):
-            err.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
+            err.print(
+                f"[bold red]error:[/bold red] {escape(str(error))}", highlight=False, soft_wrap=True
+            )
             return ExitCode.ERROR
         if os.environ.get("EGREGORA_DEBUG"):
             raise
         err.print(
-            f"[bold red]internal error:[/bold red] {type(error).__name__}: {error}\n"
+            f"[bold red]internal error:[/bold red] {type(error).__name__}: {escape(str(error))}\n"
             "This is a bug in egregora-pipeline; re-run with EGREGORA_DEBUG=1 for the traceback.",
             highlight=False,
             soft_wrap=True,

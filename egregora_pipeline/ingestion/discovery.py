@@ -6,10 +6,15 @@ text, or a ``.txt`` whose first lines are WhatsApp headers), Markdown
 (``.md``/``.markdown``) or media (image/video/audio/document extensions).
 Anything else is reported: as an error when the user named the file, as a
 quiet skip when it was merely found in a folder (READMEs, scripts).
+
+Only regular files are ever opened. A pipe, device or socket (named or found
+in a folder) and a folder that cannot be listed are ``unreadable`` inputs:
+each becomes a rejection, and the walk goes on with the rest.
 """
 
 from __future__ import annotations
 
+import os
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,10 +23,11 @@ from typing import Final, Literal
 
 from egregora_pipeline.ingestion.markdown import MARKDOWN_EXTENSIONS
 from egregora_pipeline.ingestion.media import MEDIA_EXTENSIONS
-from egregora_pipeline.ingestion.streams import is_utf16
+from egregora_pipeline.ingestion.report import storable_name
+from egregora_pipeline.ingestion.streams import file_type_name, is_utf16, open_regular
 from egregora_pipeline.ingestion.whatsapp.formats import detect_shape
 
-InputKind = Literal["whatsapp", "markdown", "media", "unsupported", "missing"]
+InputKind = Literal["whatsapp", "markdown", "media", "unsupported", "missing", "unreadable"]
 
 _SNIFF_BYTES: Final = 64 * 1024
 
@@ -38,11 +44,8 @@ class DiscoveredInput:
 
 
 def _looks_like_chat(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
-    except OSError:
-        return False
+    with open_regular(path) as handle:
+        head = handle.read(_SNIFF_BYTES)
     encoding = "utf-16" if is_utf16(head) else "utf-8"
     lines = head.decode(encoding, errors="replace").replace("\r\n", "\n").split("\n")
     return detect_shape(lines) is not None
@@ -50,21 +53,43 @@ def _looks_like_chat(path: Path) -> bool:
 
 def _zip_has_text(path: Path) -> bool:
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
             return any(name.lower().endswith(".txt") for name in archive.namelist())
     except (zipfile.BadZipFile, OSError):
         return True  # let the archive reader refuse it with a precise message
 
 
 def classify(path: Path, *, root: Path | None = None, explicit: bool = True) -> DiscoveredInput:
-    """Recognise one file by its type (content is sniffed for ``.txt`` and ``.zip``)."""
+    """Recognise one file by its type (content is sniffed for ``.txt`` and ``.zip``).
+
+    The file's type is checked first (following a symlink the user named): a
+    pipe, device or socket is ``unreadable`` before anything is opened.
+    """
+    try:
+        what = file_type_name(os.stat(path).st_mode)
+    except OSError as error:
+        return DiscoveredInput(path, "unreadable", root, explicit, _os_reason("cannot read", error))
+    if what is not None:
+        return DiscoveredInput(
+            path,
+            "unreadable",
+            root,
+            explicit,
+            f"{what}, not a regular file; only regular files are read",
+        )
     suffix = path.suffix.lower()
     if suffix == ".zip":
         if _zip_has_text(path):
             return DiscoveredInput(path, "whatsapp", root, explicit)
         return DiscoveredInput(path, "unsupported", root, explicit, "zip without a chat .txt")
     if suffix == ".txt":
-        if _looks_like_chat(path):
+        try:
+            chat = _looks_like_chat(path)
+        except OSError as error:
+            return DiscoveredInput(
+                path, "unreadable", root, explicit, _os_reason("cannot read", error)
+            )
+        if chat:
             return DiscoveredInput(path, "whatsapp", root, explicit)
         return DiscoveredInput(
             path, "unsupported", root, explicit, "text file without WhatsApp message headers"
@@ -78,36 +103,80 @@ def classify(path: Path, *, root: Path | None = None, explicit: bool = True) -> 
     )
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    for entry in sorted(folder.iterdir()):
+def _os_reason(doing: str, error: OSError) -> str:
+    return f"{doing}: {error.strerror or type(error).__name__}"
+
+
+def _walk(folder: Path, root: Path) -> Iterator[DiscoveredInput]:
+    """Every input below ``folder``; a folder that cannot be listed is one ``unreadable`` input."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError as error:
+        yield DiscoveredInput(
+            folder, "unreadable", root, False, _os_reason("cannot list folder", error)
+        )
+        return
+    for entry in entries:
         if entry.name.startswith("."):
             continue
-        if entry.is_symlink():
+        path = Path(entry.path)
+        try:
+            if entry.is_symlink():
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk(path, root)
+                continue
+            mode = entry.stat(follow_symlinks=False).st_mode
+        except OSError as error:
+            yield DiscoveredInput(path, "unreadable", root, False, _os_reason("cannot read", error))
             continue
-        if entry.is_dir():
-            yield from _walk(entry)
-        elif entry.is_file():
-            yield entry
+        what = file_type_name(mode)
+        if what is None:
+            yield classify(path, root=root, explicit=False)
+        else:
+            yield DiscoveredInput(
+                path,
+                "unreadable",
+                root,
+                False,
+                f"{what}, not a regular file; only regular files are read",
+            )
 
 
 def discover_inputs(paths: Sequence[Path]) -> list[DiscoveredInput]:
-    """Every input under ``paths``, each file once, in a stable order."""
+    """Every input under ``paths``, each file once, in a stable order.
+
+    A path naming a file already found (the same file twice, or a file inside
+    a folder also given) is listed once more as ``unsupported`` (a quiet skip)
+    saying so, never dropped without a word.
+    """
     found: list[DiscoveredInput] = []
-    seen: set[Path] = set()
+    seen: dict[Path, Path] = {}
     for given in paths:
         path = Path(given)
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             found.append(DiscoveredInput(path, "missing", None, True, "no such file or folder"))
             continue
         if path.is_dir():
-            for file in _walk(path):
-                resolved = file.resolve()
+            for item in _walk(path, path):
+                resolved = item.path.resolve()
                 if resolved not in seen:
-                    seen.add(resolved)
-                    found.append(classify(file, root=path, explicit=False))
+                    seen[resolved] = item.path
+                    found.append(item)
         else:
             resolved = path.resolve()
-            if resolved not in seen:
-                seen.add(resolved)
-                found.append(classify(path, root=path.parent, explicit=True))
+            if resolved in seen:
+                found.append(
+                    DiscoveredInput(
+                        path,
+                        "unsupported",
+                        path.parent,
+                        False,
+                        f"the same file as {storable_name(seen[resolved])}, ingested once",
+                    )
+                )
+                continue
+            seen[resolved] = path
+            found.append(classify(path, root=path.parent, explicit=True))
     return found

@@ -70,7 +70,7 @@ class ChatFormatError(IngestionError):
 
 
 class DateOrderError(ChatFormatError):
-    """The date order of a chat is contradictory or an override is not DMY, MDY or YMD."""
+    """No date order reads every header of a chat (the message names the orders that read most)."""
 
 
 class InvalidSettingError(IngestionError):

@@ -18,9 +18,12 @@ The caller owns the transaction; this module never creates or alters tables.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
+from urllib.parse import unquote_to_bytes
 
 import duckdb
 import pyarrow as pa
@@ -36,6 +39,7 @@ from egregora_pipeline.sql import quote_ident
 
 _DOCS_VIEW: Final = "_egregora_documents_batch"
 _REJECTIONS_VIEW: Final = "_egregora_rejections_batch"
+_CLAIMS_VIEW: Final = "_egregora_claims_batch"
 
 
 _UTC_TS: Final = pa.timestamp("us", tz="UTC")
@@ -185,6 +189,88 @@ def upsert_documents(
     finally:
         _drop(conn, _DOCS_VIEW)
     return outcome
+
+
+def _origin(record: Mapping[str, Any]) -> str | None:
+    extensions = record.get("extensions")
+    if not extensions:
+        return None
+    origin = json.loads(extensions).get("origin")
+    return origin if isinstance(origin, str) else None
+
+
+def _still_there(origin: str) -> bool:
+    """Whether the file a row came from still exists (its name may be percent-encoded)."""
+    if os.path.lexists(origin):
+        return True
+    return "%" in origin and os.path.lexists(os.fsdecode(unquote_to_bytes(origin)))
+
+
+def claimed_elsewhere(
+    conn: duckdb.DuckDBPyConnection,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    table: str = "documents",
+) -> dict[str, str]:
+    """Records whose ``id`` or post ``slug`` already belongs to another source: id -> reason.
+
+    A document's identity belongs to the first source that claimed it:
+
+    * a row of another ``doc_type`` is never overwritten (a Markdown file with
+      ``id:`` set to a photo's id must not turn the photo into a post);
+    * a Markdown row written from another file (``extensions.origin``) is not
+      overwritten while that file still exists; an updated version of the
+      *same* file updates its row, and a file that moved takes its row along;
+    * a post's ``slug`` is not reused by a post with another ``id``.
+
+    Media rows are keyed by content, so the same bytes from anywhere are the
+    same row. One set-based query for the whole batch.
+    """
+    if not records:
+        return {}
+    batch = quote_ident(_CLAIMS_VIEW)
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE {batch} AS SELECT unnest($id::VARCHAR[]) AS id, "
+        "unnest($doc_type::VARCHAR[]) AS doc_type, unnest($slug::VARCHAR[]) AS slug, "
+        "unnest($origin::VARCHAR[]) AS origin",
+        {
+            "id": [r["id"] for r in records],
+            "doc_type": [r.get("doc_type") for r in records],
+            "slug": [r.get("slug") if r.get("doc_type") == "post" else None for r in records],
+            "origin": [_origin(r) for r in records],
+        },
+    )
+    target = quote_ident(table)
+    try:
+        found = conn.execute(
+            f"""
+            SELECT s.id, 'id', d.doc_type, d.extensions->>'origin', s.doc_type <> d.doc_type
+            FROM {batch} s JOIN {target} d ON d.id = s.id
+            WHERE d.doc_type IS DISTINCT FROM s.doc_type
+               OR (d.doc_type <> 'media' AND s.origin IS NOT NULL
+                   AND d.extensions->>'origin' IS NOT NULL
+                   AND d.extensions->>'origin' <> s.origin)
+            UNION ALL
+            SELECT s.id, 'slug', d.doc_type, d.extensions->>'origin', true
+            FROM {batch} s JOIN {target} d
+              ON d.slug = s.slug AND d.doc_type = 'post' AND s.doc_type = 'post' AND d.id <> s.id
+            """
+        ).fetchall()
+    finally:
+        _drop(conn, _CLAIMS_VIEW)
+    by_id = {r["id"]: r for r in records}
+    clashes: dict[str, str] = {}
+    for doc_id, what, doc_type, origin, always in found:
+        if not always and origin is not None and not _still_there(origin):
+            continue  # the first source is gone (moved or deleted): the new one takes over
+        owner = f"the {doc_type} from {origin}" if origin else f"a {doc_type} ingested earlier"
+        if what == "id":
+            reason = f"id {doc_id!r} already belongs to {owner}; a different source cannot take it"
+        else:
+            slug = str(by_id[doc_id].get("slug"))
+            reason = f"slug {slug!r} already belongs to {owner}; a different source cannot take it"
+        clashes.setdefault(str(doc_id), reason)
+    return clashes
 
 
 def insert_rejections(

@@ -1,18 +1,20 @@
 """Markdown files with YAML front matter -> ``documents`` rows (posts, profiles, journal entries).
 
-``doc_type`` comes from the front matter (``doc_type`` or ``type``) or else
-from the folder the file sits in (``posts/``, ``profiles/``, ``journal/``).
-Front-matter keys that name a ``documents`` column go to that column; all
-other keys are kept in ``extensions`` (JSON), so nothing the author wrote is
-lost. The per-``doc_type`` rules of ``schema.rules`` are checked before
-loading: a file that breaks them (or has bad YAML, or a bad date) becomes a
-:class:`Rejection` naming the file, the line and the reason -- it never
-stops the other files.
+``doc_type`` comes from the front matter (``doc_type`` or ``type``), else
+from the folder the file sits in (``posts/``, ``profiles/``, ``journal/``),
+else from the front matter's unmistakable shape (a post has title and date).
+Every file is hostile until read: only a regular file is opened, under the
+size, alias and nesting limits of :class:`InputLimits`, and the front matter
+is split in one linear pass. Front-matter keys that name a ``documents``
+column go to that column; all other keys are kept in ``extensions`` (JSON),
+so nothing the author wrote is lost. The per-``doc_type`` rules of
+``schema.rules`` are checked before loading: a file that breaks them (or has
+bad YAML, or a bad date) becomes a :class:`Rejection` naming the file, the
+line and the reason -- it never stops the other files.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
@@ -25,7 +27,16 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from egregora_pipeline.ingestion.ids import document_id
-from egregora_pipeline.ingestion.report import Rejection
+from egregora_pipeline.ingestion.limits import (
+    MAX_FRONT_MATTER_CHARS,
+    MAX_MARKDOWN_BYTES,
+    MAX_YAML_ALIASES,
+    MAX_YAML_DEPTH,
+    InputLimits,
+    over_limit,
+)
+from egregora_pipeline.ingestion.report import Rejection, shorten, storable_name
+from egregora_pipeline.ingestion.streams import NotRegularFileError, is_utf16, read_regular
 
 FOLDER_DOC_TYPES: Final[Mapping[str, str]] = {
     "posts": "post",
@@ -57,38 +68,12 @@ _STRING_COLUMNS: Final = (
 )
 _LIST_COLUMNS: Final = ("authors", "tags", "interests")
 _TIMESTAMP_COLUMNS: Final = ("window_start", "window_end")
+_RESERVED_EXTENSIONS: Final = frozenset({"origin", "local_time", "local_time_fields"})
+"""Keys this library writes into ``extensions``; a front-matter key of the same name is
+kept as ``front_matter:<key>``."""
 _DEFAULT_STATUS: Final[Mapping[str, str]] = {"post": "draft"}
 """A post without ``status`` is a draft (never published by accident); other
 documents default to ``published``."""
-
-
-@functools.cache
-def _front_matter_handler() -> Any:
-    """The front-matter handler, built on first use.
-
-    ``frontmatter`` and PyYAML cost about 30 ms to import, which a chat-only
-    ingest (the benchmark in ``benchmarks/``) never needs.
-
-    The YAML loader is a SafeLoader that leaves dates as text, so *we* parse
-    them and can name the line of a bad one (PyYAML would raise a bare
-    ``ValueError`` for ``2024-13-45``).
-    """
-    import frontmatter
-    import yaml
-
-    class TextDatesLoader(yaml.SafeLoader):
-        pass
-
-    TextDatesLoader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-    class FrontMatterHandler(frontmatter.YAMLHandler):
-        def load(self, fm: str, **kwargs: object) -> Any:
-            return yaml.load(fm, Loader=TextDatesLoader)  # noqa: S506 (a SafeLoader subclass)
-
-    return FrontMatterHandler()
 
 
 class _Rejected(Exception):
@@ -97,6 +82,89 @@ class _Rejected(Exception):
         self.reason = reason
         self.line = line
         self.column = column
+
+
+_YAML_LOADERS: dict[tuple[int, int, int], Any] = {}
+
+
+def _yaml_loader(max_aliases: int, max_depth: int, max_expanded: int) -> Any:
+    """A PyYAML SafeLoader that leaves dates as text and refuses alias bombs and deep nesting.
+
+    Dates stay text so *we* parse them and can name the line of a bad one
+    (PyYAML would raise a bare ``ValueError`` for ``2024-13-45``). Aliases
+    (``*name``) are counted and nesting is measured while the document is
+    *composed*, before any Python object exists: a 367-byte "billion laughs"
+    front matter is refused after a few dozen events instead of expanding to
+    gigabytes. Because even a few aliases can double a value at each level,
+    the size of each node *with its aliases expanded* is also summed while
+    composing (characters of scalars, plus one per node) and refused past
+    ``max_expanded``. PyYAML is imported lazily (about 30 ms a chat-only
+    ingest never needs).
+    """
+    cached = _YAML_LOADERS.get((max_aliases, max_depth, max_expanded))
+    if cached is not None:
+        return cached
+    import yaml
+
+    class LimitedLoader(yaml.SafeLoader):
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.aliases_seen = 0
+            self.depth = 0
+            self.expanded: dict[int, int] = {}
+
+        def expanded_size(self, node: Any) -> int:
+            if isinstance(node, yaml.ScalarNode):
+                return len(node.value) + 1
+            children = (
+                [part for pair in node.value for part in pair]
+                if isinstance(node, yaml.MappingNode)
+                else node.value
+            )
+            # a child still being composed (an alias to its own ancestor) counts 1
+            return 1 + sum(self.expanded.get(id(child), 1) for child in children)
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self.aliases_seen += 1
+                if self.aliases_seen > max_aliases:
+                    mark = self.peek_event().start_mark
+                    raise _Rejected(
+                        over_limit(MAX_YAML_ALIASES, max_aliases, "front matter uses more aliases"),
+                        mark.line + 2,
+                        mark.column + 1,
+                    )
+                return super().compose_node(parent, index)
+            self.depth += 1
+            if self.depth > max_depth:
+                mark = self.peek_event().start_mark
+                raise _Rejected(
+                    over_limit(MAX_YAML_DEPTH, max_depth, "front matter nests deeper"),
+                    mark.line + 2,
+                    mark.column + 1,
+                )
+            try:
+                node = super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+            size = self.expanded[id(node)] = self.expanded_size(node)
+            if size > max_expanded:
+                mark = node.start_mark
+                raise _Rejected(
+                    f"the front matter expands through its aliases to more than "
+                    f"{max_expanded:,} characters (four times "
+                    f"{MAX_FRONT_MATTER_CHARS.variable}); use fewer aliases",
+                    mark.line + 2,
+                    mark.column + 1,
+                )
+            return node
+
+    LimitedLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _YAML_LOADERS[(max_aliases, max_depth, max_expanded)] = LimitedLoader
+    return LimitedLoader
 
 
 @dataclass
@@ -113,10 +181,10 @@ def _slugify(text: str) -> str:
     return slug or "untitled"
 
 
-def _key_line(front: str, key: str) -> int | None:
-    """1-based file line of a top-level front-matter key (the opening ``---`` is line 1)."""
-    for number, line in enumerate(front.split("\n"), start=2):
-        if re.match(rf"^{re.escape(key)}\s*:", line):
+def _key_line(front: str, key: str, first_line: int) -> int | None:
+    """File line of a top-level front-matter key (``first_line`` is the front matter's first)."""
+    for number, line in enumerate(front.split("\n"), start=first_line):
+        if line.startswith(key) and line[len(key) :].lstrip(" \t").startswith(":"):
             return number
     return None
 
@@ -130,37 +198,90 @@ def _doc_type_from_folder(path: Path, root: Path | None) -> str | None:
     return None
 
 
+def _is_unicode_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _year_problem(text: str) -> str | None:
+    """Why an ISO date's year cannot be stored (DuckDB's clients read years 0001-9999)."""
+    head = text.strip()
+    digits = head[1:] if head[:1] in "+-" else head
+    year = digits.split("-", 1)[0]
+    if head[:1] == "-" or (year.isdigit() and (len(year) > 4 or int(year) == 0)):
+        return f"year {shorten(head[: len(year) + 1])} is outside 0001-9999"
+    return None
+
+
 def _as_date(value: Any, key: str, line: int | None) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, str):
+        problem = _year_problem(value)
+        if problem:
+            raise _Rejected(f"{key}: {problem}", line)
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise _Rejected(f"{key}: expected a date like 2024-01-31, got {value!r}", line)
+    raise _Rejected(f"{key}: expected a date like 2024-01-31, got {shorten(value)}", line)
 
 
-def _as_timestamp(value: Any, key: str, line: int | None, tz: ZoneInfo) -> datetime:
+def local_time_kind(naive: datetime, tz: ZoneInfo) -> str | None:
+    """``"nonexistent"`` (in a spring-forward gap), ``"ambiguous"`` (a repeated hour) or None.
+
+    The rule shared with the chat reader is Python's ``fold=0``: a time in a
+    gap is read with the offset before the transition (so it lands after the
+    gap, shifted forward by its length); a repeated time is its first, earlier
+    occurrence. The caller flags either in ``extensions.local_time``.
+    """
+    early = naive.replace(tzinfo=tz, fold=0)
+    late = naive.replace(tzinfo=tz, fold=1)
+    if early.utcoffset() == late.utcoffset():
+        return None
+    back = early.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    return "nonexistent" if back != naive else "ambiguous"
+
+
+def _as_timestamp(
+    value: Any, key: str, line: int | None, tz: ZoneInfo
+) -> tuple[datetime, str | None]:
+    """The UTC instant of ``value`` and its local-time flag (naive values are read in ``tz``)."""
     parsed: datetime | None = None
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, date):
         parsed = datetime(value.year, value.month, value.day)
     elif isinstance(value, str):
+        problem = _year_problem(value)
+        if problem:
+            raise _Rejected(f"{key}: {problem}", line)
         try:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
             parsed = None
     if parsed is None:
         raise _Rejected(
-            f"{key}: expected a timestamp like 2024-01-31T09:00:00Z, got {value!r}", line
+            f"{key}: expected a timestamp like 2024-01-31T09:00:00Z, got {shorten(value)}", line
         )
+    flag: str | None = None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(UTC)
+        flag = local_time_kind(parsed, tz)
+        parsed = parsed.replace(tzinfo=tz, fold=0)
+    try:
+        instant = parsed.astimezone(UTC)
+    except OverflowError:
+        instant = None
+    if instant is None or not 1 <= instant.year <= 9999:
+        raise _Rejected(
+            f"{key}: {parsed.isoformat()} falls outside the years 0001-9999 in UTC", line
+        )
+    return instant, flag
 
 
 def _as_list(value: Any, key: str, line: int | None) -> list[str]:
@@ -168,7 +289,7 @@ def _as_list(value: Any, key: str, line: int | None) -> list[str]:
         return [item.strip() for item in value.split(",") if item.strip()]
     if isinstance(value, list) and all(isinstance(item, str | int | float) for item in value):
         return [str(item) for item in value]
-    raise _Rejected(f"{key}: expected a list of strings, got {value!r}", line)
+    raise _Rejected(f"{key}: expected a list of strings, got {shorten(value)}", line)
 
 
 def _json_default(value: Any) -> str:
@@ -184,26 +305,171 @@ def parse_markdown(
     timezone: str = "UTC",
     author_namespace: uuid.UUID | None = None,
     now: datetime | None = None,
+    limits: InputLimits | None = None,
 ) -> MarkdownResult:
-    """Read one Markdown file into a ``documents`` record, or explain why not."""
-    source = str(path)
+    """Read one Markdown file into a ``documents`` record, or explain why not.
+
+    Only a regular file is opened (a pipe or ``/dev/zero`` named ``x.md`` is
+    refused by type), at most ``limits.max_markdown_bytes`` are read, and any
+    failure becomes a rejection of this file alone.
+    """
+    limits = limits or InputLimits()
+    source = storable_name(path)
     result = MarkdownResult(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, limits.max_markdown_bytes)
+        if raw is None:
+            raise _Rejected(
+                over_limit(MAX_MARKDOWN_BYTES, limits.max_markdown_bytes, "the file is larger")
+            )
         result.record = _build(
-            raw, path, root, ZoneInfo(timezone), author_namespace, now or datetime.now(UTC)
+            raw, path, root, ZoneInfo(timezone), author_namespace, now or datetime.now(UTC), limits
         )
     except _Rejected as rejected:
         result.rejections.append(Rejection(source, rejected.line, rejected.column, rejected.reason))
+    except NotRegularFileError as error:
+        result.rejections.append(Rejection(source, None, None, str(error)))
     except OSError as error:
-        result.rejections.append(Rejection(source, None, None, f"cannot read file: {error}"))
+        result.rejections.append(
+            Rejection(source, None, None, f"cannot read file: {error.strerror or error}")
+        )
+    except RecursionError:
+        result.rejections.append(
+            Rejection(source, None, None, "front matter is nested too deeply to read")
+        )
+    except MemoryError:
+        result.rejections.append(
+            Rejection(source, None, None, "front matter needs more memory than is available")
+        )
     return result
 
 
-def _front_text(text: str) -> str:
-    """The raw front-matter text, to find the line of a key."""
-    match = re.match(r"^---\s*\n(.*?)\n---\s*(?:\n|$)", text, re.DOTALL)
-    return match.group(1) if match else ""
+def _is_fence(line: str) -> bool:
+    """``---`` (three or more dashes), optionally followed by spaces: a front-matter fence."""
+    stripped = line.rstrip(" \t\r")
+    return len(stripped) >= 3 and not stripped.strip("-")
+
+
+def split_front_matter(text: str, max_front_chars: int) -> tuple[str | None, int, str]:
+    """``(front matter, its first line, body)`` of ``text``; ``None`` when there is none.
+
+    One pass over the lines with ``str.find`` -- linear in the size of the
+    text whatever it holds (a regular expression here once took minutes on
+    ``---`` followed by blank lines). Leading blank lines are skipped; the
+    front matter opens with a ``---`` line and closes with the next one.
+    """
+    position = 0
+    line_number = 1
+    length = len(text)
+    while position < length:  # skip leading blank lines
+        end = text.find("\n", position)
+        end = length if end < 0 else end
+        if text[position:end].strip():
+            break
+        position = end + 1
+        line_number += 1
+    first = text.find("\n", position)
+    first = length if first < 0 else first
+    if position >= length or not _is_fence(text[position:first]):
+        return None, 0, text.strip()
+    opened_at = line_number
+    start = first + 1
+    cursor = start
+    line_number += 1
+    while cursor <= length:
+        if cursor - start > max_front_chars:
+            raise _Rejected(
+                over_limit(
+                    MAX_FRONT_MATTER_CHARS,
+                    max_front_chars,
+                    f"the front matter opened on line {opened_at} is longer",
+                ),
+                opened_at,
+            )
+        end = text.find("\n", cursor)
+        end = length if end < 0 else end
+        if _is_fence(text[cursor:end]):
+            return text[start:cursor], opened_at + 1, text[end + 1 :].strip()
+        cursor = end + 1
+        line_number += 1
+    raise _Rejected(
+        f"the front matter opened by '---' on line {opened_at} is never closed: "
+        "expected a '---' line after the last key",
+        opened_at,
+    )
+
+
+_UTF16_HINT: Final = (
+    "it looks like UTF-16 without a byte-order mark: save it as UTF-8 (or UTF-16 with a BOM)"
+)
+
+
+def _decode(raw: bytes) -> str:
+    """UTF-8 text (a UTF-16 file with a byte-order mark is read as UTF-16), or a rejection.
+
+    UTF-16 without a mark is valid UTF-8 when the text is ASCII (every other
+    byte is NUL), so it is recognised by its NULs rather than by a decoding error.
+    """
+    if is_utf16(raw[:2]):
+        return raw.decode("utf-16", errors="replace")
+    head = raw[:512]
+    if len(head) >= 4 and head.count(0) * 3 >= len(head):
+        raise _Rejected(f"not text: {_UTF16_HINT}", 1)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise _Rejected(f"not valid UTF-8 (byte {error.start})", line) from None
+
+
+def _load_yaml(front: str, first_line: int, limits: InputLimits) -> Any:
+    import yaml
+
+    loader = _yaml_loader(
+        limits.max_yaml_aliases, limits.max_yaml_depth, 4 * limits.max_front_matter_chars
+    )(front)
+    try:
+        return loader.get_single_data()
+    except _Rejected as rejected:
+        if rejected.line is not None:
+            rejected.line += first_line - 2
+        raise
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        line = mark.line + first_line if mark is not None else first_line
+        column = mark.column + 1 if mark is not None else None
+        raise _Rejected(f"front matter is not valid YAML: {problem}", line, column) from None
+    except (ValueError, OverflowError) as error:
+        # PyYAML's own conversions: e.g. an integer with thousands of digits
+        raise _Rejected(
+            f"front matter holds a value that cannot be read: {shorten(str(error))}", first_line
+        ) from None
+    finally:
+        loader.dispose()
+
+
+_SHAPES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    ("post", ("title", "date")),
+    ("profile", ("subject_uuid",)),
+    ("journal", ("window_start", "window_end")),
+)
+"""Front matter that has all of these columns can only be that doc_type (issue: "a post is a
+post"); checked after an explicit ``doc_type`` and after the folder."""
+
+
+def _doc_type_from_shape(known: Mapping[str, Any]) -> str | None:
+    shapes = [doc for doc, columns in _SHAPES if all(known.get(c) is not None for c in columns)]
+    if len(shapes) > 1:
+        raise _Rejected(
+            "cannot tell the doc_type: the front matter has the shape of "
+            + " and of ".join(
+                f"a {doc} ({' + '.join(c for c in dict(_SHAPES)[doc])})" for doc in shapes
+            )
+            + "; set doc_type in the front matter or move the file under "
+            "posts/, profiles/ or journal/",
+        )
+    return shapes[0] if shapes else None
 
 
 def _build(
@@ -213,98 +479,145 @@ def _build(
     tz: ZoneInfo,
     author_namespace: uuid.UUID | None,
     now: datetime,
+    limits: InputLimits,
 ) -> dict[str, Any]:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise _Rejected(f"not valid UTF-8 (byte {error.start})", line) from None
-    front = _front_text(text)
-    import frontmatter
-    import yaml
-
-    try:
-        post = frontmatter.loads(text, handler=_front_matter_handler())
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        line = mark.line + 2 if mark is not None else 2
-        column = mark.column + 1 if mark is not None else None
-        raise _Rejected(f"front matter is not valid YAML: {problem}", line, column) from None
-    except ValueError as error:
-        raise _Rejected(f"front matter cannot be read: {error}", 1) from None
-    metadata: dict[str, Any] = dict(post.metadata)
-    if not isinstance(post.metadata, Mapping):
-        raise _Rejected("front matter must be a mapping of keys to values", 2)
+    text = _decode(raw)
+    front, first_line, body = split_front_matter(text, limits.max_front_matter_chars)
+    loaded: Any = {} if front is None else _load_yaml(front, first_line, limits)
+    if loaded is None:
+        loaded = {}
+    if not isinstance(loaded, Mapping):
+        kind = "a list" if isinstance(loaded, list) else f"a single value ({shorten(loaded)})"
+        raise _Rejected(
+            f"the front matter is {kind}; expected a mapping of keys to values "
+            "such as 'title: Hello'",
+            first_line,
+        )
+    metadata: dict[str, Any] = {str(key): value for key, value in loaded.items()}
+    front_text = front or ""
 
     known: dict[str, Any] = {}
     extensions: dict[str, Any] = {}
     for key, value in metadata.items():
-        column = _ALIASES.get(str(key), str(key))
+        column = _ALIASES.get(key, key)
         if column in _STRING_COLUMNS or column in _LIST_COLUMNS or column in _TIMESTAMP_COLUMNS:
             known[column] = value
         elif column == "date":
             known["date"] = value
+        elif key in _RESERVED_EXTENSIONS:
+            extensions[f"front_matter:{key}"] = value
         else:
-            extensions[str(key)] = value
+            extensions[key] = value
 
     def line_of(column: str) -> int | None:
         for key, alias in [(column, column), *[(k, v) for k, v in _ALIASES.items()]]:
             if alias == column and key in metadata:
-                return _key_line(front, key)
+                return _key_line(front_text, key, first_line)
         return None
 
     doc_type = known.get("doc_type")
     if doc_type is None:
         doc_type = _doc_type_from_folder(path, root)
     if doc_type is None:
+        doc_type = _doc_type_from_shape(known)
+    if doc_type is None:
         raise _Rejected(
             "cannot tell the doc_type: put the file under posts/, profiles/ or journal/, "
-            "or set doc_type in the front matter",
+            "set doc_type in the front matter, or give it a recognisable shape "
+            "(a post has title and date; a profile subject_uuid; "
+            "a journal window_start and window_end)",
             None,
         )
+    if isinstance(doc_type, Mapping | list):
+        raise _Rejected(f"doc_type: expected text, got {shorten(doc_type)}", line_of("doc_type"))
     record: dict[str, Any] = {"doc_type": str(doc_type)}
     for column in _STRING_COLUMNS:
         if column in known and column != "doc_type" and known[column] is not None:
             value = known[column]
             if isinstance(value, Mapping | list):
-                raise _Rejected(f"{column}: expected text, got {value!r}", line_of(column))
+                raise _Rejected(f"{column}: expected text, got {shorten(value)}", line_of(column))
             record[column] = str(value)
     for column in _LIST_COLUMNS:
         if known.get(column) is not None:
             record[column] = _as_list(known[column], column, line_of(column))
     if known.get("date") is not None:
         record["date"] = _as_date(known["date"], "date", line_of("date"))
+    local_times: dict[str, str] = {}
     for column in _TIMESTAMP_COLUMNS:
         if known.get(column) is not None:
-            record[column] = _as_timestamp(known[column], column, line_of(column), tz)
+            record[column], flag = _as_timestamp(known[column], column, line_of(column), tz)
+            if flag is not None:
+                local_times[column] = flag
+    if local_times:
+        extensions["local_time"] = next(iter(local_times.values()))
+        extensions["local_time_fields"] = sorted(local_times)
 
     doc = record["doc_type"]
     if "title" not in record and isinstance(metadata.get("name"), str) and doc == "profile":
         record["title"] = metadata["name"]
         extensions.pop("name", None)
     if doc == "post" and "slug" not in record:
-        record["slug"] = _slugify(path.stem)
+        record["slug"] = _slugify(storable_name(path.stem))
     if doc == "profile" and "subject_uuid" not in record and author_namespace is not None:
         author = metadata.get("author") or metadata.get("name")
         if isinstance(author, str) and author.strip():
             record["subject_uuid"] = str(uuid.uuid5(author_namespace, author.strip()))
     record.setdefault("status", _DEFAULT_STATUS.get(doc, "published"))
     if "id" not in record:
-        key = record.get("slug") or record.get("subject_uuid") or path.stem
+        key = record.get("slug") or record.get("subject_uuid") or storable_name(path.stem)
         record["id"] = document_id(doc, str(key))
-    record["content"] = post.content
+    record["content"] = body
     record["source_checksum"] = hashlib.sha256(raw).hexdigest()
     record["created_at"] = now
-    record["extensions"] = (
-        json.dumps(extensions, default=_json_default, ensure_ascii=False) if extensions else None
-    )
-    from egregora_pipeline.schema.rules import record_violations
+    extensions["origin"] = storable_name(path.absolute())
+    try:
+        record["extensions"] = json.dumps(
+            extensions, default=_json_default, ensure_ascii=False, allow_nan=False
+        )
+    except TypeError:
+        raise _Rejected(
+            "the front matter uses a list or mapping as a key; keys must be text", first_line
+        ) from None
+    except ValueError as error:
+        if "Circular" not in str(error):
+            raise _Rejected(
+                "the front matter holds .nan or .inf, which JSON cannot store; quote it "
+                "to keep it as text",
+                first_line,
+            ) from None
+        raise _Rejected(
+            "the front matter refers to itself (a YAML alias inside its own anchor); "
+            "it cannot be stored as JSON",
+            first_line,
+        ) from None
+    except RecursionError:
+        raise _Rejected(
+            "the front matter refers to itself (a YAML alias inside its own anchor); "
+            "it cannot be stored as JSON",
+            first_line,
+        ) from None
+    for column, value in record.items():
+        texts = value if isinstance(value, list) else [value]
+        for text in texts:
+            if isinstance(text, str) and not _is_unicode_text(text):
+                raise _Rejected(
+                    f"{column} holds a lone UTF-16 surrogate (an escape like \\ud800), "
+                    "which is not text",
+                    line_of(column) or first_line,
+                )
+    from egregora_pipeline.schema.rules import COLUMN_VALUE_SETS, record_violations
 
+    for column, values in COLUMN_VALUE_SETS.items():
+        value = record.get(column)
+        if value is not None and value not in values:
+            raise _Rejected(
+                f"{column}: expected one of {', '.join(values)}, got {shorten(value)}",
+                line_of(column),
+            )
     violations = record_violations(record)
     if violations:
-        column = _violated_column(violations[0])
-        raise _Rejected("; ".join(violations), line_of(column) if column else None)
+        violated = _violated_column(violations[0])
+        raise _Rejected("; ".join(violations), line_of(violated) if violated else None)
     return record
 
 

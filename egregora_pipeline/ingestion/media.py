@@ -15,14 +15,17 @@ import mimetypes
 import os
 import re
 import tempfile
-from collections.abc import Callable
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from egregora_pipeline.ingestion.errors import IngestionError
 from egregora_pipeline.ingestion.ids import media_document_id
-from egregora_pipeline.ingestion.streams import ReadableBytes
+from egregora_pipeline.ingestion.limits import MAX_MEDIA_BYTES, over_limit
+from egregora_pipeline.ingestion.report import storable_name
+from egregora_pipeline.ingestion.streams import ReadableBytes, open_regular
 from egregora_pipeline.ingestion.whatsapp.content import MEDIA_TYPE_BY_EXTENSION, media_type_for
 
 _COPY_BYTES: Final = 1024 * 1024
@@ -119,30 +122,41 @@ def mime_type_for(filename: str) -> str:
     return guessed or "application/octet-stream"
 
 
-def perceptual_hash(path: Path) -> str | None:
-    """pHash of an image (hex), or ``None`` if Pillow cannot decode it.
+def perceptual_hash(path: Path) -> tuple[str | None, str | None]:
+    """pHash of an image (hex) and, when there is none, why.
 
-    ``imagehash`` is imported lazily: chat-only runs never pay for scipy.
+    Pillow's decompression-bomb guard is made strict: an image declaring more
+    pixels than ``Image.MAX_IMAGE_PIXELS`` (a small PNG can claim gigapixels)
+    is refused before it is decoded, instead of only warning up to twice the
+    limit. ``imagehash`` is imported lazily: chat-only runs never pay for scipy.
     """
     import imagehash
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            return str(imagehash.phash(image))
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return str(imagehash.phash(image)), None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None, (
+            f"is a decompression bomb (it declares more than {Image.MAX_IMAGE_PIXELS:,} "
+            "pixels); not decoded"
+        )
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, MemoryError):
+        return None, "could not be decoded"
 
 
 def media_record(
     stored: StoredMedia, filename: str, *, origin: str, now: datetime | None = None
 ) -> tuple[dict[str, Any], str | None]:
     """The ``documents`` row of a stored file, and a problem note (undecodable image) if any."""
+    filename = storable_name(filename)
     media_type = media_type_for(filename)
-    phash = perceptual_hash(stored.path) if media_type == "image" else None
+    phash, problem = perceptual_hash(stored.path) if media_type == "image" else (None, None)
     note = (
-        f"image {filename!r} could not be decoded; stored without a perceptual hash"
-        if media_type == "image" and phash is None
+        f"image {filename!r} {problem}; stored without a perceptual hash"
+        if problem is not None
         else None
     )
     record: dict[str, Any] = {
@@ -156,19 +170,29 @@ def media_record(
         "phash": phash,
         "doc_type": "media",
         "extensions": json.dumps(
-            {"store_key": stored.key, "size": stored.size, "origin": origin}, ensure_ascii=False
+            {"store_key": stored.key, "size": stored.size, "origin": storable_name(origin)},
+            ensure_ascii=False,
         ),
     }
     return record, note
 
 
+class MediaTooLargeError(IngestionError):
+    """A media file is larger than ``EGREGORA_MAX_MEDIA_BYTES``."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        super().__init__(over_limit(MAX_MEDIA_BYTES, limit, "the file is larger"))
+        self.path = path
+        self.limit = limit
+
+
 def read_media_file(
-    path: Path, store: Path, *, on_bytes: Callable[[int], None] | None = None
-) -> tuple[dict[str, Any], StoredMedia, str | None]:
-    """Store one media file found in a folder and build its row."""
-    with path.open("rb") as stream:
-        stored = store_stream(stream, path.name, store)
-    if on_bytes is not None:
-        on_bytes(stored.size)
-    record, note = media_record(stored, path.name, origin=str(path))
-    return record, stored, note
+    path: Path, store: Path, *, max_bytes: int | None = None
+) -> tuple[dict[str, Any], str | None]:
+    """Store one media file found in a folder (a regular file, at most ``max_bytes``)."""
+    with open_regular(path) as stream:
+        try:
+            stored = store_stream(stream, path.name, store, max_bytes=max_bytes)
+        except ByteLimitExceeded:
+            raise MediaTooLargeError(path, max_bytes or 0) from None
+    return media_record(stored, path.name, origin=str(path.absolute()))

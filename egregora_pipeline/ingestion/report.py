@@ -6,8 +6,70 @@ CLI into a summary table; neither needs to know how the numbers were made.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
+
+MAX_REASON_CHARS: Final = 1000
+"""A reason longer than this is cut (the file and line say where the rest is):
+a 10 MB front-matter value must not become a 20 MB reason."""
+
+MAX_VALUE_CHARS: Final = 80
+"""How much of an offending value a reason quotes."""
+
+
+def storable_name(path: str | os.PathLike[str]) -> str:
+    """``path`` as text that any UTF-8 store accepts, losslessly.
+
+    POSIX names are bytes; Python reads the bytes that are not UTF-8 as lone
+    surrogates (``surrogateescape``), which DuckDB, JSON and terminals refuse.
+    The rule (documented in docs/ingestion.md): a name that is valid UTF-8 is
+    kept as is; otherwise each byte that is not valid UTF-8 is written
+    ``%XX`` and each literal ``%`` as ``%25``, so
+    ``urllib.parse.unquote_to_bytes`` gives back the exact bytes.
+    """
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return text
+    parts: list[str] = []
+    for char in text:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte surrogateescape could not decode
+            parts.append(f"%{code - 0xDC00:02X}")
+        elif 0xD800 <= code <= 0xDFFF:  # any other lone surrogate: its code point
+            parts.append(f"%u{code:04X}")
+        elif char == "%":
+            parts.append("%25")
+        else:
+            parts.append(char)
+    return "".join(parts)
+
+
+def shorten(value: object, limit: int = MAX_VALUE_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters, saying how long it was.
+
+    The ``repr`` of a huge string is built only from its head, so quoting a
+    20 MB value costs nothing.
+    """
+    if isinstance(value, str | bytes) and len(value) > limit:
+        head = repr(value[:limit])
+        return f"{head}... ({len(value):,} characters)"
+    if isinstance(value, list | tuple | dict) and len(value) > 20:
+        return f"a {type(value).__name__} of {len(value):,} items"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _clip(reason: str) -> str:
+    reason = storable_name(reason)
+    if len(reason) <= MAX_REASON_CHARS:
+        return reason
+    return f"{reason[:MAX_REASON_CHARS]}... (reason cut at {MAX_REASON_CHARS} characters)"
 
 
 @dataclass(frozen=True)
@@ -24,6 +86,13 @@ class Rejection:
     reason: str
     raw: str | None = None
 
+    def __post_init__(self) -> None:
+        # Names and reasons are stored, printed and serialized: make them safe once, here.
+        object.__setattr__(self, "source_path", storable_name(self.source_path))
+        object.__setattr__(self, "reason", _clip(self.reason))
+        if self.raw is not None:
+            object.__setattr__(self, "raw", storable_name(self.raw))
+
 
 @dataclass
 class InputReport:
@@ -39,6 +108,14 @@ class InputReport:
     rejections: list[Rejection] = field(default_factory=list)
     error: str | None = None
     """Set when the input was rejected as a whole (nothing from it was written)."""
+    chat: dict[str, object] | None = None
+    """For a chat: the header shape detected, the date order chosen and why, how many
+    header-like lines could not be read, whether it is in time order."""
+
+    @property
+    def source(self) -> str:
+        """The input's path as storable text (see :func:`storable_name`)."""
+        return storable_name(self.path)
 
     @property
     def rejected(self) -> int:

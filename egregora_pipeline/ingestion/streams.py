@@ -7,9 +7,76 @@ chat splitter and the media store never care where bytes come from.
 from __future__ import annotations
 
 import codecs
+import io
+import os
+import stat
+from pathlib import Path
 from typing import Final, Protocol
 
 UTF16_BOMS: Final = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+_FILE_TYPES: Final = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISLNK, "a symbolic link"),
+)
+
+
+class NotRegularFileError(OSError):
+    """A path that is a pipe, device, socket or folder where a file was expected.
+
+    Reading one could block forever (a FIFO with no writer) or never end
+    (``/dev/zero``), so such paths are refused by type before any read.
+    """
+
+    def __init__(self, path: Path, what: str) -> None:
+        super().__init__(f"{what}, not a regular file; only regular files are read")
+        self.path = path
+        self.what = what
+
+
+def file_type_name(mode: int) -> str | None:
+    """What a ``st_mode`` is when it is not a regular file (``None`` for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    for test, name in _FILE_TYPES:
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def open_regular(path: Path) -> io.BufferedReader:
+    """Open ``path`` for reading only if it is a regular file (symlinks to one are followed).
+
+    ``O_NONBLOCK`` makes opening a FIFO return at once instead of waiting for a
+    writer; the type is then checked on the open descriptor (no window between
+    the check and the read), and the flag is cleared for ordinary reads.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    try:
+        what = file_type_name(os.fstat(fd).st_mode)
+        if what is not None:
+            raise NotRegularFileError(path, what)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return io.BufferedReader(io.FileIO(fd, "rb"))
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: Path, max_bytes: int) -> bytes | None:
+    """The whole file if it is a regular file of at most ``max_bytes``, else ``None`` when larger.
+
+    Reads at most ``max_bytes + 1`` bytes, whatever the file claims its size is.
+    """
+    with open_regular(path) as handle:
+        data = handle.read(max_bytes + 1)
+    return None if len(data) > max_bytes else data
 
 
 class ReadableBytes(Protocol):

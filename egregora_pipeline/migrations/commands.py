@@ -11,6 +11,9 @@ open the file read-only and never create it.
 
 from __future__ import annotations
 
+# The engine, drift check, autogenerate and backup safeguard (and Ibis behind
+# them) are imported by the commands that run them, so `db current` reads the
+# bookkeeping without loading them.
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,17 +21,10 @@ from pathlib import Path
 
 import duckdb
 
+from egregora_pipeline.backup import BackupPolicy
 from egregora_pipeline.connection import connect_warehouse
 from egregora_pipeline.errors import WarehouseNotFoundError
 from egregora_pipeline.migrations import bookkeeping, catalog
-from egregora_pipeline.migrations.autogenerate import write_revision
-from egregora_pipeline.migrations.check import check_connection
-from egregora_pipeline.migrations.engine import (
-    history_entries,
-    run_downgrade,
-    run_stamp,
-    run_upgrade,
-)
 from egregora_pipeline.migrations.errors import NotAtHeadError, VersionsDirError
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.migrations.results import (
@@ -36,12 +32,6 @@ from egregora_pipeline.migrations.results import (
     HistoryEntry,
     MigrationPlan,
     UpgradeResult,
-)
-from egregora_pipeline.migrations.safeguard import (
-    BackupPolicy,
-    backup_if_risky,
-    database_file,
-    restore_hint,
 )
 from egregora_pipeline.migrations.script import ScriptDirectory
 from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
@@ -57,6 +47,8 @@ class MigrationConfig:
     allow_destructive: bool = False
     versions_dir: Path | None = None
     """Folder of revision files; None means the bundled ``migrations/versions``."""
+    strict_adoption: bool = False
+    """Refuse, instead of widening, a CHECK that contradicts the declared rules."""
     backup: BackupPolicy = field(default_factory=BackupPolicy.from_env)
     """Automatic backups before steps that drop or rewrite data (:mod:`.safeguard`)."""
 
@@ -133,6 +125,9 @@ def upgrade_connection(
     Backs the file up first when the plan drops or rewrites data (``backup``:
     default from the environment); ``result.backup`` names the copy.
     """
+    from egregora_pipeline.migrations.engine import run_upgrade
+    from egregora_pipeline.migrations.safeguard import backup_if_risky, database_file, restore_hint
+
     scripts = ScriptDirectory.load(versions_dir)
     probe = Probe(catalog=conn, data=conn)
     database = database_file(conn)
@@ -153,8 +148,16 @@ def _execute(
     sql_only: bool,
 ) -> UpgradeResult:
     """Run ``runner`` on the warehouse, or on a data-less shadow copy for ``sql_only``."""
+    from egregora_pipeline.migrations.engine import run_downgrade, run_upgrade
+    from egregora_pipeline.migrations.safeguard import backup_if_risky, restore_hint
+
     scripts = config.scripts()
-    options = {"allow_destructive": config.allow_destructive, "database": str(config.database)}
+    options: dict[str, object] = {
+        "allow_destructive": config.allow_destructive,
+        "database": str(config.database),
+    }
+    if runner is run_upgrade:
+        options["strict_adoption"] = config.strict_adoption
     if sql_only:
         with _dry_probe(config) as probe:
             return runner(probe.catalog, probe, scripts, target, **options)
@@ -178,6 +181,8 @@ def upgrade(
     config: MigrationConfig, target: str = "head", *, sql_only: bool = False
 ) -> UpgradeResult:
     """Apply revisions up to ``target`` then reconcile; ``sql_only`` changes nothing."""
+    from egregora_pipeline.migrations.engine import run_upgrade
+
     return _execute(config, run_upgrade, target, sql_only=sql_only)
 
 
@@ -186,6 +191,8 @@ def downgrade(config: MigrationConfig, target: str, *, sql_only: bool = False) -
 
     Only on an existing warehouse: there is nothing to revert in a missing file.
     """
+    from egregora_pipeline.migrations.engine import run_downgrade
+
     config.existing_database()
     return _execute(config, run_downgrade, target, sql_only=sql_only)
 
@@ -214,6 +221,8 @@ def plan_downgrade(config: MigrationConfig, target: str) -> MigrationPlan:
 
 def check(config: MigrationConfig) -> CheckReport:
     """Read-only schema and history check of the warehouse file."""
+    from egregora_pipeline.migrations.drift import check_connection
+
     scripts = config.scripts()
     with _open(config, read_only=True) as conn:
         return check_connection(conn, scripts=scripts, database=str(config.database))
@@ -221,6 +230,8 @@ def check(config: MigrationConfig) -> CheckReport:
 
 def history(config: MigrationConfig) -> tuple[list[HistoryEntry], list[str]]:
     """Every revision (applied ones marked) and any history problems; read-only."""
+    from egregora_pipeline.migrations.engine import history_entries
+
     scripts = config.scripts()
     if not config.database.exists():
         entries, state = history_entries(None, scripts)
@@ -245,6 +256,8 @@ def stamp(config: MigrationConfig, target: str) -> UpgradeResult:
     Only on an existing warehouse: stamping a path that does not exist would
     create an empty file claiming a revision it has none of the tables of.
     """
+    from egregora_pipeline.migrations.engine import run_stamp
+
     scripts = config.scripts()
     config.existing_database()
     with _open(config, read_only=False) as conn:
@@ -258,6 +271,8 @@ def revision(config: MigrationConfig, message: str, *, autogenerate: bool = Fals
     declared schema and the live warehouse (opened read-only; a missing file
     counts as empty).
     """
+    from egregora_pipeline.migrations.autogenerate import write_revision
+
     if config.versions_dir is not None:
         config.versions_dir.mkdir(parents=True, exist_ok=True)  # the first revision of a project
     scripts = config.scripts()

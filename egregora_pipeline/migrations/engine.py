@@ -22,11 +22,31 @@ from pathlib import Path
 
 import duckdb
 
-from egregora_pipeline.migrations import bookkeeping
-from egregora_pipeline.migrations.adoption import Layout, detect_layout, plan_baseline, plan_fold
+from egregora_pipeline.migrations import bookkeeping, catalog
+from egregora_pipeline.migrations.adoption import (
+    ATOM_LEGACY,
+    LEGACY_PREFIX,
+    MEDIA_TABLE,
+    FoldStep,
+    Layout,
+    detect_layout,
+    has_separate_media,
+    is_atom,
+    plan_atom,
+    plan_baseline,
+    plan_fold,
+)
+from egregora_pipeline.migrations.batch import (
+    BatchTable,
+    execute_batch,
+    needs_batch,
+    plan_batches,
+)
 from egregora_pipeline.migrations.errors import (
     AdoptionError,
+    BatchVerificationError,
     DestructiveOperationError,
+    DryRunFailedError,
     HistoryError,
     MigrationError,
     ReconcileError,
@@ -35,6 +55,7 @@ from egregora_pipeline.migrations.errors import (
 from egregora_pipeline.migrations.ops import CreateTable, Operation
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.migrations.reconcile import (
+    BACKFILLS,
     MIGRATION_CLOCK,
     declared_targets,
     plan_reconcile,
@@ -48,6 +69,8 @@ from egregora_pipeline.migrations.results import (
     UpgradeResult,
 )
 from egregora_pipeline.migrations.script import Revision, ScriptDirectory
+from egregora_pipeline.migrations.widening import plan_widenings
+from egregora_pipeline.schema.declared import DECLARED_TABLES, DOCUMENTS_TABLE
 from egregora_pipeline.sql import quote_ident, quote_literal
 
 
@@ -110,6 +133,22 @@ def _verified(
     return state
 
 
+def _execute_op(runner: Runner, probe: Probe, op: Operation, *, recheck: bool = False) -> None:
+    """Run one operation; a :class:`BatchTable` verifies its row counts as it goes.
+
+    ``recheck`` looks at the catalog again right before an ALTER: a revision's raw
+    SQL (``op.execute``) may have created an index since the step was planned.
+    Generated plans (adoption, reconcile) run exactly what they planned."""
+    if recheck and not isinstance(op, BatchTable):
+        op = needs_batch(probe, op) or op
+    if isinstance(op, BatchTable):
+        runner.comment(op.describe())
+        execute_batch(runner.run, op, probe.catalog, dry_run=probe.dry_run)
+        return
+    for statement in op.render():
+        runner.run(statement)
+
+
 def _run_ops(
     runner: Runner,
     probe: Probe,
@@ -119,7 +158,8 @@ def _run_ops(
     allow_destructive: bool,
     warnings: list[str],
 ) -> None:
-    for op in ops:
+    batched, _ = plan_batches(probe, ops)
+    for op in batched:
         if not allow_destructive:
             risk = op.risk(probe)
             if risk is not None:
@@ -131,8 +171,29 @@ def _run_ops(
                 )
                 warnings.append(message)
                 runner.comment(f"DESTRUCTIVE: {message}")
-        for statement in op.render():
-            runner.run(statement)
+        _execute_op(runner, probe, op, recheck=True)
+
+
+def _dry_run_failure(runner: Runner, cause: str) -> DryRunFailedError:
+    step = runner.steps[-1] if runner.steps else None
+    label = (
+        f"{step.kind}{' ' + step.revision_id if step.revision_id else ''} ({step.description})"
+        if step
+        else "the plan"
+    )
+    return DryRunFailedError(label, runner.last, cause)
+
+
+def _cause(error: MigrationError) -> str:
+    """The facts of an error raised inside a step, without what the real run would say."""
+    for attribute in ("cause", "problem"):
+        value = getattr(error, attribute, None)
+        if isinstance(value, str):
+            return value
+    problems = getattr(error, "problems", None)
+    if isinstance(problems, list):
+        return "; ".join(str(p) for p in problems)
+    return str(error)
 
 
 def _in_transaction(
@@ -140,14 +201,24 @@ def _in_transaction(
     body: Callable[[], None],
     on_error: Callable[[duckdb.Error], MigrationError],
     warnings: list[str],
+    *,
+    dry_run: bool = False,
 ) -> None:
+    """Run ``body`` in one transaction; a dry run reports what would fail, never a rollback."""
     runner.run("BEGIN TRANSACTION")
     try:
         body()
         runner.run("COMMIT")
     except duckdb.Error as error:
         runner.rollback()
+        if dry_run:
+            raise _dry_run_failure(runner, str(error)) from error
         raise on_error(error) from error
+    except (AdoptionError, ReconcileError, BatchVerificationError) as error:
+        runner.rollback()
+        if dry_run:
+            raise _dry_run_failure(runner, _cause(error)) from error
+        raise
     except BaseException:
         runner.rollback()
         raise
@@ -159,13 +230,27 @@ def _applied_ids(conn: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def _adopt(
-    runner: Runner, probe: Probe, rev: Revision, layout: Layout, result: UpgradeResult
+    runner: Runner,
+    probe: Probe,
+    rev: Revision,
+    layout: Layout,
+    result: UpgradeResult,
+    *,
+    strict: bool,
 ) -> str:
     ops = rev.upgrade_ops()
+    atom = is_atom(catalog.all_columns(probe.catalog))
+    atom_rows = 0
+    if atom:  # counted under its old name: a dry run reads the rows from the unrenamed file
+        atom_rows = probe.count(f"SELECT count(*) FROM {quote_ident(DOCUMENTS_TABLE)}")
+        runner.run(
+            f"ALTER TABLE {quote_ident(DOCUMENTS_TABLE)} RENAME TO {quote_ident(ATOM_LEGACY)}"
+        )
     baseline = plan_baseline(probe, ops)
-    for op in baseline.ops:
-        for statement in op.render():
-            runner.run(statement)
+    widenings = plan_widenings(probe, list(DECLARED_TABLES), strict=strict)
+    batched, batch_actions = plan_batches(probe, baseline.ops, widenings)
+    for op in batched:
+        _execute_op(runner, probe, op)
     for op in ops:
         if not isinstance(op, CreateTable):
             for statement in op.render():
@@ -174,37 +259,95 @@ def _adopt(
     if problems:
         raise ReconcileError(problems)
     result.reconcile_actions.extend(f"adopt: {a}" for a in baseline.actions)
+    result.reconcile_actions.extend(f"adopt: {a}" for a in batch_actions)
     notes = [f"adopted layout {layout}"]
+    notes.extend(
+        f"widened {w.old.text} on {w.table} (old definition in egregora_widened_checks)"
+        for w in widenings
+    )
     if baseline.actions:
         notes.append(f"{len(baseline.actions)} baseline repair(s)")
     folded: list[str] = []
+    folds: list[tuple[FoldStep, str]] = []
     if layout == "legacy_v2":
-        for fold in plan_fold(probe):
-            rows = probe.count(f"SELECT count(*) FROM {quote_ident(fold.table)}")
-            insert, rename = fold.statements
-            try:
-                inserted_row = runner.run(insert).fetchone()
-            except duckdb.Error as error:
-                raise AdoptionError(layout, fold.table, insert, str(error)) from error
-            inserted = int(inserted_row[0]) if inserted_row else 0
-            if not probe.dry_run and inserted != rows:
-                raise AdoptionError(layout, fold.table, insert, f"copied {inserted} of {rows} rows")
-            runner.run(rename)
-            kept = (
-                f"; extra columns kept in extensions: {', '.join(fold.extras)}"
-                if fold.extras
-                else ""
-            )
-            result.reconcile_actions.append(
-                f"adopt: copied {rows} row(s) of {fold.table} into documents as "
-                f"doc_type={fold.doc_type!r}, renamed {fold.table} to legacy_v2_{fold.table}{kept}"
-            )
-            folded.append(f"{fold.table} {rows}")
+        folds = [(f, LEGACY_PREFIX) for f in plan_fold(probe)]
+    elif atom:
+        _fold_atom(runner, probe, layout, result, atom_rows)
+        folded.append(f"{ATOM_LEGACY} (documents converted from the Atom layout)")
+    live = catalog.all_columns(probe.catalog)
+    if layout != "legacy_v2" and has_separate_media(live):
+        folds = [
+            (f, "legacy_")
+            for f in plan_fold(probe, {MEDIA_TABLE: "media"}, "legacy_", skip_existing=True)
+        ]
+    for fold, prefix in folds:
+        folded.append(_run_fold(runner, probe, layout, fold, prefix, result))
     if folded:
         notes.append(
-            f"rows folded into documents: {', '.join(folded)} (originals kept as legacy_v2_*)"
+            f"rows folded into documents: {', '.join(folded)} (originals kept as legacy_*)"
         )
     return "; ".join(notes)
+
+
+def _fold_atom(
+    runner: Runner, probe: Probe, layout: Layout, result: UpgradeResult, rows: int
+) -> None:
+    """Copy the renamed Atom table (``rows`` rows) into the new declared ``documents``."""
+    insert = plan_atom(probe, BACKFILLS[(DOCUMENTS_TABLE, "created_at")].sql(frozenset())[0])
+    try:
+        inserted_row = runner.run(insert).fetchone()
+    except duckdb.Error as error:
+        raise AdoptionError(layout, ATOM_LEGACY, insert, str(error)) from error
+    inserted = int(inserted_row[0]) if inserted_row else 0
+    if not probe.dry_run and inserted != rows:
+        raise AdoptionError(layout, ATOM_LEGACY, insert, f"copied {inserted} of {rows} rows")
+    result.reconcile_actions.append(
+        f"adopt: renamed the Atom documents table to {ATOM_LEGACY} and copied its {rows} "
+        "row(s) into the declared documents (authors JSON -> names as VARCHAR[], categories "
+        "-> tags, updated -> created_at, Atom-only columns kept in extensions.atom)"
+    )
+
+
+def _run_fold(
+    runner: Runner,
+    probe: Probe,
+    layout: Layout,
+    fold: FoldStep,
+    prefix: str,
+    result: UpgradeResult,
+) -> str:
+    table = quote_ident(fold.table)
+    rows = probe.count(f"SELECT count(*) FROM {table}")
+    already = 0
+    insert, rename = fold.statements
+    if " AS src WHERE NOT EXISTS " in insert:
+        same_id = f"d.{quote_ident('id')} = src.{quote_ident('id')}"
+        already = probe.count(
+            f"SELECT count(*) FROM {table} AS src WHERE EXISTS (SELECT 1 FROM "
+            f"{quote_ident(DOCUMENTS_TABLE)} d WHERE {same_id})"
+        )
+    try:
+        inserted_row = runner.run(insert).fetchone()
+    except duckdb.Error as error:
+        raise AdoptionError(layout, fold.table, insert, str(error)) from error
+    inserted = int(inserted_row[0]) if inserted_row else 0
+    if not probe.dry_run and inserted != rows - already:
+        raise AdoptionError(
+            layout, fold.table, insert, f"copied {inserted} of {rows - already} rows"
+        )
+    runner.run(rename)
+    kept = f"; extra columns kept in extensions: {', '.join(fold.extras)}" if fold.extras else ""
+    skipped = (
+        f"; {already} row(s) whose id documents already held left out (kept in "
+        f"{prefix}{fold.table})"
+        if already
+        else ""
+    )
+    result.reconcile_actions.append(
+        f"adopt: copied {inserted} row(s) of {fold.table} into documents as "
+        f"doc_type={fold.doc_type!r}, renamed {fold.table} to {prefix}{fold.table}{kept}{skipped}"
+    )
+    return f"{fold.table} {inserted}"
 
 
 def _apply_revision(
@@ -214,6 +357,7 @@ def _apply_revision(
     layout: Layout | None,
     allow_destructive: bool,
     result: UpgradeResult,
+    strict: bool = False,
 ) -> None:
     conn = runner.conn
     adopting = layout is not None and layout != "empty"
@@ -231,7 +375,7 @@ def _apply_revision(
         runner.run(bookkeeping.CREATE_SQL)
         note = None
         if adopting and layout is not None:
-            note = _adopt(runner, probe, rev, layout, result)
+            note = _adopt(runner, probe, rev, layout, result, strict=strict)
         else:
             _run_ops(
                 runner,
@@ -256,7 +400,7 @@ def _apply_revision(
     def failed(error: duckdb.Error) -> MigrationError:
         return RevisionFailedError(rev.revision, rev.path, runner.last, str(error))
 
-    _in_transaction(runner, body, failed, result.warnings)
+    _in_transaction(runner, body, failed, result.warnings, dry_run=probe.dry_run)
     if skipped:
         runner.comment("already applied by another connection; nothing done")
         return
@@ -265,16 +409,20 @@ def _apply_revision(
 
 
 def _reconcile(runner: Runner, probe: Probe, result: UpgradeResult) -> None:
+    """Bring the declared tables to their declared columns (batch mode where needed).
+
+    CHECKs are widened by adoption only: one a user restored afterwards (see
+    docs/migrations.md) is their choice and stays."""
     plan = plan_reconcile(probe, declared_targets())
     result.warnings.extend(w for w in plan.unresolved if w not in result.warnings)
     if plan.is_empty:
         return
+    batched, batch_actions = plan_batches(probe, plan.ops)
     runner.start("reconcile", None, "add missing declared columns in place")
 
     def body() -> None:
-        for op in plan.ops:
-            for statement in op.render():
-                runner.run(statement)
+        for op in batched:
+            _execute_op(runner, probe, op)
         problems = verify_reconciled(probe, plan)
         if problems:
             raise ReconcileError(problems)
@@ -282,8 +430,9 @@ def _reconcile(runner: Runner, probe: Probe, result: UpgradeResult) -> None:
     def failed(error: duckdb.Error) -> MigrationError:
         return ReconcileError([f"{runner.last}: {error}"])
 
-    _in_transaction(runner, body, failed, result.warnings)
+    _in_transaction(runner, body, failed, result.warnings, dry_run=probe.dry_run)
     result.reconcile_actions.extend(plan.actions)
+    result.reconcile_actions.extend(batch_actions)
 
 
 def run_upgrade(
@@ -294,12 +443,22 @@ def run_upgrade(
     *,
     allow_destructive: bool = False,
     database: str | None = None,
+    strict_adoption: bool = False,
 ) -> UpgradeResult:
-    """Apply revisions up to ``target``; at head, also reconcile with the declared schema."""
+    """Apply revisions up to ``target``; at head, also reconcile with the declared schema.
+
+    ``strict_adoption`` refuses (instead of widening) a CHECK that contradicts the
+    declared rules."""
     token = MIGRATION_CLOCK.set(datetime.now(UTC))
     try:
         return _run_upgrade(
-            conn, probe, scripts, target, allow_destructive=allow_destructive, database=database
+            conn,
+            probe,
+            scripts,
+            target,
+            allow_destructive=allow_destructive,
+            database=database,
+            strict=strict_adoption,
         )
     finally:
         MIGRATION_CLOCK.reset(token)
@@ -313,6 +472,7 @@ def _run_upgrade(
     *,
     allow_destructive: bool,
     database: str | None,
+    strict: bool,
 ) -> UpgradeResult:
     started = time.perf_counter()
     database = database or database_label(probe.data)
@@ -335,6 +495,7 @@ def _run_upgrade(
             layout if rev is scripts.base else None,
             allow_destructive,
             result,
+            strict,
         )
     if layout is not None and here == 0 and goal > 0:
         result.adopted_layout = layout
@@ -392,7 +553,7 @@ def run_downgrade(
         def failed(error: duckdb.Error, rev: Revision = rev) -> MigrationError:
             return RevisionFailedError(rev.revision, rev.path, runner.last, str(error))
 
-        _in_transaction(runner, body, failed, result.warnings)
+        _in_transaction(runner, body, failed, result.warnings, dry_run=probe.dry_run)
         if skipped:
             continue
         result.applied.append(

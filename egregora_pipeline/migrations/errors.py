@@ -203,3 +203,61 @@ class RevisionExistsError(MigrationError):
     def __init__(self, path: Path) -> None:
         super().__init__(f"{path} already exists; choose another message or remove the file")
         self.path = path
+
+
+class BatchVerificationError(MigrationError):
+    """A batch rebuild did not end with the rows it started with; the step was rolled back."""
+
+    def __init__(self, table: str, problem: str) -> None:
+        super().__init__(
+            f"batch rebuild of {table} did not keep every row ({problem}); the step was rolled "
+            "back and the warehouse is unchanged"
+        )
+        self.table = table
+        self.problem = problem
+
+
+class StrictAdoptionError(MigrationError):
+    """Strict adoption refuses to widen a CHECK that contradicts the declared rules."""
+
+    def __init__(self, table: str, check: str, reason: str) -> None:
+        super().__init__(
+            f"strict adoption: {table} has {check}, which contradicts the declared rules "
+            f"({reason}). Without --strict-adoption the upgrade widens it to the declared rule "
+            "and keeps the old definition in egregora_widened_checks; nothing was changed"
+        )
+        self.table = table
+        self.check = check
+        self.reason = reason
+
+
+class UnwidenableCheckError(MigrationError):
+    """A CHECK rejects rows this project writes and no declared rule can widen it."""
+
+    def __init__(self, table: str, check: str, sample: str) -> None:
+        super().__init__(
+            f"{table} has {check}, which rejects rows this project writes ({sample}) and cannot "
+            "be widened automatically; rebuild the table without it in a revision "
+            "(op.rebuild_table) and run the upgrade again. Nothing was changed"
+        )
+        self.table = table
+        self.check = check
+
+
+class DryRunFailedError(MigrationError):
+    """A dry run (``db plan``, ``--sql``) found a step that would fail.
+
+    Nothing was attempted on the warehouse: the file was opened read-only and the
+    plan ran on an in-memory copy of its schema, so the message says what *would*
+    fail and why, never that something was rolled back.
+    """
+
+    def __init__(self, step: str, statement: str, cause: str) -> None:
+        super().__init__(
+            f"dry run: {step} would fail.\n  statement: {statement}\n  error: {cause}\n"
+            "The warehouse was only read; nothing was attempted on it. "
+            "`db upgrade` would stop at this step and leave the warehouse as it is."
+        )
+        self.step = step
+        self.statement = statement
+        self.cause = cause

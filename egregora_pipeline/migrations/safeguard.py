@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from egregora_pipeline.backup import BackupInfo, default_folder, prune, take_backup
+from egregora_pipeline.backup import BackupInfo, BackupPolicy, default_folder, prune, take_backup
 from egregora_pipeline.connection import disk_full
 from egregora_pipeline.errors import EgregoraError
 from egregora_pipeline.migrations import bookkeeping
@@ -49,7 +49,6 @@ from egregora_pipeline.migrations.ops import (
 )
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.migrations.script import Revision, ScriptDirectory
-from egregora_pipeline.settings import DEFAULT_BACKUP_KEEP, Settings
 
 _ADDING_ONLY: tuple[type[Operation], ...] = (
     AddColumn,
@@ -63,21 +62,6 @@ _ADDING_ONLY: tuple[type[Operation], ...] = (
 )
 """Operations that lose no value and rewrite none (a rename keeps every value)."""
 _STAMP_ONLY_LAYOUTS = frozenset({"empty", "unversioned_current"})
-
-
-@dataclass(frozen=True)
-class BackupPolicy:
-    """Whether and how many automatic backups (``EGREGORA_BACKUP``, ``EGREGORA_BACKUP_KEEP``)."""
-
-    enabled: bool = True
-    keep: int = DEFAULT_BACKUP_KEEP
-    folder: Path | None = None
-    """Where to put them; None: ``backups/`` beside the warehouse."""
-
-    @classmethod
-    def from_env(cls) -> BackupPolicy:
-        settings = Settings.from_env()
-        return cls(enabled=settings.backup_enabled, keep=settings.backup_keep)
 
 
 @dataclass

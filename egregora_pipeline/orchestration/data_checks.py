@@ -2,38 +2,52 @@
 
 Not blocking (the rows are already written when they run), but ERROR
 severity: ``egregora-pipeline ingest`` and CI fail on them, and the UI shows
-a sample of the offending rows.
+a sample of the offending rows. One is a warning (WARN): threads out of time
+order are loaded and flagged, and shown without failing the run.
 """
 
 # No ``from __future__ import annotations``: Dagster reads the annotations of
 # decorated functions (context and resource types) at definition time.
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import dagster as dg
 
 from egregora_pipeline.orchestration.ingestion_assets import DOCUMENTS_ASSET, MESSAGES_ASSET
 from egregora_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
-from egregora_pipeline.quality import Finding, doc_type_rule_violations, duplicate_keys
+from egregora_pipeline.quality import (
+    Finding,
+    doc_type_rule_violations,
+    duplicate_keys,
+    messages_out_of_order,
+)
 from egregora_pipeline.schema import DOCUMENTS, MESSAGES
 
 DOC_TYPE_RULES_CHECK = "doc_type_rules_hold"
 UNIQUE_ID_CHECK = "id_is_unique"
 UNIQUE_EVENT_ID_CHECK = "event_id_is_unique"
+CHRONOLOGICAL_CHECK = "threads_are_chronological"
 
 
-def _result(asset: dg.AssetKey, name: str, finding: Finding) -> dg.AssetCheckResult:
+def _result(
+    asset: dg.AssetKey,
+    name: str,
+    finding: Finding,
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+    extra: Mapping[str, str] | None = None,
+) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         asset_key=asset,
         check_name=name,
         passed=finding.ok,
-        severity=dg.AssetCheckSeverity.ERROR,
+        severity=severity,
         metadata={
             "rule": finding.rule,
             "offending_rows": dg.MetadataValue.int(finding.offending_rows),
             "sample": dg.MetadataValue.json(
                 [{k: str(v) for k, v in row.items()} for row in finding.sample]
             ),
+            **(extra or {}),
         },
     )
 
@@ -52,6 +66,15 @@ def _result(asset: dg.AssetKey, name: str, finding: Finding) -> dg.AssetCheckRes
             UNIQUE_EVENT_ID_CHECK,
             asset=MESSAGES_ASSET,
             description="`event_id` identifies one message.",
+        ),
+        dg.AssetCheckSpec(
+            CHRONOLOGICAL_CHECK,
+            asset=MESSAGES_ASSET,
+            description=(
+                "Every thread is in time order in file order (a step back of more than a "
+                "clock change means a wrong date order or a damaged export). WARN: the rows "
+                "are kept, flagged in `attrs.out_of_order`."
+            ),
         ),
     ],
     name="warehouse_data_checks",
@@ -75,4 +98,23 @@ def warehouse_data_checks(
         if UNIQUE_EVENT_ID_CHECK in selected:
             yield _result(
                 MESSAGES_ASSET, UNIQUE_EVENT_ID_CHECK, duplicate_keys(conn, MESSAGES.name)
+            )
+        if CHRONOLOGICAL_CHECK in selected:
+            finding = messages_out_of_order(conn, MESSAGES.name)
+            first = finding.sample[0] if finding.sample else None
+            extra = (
+                {
+                    "first_thread": str(first["thread_id"]),
+                    "first_msg_id": str(first["msg_id"]),
+                    "first_line": str(first["line"] or "unknown"),
+                }
+                if first
+                else None
+            )
+            yield _result(
+                MESSAGES_ASSET,
+                CHRONOLOGICAL_CHECK,
+                finding,
+                severity=dg.AssetCheckSeverity.WARN,
+                extra=extra,
             )

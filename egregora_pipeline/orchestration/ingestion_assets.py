@@ -95,7 +95,7 @@ def input_summaries(report: IngestReport) -> list[dict[str, object]]:
     """Per-input counts, as JSON metadata the CLI and the UI both read."""
     return [
         {
-            "path": str(item.path),
+            "path": item.source,
             "kind": item.kind,
             "messages_added": item.messages_added,
             "messages_skipped": item.messages_skipped,
@@ -104,6 +104,7 @@ def input_summaries(report: IngestReport) -> list[dict[str, object]]:
             "documents_updated": item.documents_updated,
             "rejected": item.rejected,
             "error": item.error,
+            "chat": item.chat,
             "rejections": [
                 {
                     "source_path": str(r.source_path),
@@ -164,7 +165,7 @@ def ingest_inputs(
         counts = {name: row_count(conn, name) for name in targets}
     for item in report.inputs:
         if item.error:
-            context.log.error("input rejected as a whole: %s: %s", item.path, item.error)
+            context.log.error("input rejected as a whole: %s: %s", item.source, item.error)
         for rejection in item.rejections[:20]:
             context.log.warning(
                 "rejected %s:%s: %s", rejection.source_path, rejection.line_number, rejection.reason

@@ -8,7 +8,6 @@ module executes it in-process and turns the run's events into a plain
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from egregora_pipeline.orchestration.ingestion_assets import INGEST_OP, ProgressSink, no_progress
+from egregora_pipeline.orchestration.instance import InstanceChoice, open_instance
 from egregora_pipeline.orchestration.jobs import INGEST_JOB
 from egregora_pipeline.orchestration.resources import build_resources
 from egregora_pipeline.orchestration.schema_assets import SCHEMA_ASSET
@@ -35,6 +35,8 @@ class CheckOutcome:
     name: str
     passed: bool
     details: dict[str, Any]
+    warning_only: bool = False
+    """A WARN-severity check: shown when it fails, but it does not fail the run."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,15 @@ class IngestRunOutcome:
     checks: list[CheckOutcome] = field(default_factory=list)
     failures: list[StepFailure] = field(default_factory=list)
     skipped_steps: list[str] = field(default_factory=list)
+    instance: InstanceChoice | None = None
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
-        return [check for check in self.checks if not check.passed]
+        return [check for check in self.checks if not check.passed and not check.warning_only]
+
+    @property
+    def warned_checks(self) -> list[CheckOutcome]:
+        return [check for check in self.checks if not check.passed and check.warning_only]
 
     @property
     def interrupted(self) -> bool:
@@ -72,6 +79,8 @@ class IngestRunOutcome:
         """Inputs rejected as a whole: an error, or every record of it refused."""
         return [item for item in self.inputs if item.get("error") or _nothing_accepted(item)]
 
+
+EPHEMERAL = InstanceChoice("ephemeral", None, "a throw-away instance")
 
 _INTERRUPTION = re.compile(
     r"DagsterExecutionInterruptedError|KeyboardInterrupt|Query interrupted|INTERRUPT Error"
@@ -91,13 +100,6 @@ def _plain(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-def _instance() -> dg.DagsterInstance:
-    """The persistent instance when ``DAGSTER_HOME`` is set (runs then show in the UI)."""
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral()
-
-
 def run_ingest_job(
     defs: dg.Definitions,
     paths: Sequence[Path],
@@ -105,21 +107,28 @@ def run_ingest_job(
     *,
     progress: ProgressSink = no_progress,
     log_level: str = "CRITICAL",
+    instance: InstanceChoice = EPHEMERAL,
 ) -> IngestRunOutcome:
-    """Execute ``ingest_job`` on ``paths`` against ``settings.database``; never raises."""
+    """Execute ``ingest_job`` on ``paths`` against ``settings.database``; never raises.
+
+    The run is recorded in ``instance`` (see :mod:`.instance`); the default is a
+    throw-away one, which is what library callers and tests want.
+    """
     job = defs.resolve_job_def(INGEST_JOB)
     run_config = {
         "ops": {INGEST_OP: {"config": {"paths": [str(p) for p in paths]}}},
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
-    with _instance() as instance:
+    with open_instance(instance) as dagster_instance:
         result = job.execute_in_process(
             run_config=run_config,
-            instance=instance,
+            instance=dagster_instance,
             raise_on_error=False,
             resources={**build_resources(settings), "progress": progress},
         )
-    return collect_outcome(result)
+    outcome = collect_outcome(result)
+    outcome.instance = instance
+    return outcome
 
 
 def _root_cause(error: SerializableErrorInfo) -> str:
@@ -162,6 +171,7 @@ def collect_outcome(result: dg.ExecuteInProcessResult) -> IngestRunOutcome:
                 name=evaluation.check_name,
                 passed=evaluation.passed,
                 details={k: _plain(v) for k, v in evaluation.metadata.items()},
+                warning_only=evaluation.severity == dg.AssetCheckSeverity.WARN,
             )
         )
     for failure in result.get_step_failure_events():

@@ -9,13 +9,15 @@ ZONE``) and produce false drift.
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Final
-
-import ibis
-import ibis.expr.datatypes as dt
+from typing import TYPE_CHECKING, Final
 
 from egregora_pipeline.sql import quote_ident
+
+if TYPE_CHECKING:  # Ibis is imported by the functions that need it (normalize_type does not)
+    import ibis
+    import ibis.expr.datatypes as dt
 
 _ALIASES: Final[dict[str, str]] = {
     "TEXT": "VARCHAR",
@@ -40,21 +42,26 @@ _ALIASES: Final[dict[str, str]] = {
     "TIMESTAMP_US": "TIMESTAMP",
 }
 
-_SCALARS: Final[dict[type[dt.DataType], str]] = {
-    dt.String: "VARCHAR",
-    dt.Date: "DATE",
-    dt.JSON: "JSON",
-    dt.Boolean: "BOOLEAN",
-    dt.Int8: "TINYINT",
-    dt.Int16: "SMALLINT",
-    dt.Int32: "INTEGER",
-    dt.Int64: "BIGINT",
-    dt.Float32: "FLOAT",
-    dt.Float64: "DOUBLE",
-    dt.UUID: "UUID",
-    dt.Binary: "BLOB",
-    dt.Time: "TIME",
-}
+
+@functools.cache
+def _scalars() -> dict[type[dt.DataType], str]:
+    import ibis.expr.datatypes as dt
+
+    return {
+        dt.String: "VARCHAR",
+        dt.Date: "DATE",
+        dt.JSON: "JSON",
+        dt.Boolean: "BOOLEAN",
+        dt.Int8: "TINYINT",
+        dt.Int16: "SMALLINT",
+        dt.Int32: "INTEGER",
+        dt.Int64: "BIGINT",
+        dt.Float32: "FLOAT",
+        dt.Float64: "DOUBLE",
+        dt.UUID: "UUID",
+        dt.Binary: "BLOB",
+        dt.Time: "TIME",
+    }
 
 
 class UnsupportedTypeError(TypeError):
@@ -68,14 +75,17 @@ class UnsupportedTypeError(TypeError):
 def duckdb_type(dtype: dt.DataType) -> str:
     """The normalized DuckDB type name for a declared Ibis type (nullability aside).
 
+    >>> import ibis.expr.datatypes as dt
     >>> duckdb_type(dt.Array(dt.string))
     'VARCHAR[]'
     """
+    import ibis.expr.datatypes as dt
+
     if isinstance(dtype, dt.Timestamp):
         return "TIMESTAMP WITH TIME ZONE" if dtype.timezone else "TIMESTAMP"
     if isinstance(dtype, dt.Array):
         return f"{duckdb_type(dtype.value_type)}[]"
-    for ibis_type, name in _SCALARS.items():
+    for ibis_type, name in _scalars().items():
         if isinstance(dtype, ibis_type):
             return name
     raise UnsupportedTypeError(dtype)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from egregora_pipeline.backup import BackupPolicy
 from egregora_pipeline.definitions import defs
 from egregora_pipeline.errors import EgregoraError
 from egregora_pipeline.migrations import MigrationConfig, downgrade, upgrade
-from egregora_pipeline.migrations.safeguard import BackupPolicy
 from egregora_pipeline.orchestration.resources import build_resources
 from egregora_pipeline.settings import Settings
 from tests.backup.conftest import cli, rows

@@ -299,3 +299,20 @@ def test_a_relative_target_past_base_says_how_far_it_can_go(
 
     assert code == ExitCode.ERROR
     assert "1 applied" in capsys.readouterr().err
+
+
+def test_strict_adoption_refuses_a_contradicting_check_with_exit_3(
+    warehouse_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.migrations.upstream_layouts import build
+
+    build(warehouse_path, "constrained")
+
+    code = main(["db", "upgrade", "--strict-adoption", "--database", str(warehouse_path)])
+
+    assert code == ExitCode.ERROR
+    err = capsys.readouterr().err
+    assert "strict adoption" in err
+    assert "media_type IN ('image', 'video', 'audio')" in err
+    assert main(["db", "upgrade", "--database", str(warehouse_path)]) == ExitCode.OK
+    assert "widen CHECK on documents" in capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -66,19 +67,20 @@ def test_finnish_short_date_without_padding(ingest_chat: Callable[..., ChatRun])
 @pytest.mark.parametrize(
     ("header", "components"),
     [
-        ("12/31/19, 11:59 PM - ", ("12", "31")),
-        ("31.12.19, 23:59 - ", ("31", "12")),
-        ("2019-12-31, 23:59 - ", ("2019", "12")),
-        ("31-12-2019 23:59 - ", ("31", "12")),
-        ("[31/12/2019, 23:59:59] ", ("31", "12")),
-        ("31.12.2019 klo 21.25.15 - ", ("31", "12")),
-        ("31. 12. 2019. 21:25:15 - ", ("31", "12")),
-        ("\u200e[\u200e31/12/2019, 23:59:59] ", ("31", "12")),
-        ("\u200e12/31/19, 11:59 PM - ", ("12", "31")),
+        ("12/31/19, 11:59 PM - ", ("12", "31", "19")),
+        ("31.12.19, 23:59 - ", ("31", "12", "19")),
+        ("2019-12-31, 23:59 - ", ("2019", "12", "31")),
+        ("2018/7/1 21:25 - ", ("2018", "7", "1")),
+        ("31-12-2019 23:59 - ", ("31", "12", "2019")),
+        ("[31/12/2019, 23:59:59] ", ("31", "12", "2019")),
+        ("31.12.2019 klo 21.25.15 - ", ("31", "12", "2019")),
+        ("31. 12. 2019. 21:25:15 - ", ("31", "12", "2019")),
+        ("\u200e[\u200e31/12/2019, 23:59:59] ", ("31", "12", "2019")),
+        ("\u200e12/31/19, 11:59 PM - ", ("12", "31", "19")),
     ],
 )
-def test_the_date_order_rule_reads_the_first_two_components_of_every_shape(
-    header: str, components: tuple[str, str]
+def test_the_date_order_rule_reads_the_three_components_of_every_shape(
+    header: str, components: tuple[str, str, str]
 ) -> None:
     # The pattern is RE2 in DuckDB; it only uses syntax Python's re shares.
     shape = detect_shape([f"{header}Ana: hi"])
@@ -202,3 +204,171 @@ def test_am_pm_written_as_a_word_before_the_time(
     run = ingest_chat("".join(f"{line}\n" for line in lines))
     assert [m["ts"] for m in run.messages] == expected
     assert [m["author_raw"] for m in run.messages] == ["Ana", "Bob"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        # year first with one-digit month/day (Chinese, Japanese, Korean locales)
+        (
+            ["2018/7/1 21:25 - Ana: a", "2018/7/2 9:05 - Bob: b", "2018/10/12 9:00 - Bob: c"],
+            [datetime(2018, 7, 1, 21, 25), datetime(2018, 7, 2, 9, 5), datetime(2018, 10, 12, 9)],
+        ),
+        (
+            ["2018. 7. 1. 오후 9:25 - Ana: a", "2018. 7. 2. 오전 9:25 - Ana: b"],
+            [datetime(2018, 7, 1, 21, 25), datetime(2018, 7, 2, 9, 25)],
+        ),
+        # two-digit year first: the part that never changes is the year
+        (
+            ["19-09-05, 10:00 - Ana: a", "19-09-06, 10:00 - Ana: b", "19-10-01, 10:00 - Ana: c"],
+            [datetime(2019, 9, 5, 10), datetime(2019, 9, 6, 10), datetime(2019, 10, 1, 10)],
+        ),
+        (
+            ["[19.09.05 10:00:00] Ana: a", "[19.09.06 10:00:00] Ana: b"],
+            [datetime(2019, 9, 5, 10), datetime(2019, 9, 6, 10)],
+        ),
+        # year-day-month (whatstk writes and reads it)
+        (
+            ["19/05/09, 10:00 - Ana: a", "19/06/09, 10:00 - Ana: b", "19/28/09, 10:00 - Ana: c"],
+            [datetime(2019, 9, 5, 10), datetime(2019, 9, 6, 10), datetime(2019, 9, 28, 10)],
+        ),
+        # nothing but the time between the date and the author (whatsapp-chat-parser)
+        (
+            ["13. 6. 2018. 21:25:15 Ana: text", "13. 6. 2018. 21:26:00 Bob Z: a: b"],
+            [datetime(2018, 6, 13, 21, 25, 15), datetime(2018, 6, 13, 21, 26)],
+        ),
+        (
+            ["13.06.18 21.25.15: Ana: text", "14.06.18 08.00.00: Ana: more"],
+            [datetime(2018, 6, 13, 21, 25, 15), datetime(2018, 6, 14, 8)],
+        ),
+        # a four-digit year in the middle (whatsapp-chat-parser's format10)
+        (
+            ["[06/2018/13, 21:25:15] Ana: m", "[06/2018/14, 21:25:15] Ana: n"],
+            [datetime(2018, 6, 13, 21, 25, 15), datetime(2018, 6, 14, 21, 25, 15)],
+        ),
+    ],
+)
+def test_every_locale_shape_parses_exactly(
+    ingest_chat: Callable[..., ChatRun], lines: list[str], expected: list[datetime]
+) -> None:
+    run = ingest_chat("\n".join(lines) + "\n")
+    (entry,) = run.report.inputs
+    assert entry.error is None
+    assert entry.rejections == []
+    assert [m["ts"] for m in run.messages] == [e.replace(tzinfo=UTC) for e in expected]
+    assert run.messages[0]["author_raw"] == "Ana"
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "column", "why"),
+    [
+        ("12/31/19, 9:26 XM - Ana: bad clock word", 15, "unknown clock word 'XM'"),
+        ("12/31/19, 9:261 PM - Ana: three-digit minutes", 13, "minute '261'"),
+        ("12/31/19, 19:26 PM - Ana: hour past 12", 11, "hour '19'"),
+    ],
+)
+def test_a_header_like_line_that_cannot_be_read_is_rejected_not_glued(
+    ingest_chat: Callable[..., ChatRun], bad_line: str, column: int, why: str
+) -> None:
+    run = ingest_chat(
+        f"12/31/19, 9:25 PM - Ana: before\n{bad_line}\nits continuation\n"
+        "12/31/19, 9:27 PM - Bob: after\n"
+    )
+    (entry,) = run.report.inputs
+    assert [m["text"] for m in run.messages] == ["before", "after"]
+    (rejection,) = entry.rejections
+    assert (rejection.line_number, rejection.column_number) == (2, column)
+    assert why in rejection.reason
+    assert rejection.raw is not None
+    assert rejection.raw in f"{bad_line}\nits continuation"  # the header, or all of it
+    assert entry.chat is not None
+    assert entry.chat["unreadable_headers"] == (0 if "hour" in why else 1)
+
+
+def test_an_impossible_hour_names_its_column(ingest_chat: Callable[..., ChatRun]) -> None:
+    run = ingest_chat(
+        "31/12/2019, 23:00 - Ana: a\n31/12/2019, 25:10 - Ana: bad hour\n"
+        "31/12/2019, 23:30 - Bob: ok\n"
+    )
+    (entry,) = run.report.inputs
+    (rejection,) = entry.rejections
+    assert (rejection.line_number, rejection.column_number) == (2, 13)
+    assert "hour '25'" in rejection.reason
+    assert [m["text"] for m in run.messages] == ["a", "ok"]
+
+
+def test_a_continuation_line_that_only_mentions_a_date_stays_text(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    run = ingest_chat(
+        "31/12/2019, 23:00 - Ana: the plan\n31/12/2019 is the deadline\n"
+        "31/12/2019, 23:59 we meet\n31/12/2019, 23:30 - Bob: ok\n"
+    )
+    (entry,) = run.report.inputs
+    assert entry.rejections == []
+    assert run.messages[0]["text"] == (
+        "the plan\n31/12/2019 is the deadline\n31/12/2019, 23:59 we meet"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "zone"),
+    [
+        ("01/01/0000, 10:00 - Ana: year zero", "UTC"),
+        ("31/12/9999, 23:00 - Ana: year 10000 once in UTC", "America/New_York"),
+    ],
+)
+def test_a_year_outside_1_to_9999_is_a_rejection_with_its_line(
+    ingest_chat: Callable[..., ChatRun], settings: Settings, line: str, zone: str
+) -> None:
+    run = ingest_chat(
+        f"30/12/2019, 10:00 - Ana: ok\n{line}\n31/12/2019, 10:00 - Ana: ok too\n",
+        settings_override=replace(settings, timezone=zone),
+    )
+    (entry,) = run.report.inputs
+    (rejection,) = entry.rejections
+    assert rejection.line_number == 2
+    assert "0001-9999" in rejection.reason
+    assert [m["text"] for m in run.messages] == ["ok", "ok too"]
+
+
+def test_daylight_saving_gaps_and_repeats_follow_fold_0_and_are_flagged(
+    ingest_chat: Callable[..., ChatRun], settings: Settings
+) -> None:
+    run = ingest_chat(
+        "26/03/2023, 01:50 - Ana: before the gap\n"
+        "26/03/2023, 02:30 - Ana: in the gap\n"
+        "29/10/2023, 02:30 - Ana: in the repeated hour\n"
+        "29/10/2023, 03:30 - Ana: after\n",
+        settings_override=replace(settings, timezone="Europe/Berlin"),
+    )
+    berlin = ZoneInfo("Europe/Berlin")
+    local = [
+        datetime(2023, 3, 26, 1, 50),
+        datetime(2023, 3, 26, 2, 30),
+        datetime(2023, 10, 29, 2, 30),
+        datetime(2023, 10, 29, 3, 30),
+    ]
+    # Python's own rule: fold=0 (gap read with the offset before; repeat = earlier instant)
+    assert [m["ts"] for m in run.messages] == [
+        t.replace(tzinfo=berlin, fold=0).astimezone(UTC) for t in local
+    ]
+    assert run.messages[1]["ts"] == datetime(2023, 3, 26, 1, 30, tzinfo=UTC)
+    assert run.messages[2]["ts"] == datetime(2023, 10, 29, 0, 30, tzinfo=UTC)
+    flags = [json.loads(m["attrs"]).get("local_time") for m in run.messages]
+    assert flags == [None, "nonexistent", "ambiguous", None]
+
+
+def test_a_repeated_hour_west_of_greenwich_is_the_earlier_instant(
+    ingest_chat: Callable[..., ChatRun], settings: Settings
+) -> None:
+    run = ingest_chat(
+        "11/03/2019, 01:30 AM - Ana: first pass\n11/03/2019, 02:30 AM - Ana: after\n",
+        settings_override=replace(settings, timezone="America/New_York"),
+        date_order="MDY",
+    )
+    assert [m["ts"] for m in run.messages] == [
+        datetime(2019, 11, 3, 5, 30, tzinfo=UTC),  # 01:30 EDT, not 01:30 EST (06:30Z)
+        datetime(2019, 11, 3, 7, 30, tzinfo=UTC),
+    ]
+    assert json.loads(run.messages[0]["attrs"])["local_time"] == "ambiguous"

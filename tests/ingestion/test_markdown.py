@@ -58,7 +58,10 @@ def test_post_profile_and_journal_from_their_folders(
     assert post["tags"] == ["intro", "news"]
     assert post["status"] == "published"
     assert post["content"].strip() == "Body **text**."
-    assert json.loads(post["extensions"]) == {"mood": "cheerful"}
+    assert json.loads(post["extensions"]) == {
+        "mood": "cheerful",
+        "origin": str((content / "posts/hello-world.md").absolute()),
+    }
     profile = found["profile"]
     assert profile["subject_uuid"] == str(uuid.uuid5(settings.author_namespace, "Ana Souza"))
     journal = found["journal"]
@@ -99,7 +102,9 @@ def test_bad_files_are_rejected_with_path_line_and_reason_and_others_load(
     (title_problem,) = by_path[no_title].rejections
     assert "title is required" in title_problem.reason
     (status_problem,) = by_path[bad_status].rejections
-    assert "status='live'" in status_problem.reason
+    assert (
+        status_problem.reason
+    ) == "status: expected one of draft, published, archived, got 'live'"
     assert status_problem.line_number == 3
     recorded = rows(
         warehouse, "SELECT source_path, line_number, reason FROM ingest_rejections ORDER BY 1"

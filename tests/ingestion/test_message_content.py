@@ -215,3 +215,72 @@ def test_blank_lines_between_messages_are_not_kept_at_the_end_of_a_text(
 ) -> None:
     run = ingest_chat(f"{H}Ana: para1\n\npara2\n\n\n{H}Bob: next\n")
     assert [m["text"] for m in run.messages] == ["para1\n\npara2", "next"]
+
+
+@pytest.mark.parametrize(
+    ("body", "name"),
+    [
+        ("2016-03-12-PHOTO-00000019.jpg \u2039attached>", "2016-03-12-PHOTO-00000019.jpg"),
+        ("IMG_0001.JPG <\u200eattached>", "IMG_0001.JPG"),
+        (
+            "< attached: 00000042-PHOTO-2020-06-07-15-13-20.jpg >",
+            "00000042-PHOTO-2020-06-07-15-13-20.jpg",
+        ),
+    ],
+)
+def test_older_ios_attachment_markers_are_attachments(
+    ingest_chat: Callable[..., ChatRun], body: str, name: str
+) -> None:
+    run = ingest_chat(f"{IOS}Ana: {body}\n")
+    (message,) = run.messages
+    attrs = _attrs(message)
+    assert attrs["kind"] == "media"
+    assert attrs["attachment"] == name
+    assert message["media_type"] == "image"
+
+
+@pytest.mark.parametrize("header", [H, IOS])
+@pytest.mark.parametrize("mark", ["", "\u200e"])
+def test_the_encryption_notice_is_a_system_line_even_with_a_sender(
+    ingest_chat: Callable[..., ChatRun], header: str, mark: str
+) -> None:
+    notice = (
+        "Messages and calls are end-to-end encrypted. No one outside of this chat, "
+        "not even WhatsApp, can read or listen to them."
+    )
+    run = ingest_chat(f"{header}Pokemon Chat: {mark}{notice}\n{header}Ash: Hey guys!\n")
+    system, text = run.messages
+    assert system["author_raw"] is None
+    assert _attrs(system)["kind"] == "system"
+    assert system["text"] == notice
+    assert text["author_raw"] == "Ash"
+
+
+def test_a_message_quoting_the_notice_mid_text_stays_a_message(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    run = ingest_chat(f"{H}Ana: they say Messages and calls are end-to-end encrypted\n")
+    assert run.messages[0]["author_raw"] == "Ana"
+
+
+def test_an_author_name_of_a_few_hundred_characters_stays_an_author(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    name = "Ana " + "Maria " * 60  # 364 characters
+    run = ingest_chat(f"{H}{name.strip()}: hello\n")
+    (message,) = run.messages
+    assert message["author_raw"] == name.strip()
+    assert _attrs(message)["kind"] == "text"
+
+
+def test_control_characters_in_names_become_replacement_marks_never_the_system_key(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    run = ingest_chat(
+        f"{H}\x00whatsapp-system: I am not the system\n{H}Bo\x07b\x1b[31m: bell\n{H}joined\n"
+    )
+    impostor, bell, system = run.messages
+    assert impostor["author_raw"] == "\ufffdwhatsapp-system"
+    assert bell["author_raw"] == "Bo\ufffdb\ufffd[31m"
+    assert system["author_raw"] is None
+    assert impostor["author_uuid"] != system["author_uuid"]

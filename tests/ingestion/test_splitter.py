@@ -92,3 +92,38 @@ def test_a_marked_or_bracketed_header_in_any_block_is_noticed() -> None:
                 if final:
                     break
             assert splitter.result.undecorated_headers is expected, (block, expected)
+
+
+def test_unreadable_headers_are_set_aside_whatever_the_block_size() -> None:
+    data = (
+        "31/12/2019, 23:59 - Ana: first\n"
+        + "".join(
+            f"01/01/2020, 00:{i:02d} - Bob: message {i}\n"
+            + (f"01/01/2020, 0:{i:03d} - Bob: broken {i}\nits tail\n" if i % 5 == 0 else "")
+            for i in range(20)
+        )
+    ).encode()
+
+    def split(block: int) -> tuple[list[tuple[int, int, str]], list[tuple[int, str]]]:
+        splitter = MessageSplitter(sniff_shape(data, path="c"), path="c")
+        stream = io.BytesIO(data)
+        rows: list[tuple[int, int, str]] = []
+        while True:
+            chunk = stream.read(block)
+            final = len(chunk) < block
+            table = splitter.feed(chunk, final=final)
+            if table is not None:
+                rows += [(r["ord"], r["line_no"], r["m"]) for r in table.to_pylist()]
+            if final:
+                break
+        assert splitter.result.messages == len(rows)
+        return rows, [(u.line, u.text) for u in splitter.result.unreadable]
+
+    rows, unreadable = split(1 << 20)
+    assert len(rows) == 21
+    assert unreadable[0] == (3, "01/01/2020, 0:000 - Bob: broken 0\nits tail")
+    assert len(unreadable) == 4
+    assert all("broken" not in text for _, _, text in rows)
+    assert len({ordinal for ordinal, _, _ in rows}) == 21  # ordinals stay unique
+    for block in (9, 50, 128):
+        assert split(block) == (rows, unreadable)

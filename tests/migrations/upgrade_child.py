@@ -19,6 +19,11 @@ import sys
 import time
 from pathlib import Path
 
+# The engine loads its modules lazily; the fork server must have them all loaded
+# before it forks, or each child would spend the test's kill window importing.
+import egregora_pipeline.migrations.drift
+import egregora_pipeline.migrations.engine
+import egregora_pipeline.migrations.safeguard  # noqa: F401
 from egregora_pipeline.migrations import MigrationConfig, upgrade
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from egregora_pipeline.settings import Settings
+from tests.conftest import REPO_ROOT
 
 CHAT = """\
 01/02/2024, 09:15 - Messages and calls are end-to-end encrypted. No one outside of this chat can read them.
@@ -48,3 +50,17 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         database=tmp_path / "wh" / "egregora.duckdb",
         inbox=tmp_path / "inbox",
     )
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    """A folder laid out like the project root: its ``dagster.yaml`` and ``workspace.yaml``.
+
+    Commands started here without ``DAGSTER_HOME`` use the project instance, whose
+    storage lands in ``.dagster/`` of this folder, never in the repository's own.
+    """
+    root = tmp_path / "project"
+    root.mkdir()
+    for name in ("dagster.yaml", "workspace.yaml"):
+        shutil.copy(REPO_ROOT / name, root / name)
+    return root

@@ -52,7 +52,7 @@ def test_every_step_that_opens_the_warehouse_is_in_the_single_writer_pool() -> N
 
 
 def test_the_instance_config_limits_the_pool_to_one(tmp_path: Path) -> None:
-    shutil.copy(REPO / ".dagster_home" / "dagster.yaml", tmp_path / "dagster.yaml")
+    shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster.yaml")
     instance = dg.DagsterInstance.from_config(str(tmp_path))
     try:
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1

@@ -1,4 +1,9 @@
-"""End to end: ``dagster dev`` on a loopback port, ``ingest_job`` launched through GraphQL."""
+"""End to end: ``dagster dev`` on a loopback port, driven and read through GraphQL.
+
+``dagster dev`` starts in a project folder (its ``dagster.yaml``), with no
+``DAGSTER_HOME``, exactly as ``make dagster-dev`` does: it must see what the CLI
+recorded there, and runs launched from the UI must succeed together.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,6 @@ from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
 from egregora_pipeline.orchestration.ingestion_assets import INGEST_OP
 
-REPO = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 180
 RUN_SECONDS = 240
 
@@ -29,20 +33,32 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def dagster_dev(tmp_path: Path) -> Iterator[tuple[DagsterGraphQLClient, Path]]:
-    """A real ``dagster dev`` (webserver + daemon) with its own home and warehouse."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((REPO / ".dagster_home" / "dagster.yaml").read_text())
-    database = tmp_path / "warehouse.duckdb"
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "EGREGORA_DATABASE": str(database),
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    return {
+        **env,
+        "EGREGORA_DATABASE": str(tmp_path / "warehouse.duckdb"),
         "EGREGORA_INBOX": str(tmp_path / "inbox"),
     }
+
+
+@pytest.fixture
+def dagster_dev(
+    tmp_path: Path, project_dir: Path, inputs_dir: Path
+) -> Iterator[tuple[DagsterGraphQLClient, Path]]:
+    """A real ``dagster dev`` (webserver + daemon) in a project folder, after a CLI run there."""
+    database = tmp_path / "warehouse.duckdb"
+    env = _env(tmp_path)
+    cli = subprocess.run(
+        [str(Path(sys.executable).parent / "egregora-pipeline"), "ingest", str(inputs_dir)],
+        cwd=project_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    port = _free_port()
     log = (tmp_path / "dagster-dev.log").open("w")
     server = subprocess.Popen(
         [
@@ -55,7 +71,7 @@ def dagster_dev(tmp_path: Path) -> Iterator[tuple[DagsterGraphQLClient, Path]]:
             "-p",
             str(port),
         ],
-        cwd=REPO,
+        cwd=project_dir,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -118,3 +134,43 @@ def test_two_ingest_runs_launched_together_through_graphql_both_succeed(
             "SELECT count(*), count(DISTINCT event_id) FROM messages"
         ).fetchone() == (4, 4)
         assert conn.execute("SELECT count(*) FROM documents").fetchone() == (1,)
+
+
+_CLI_RUN_SEEN_BY_THE_UI = """
+query {
+  runsOrError { ... on Runs { results { runId jobName status } } }
+  assetNodes {
+    assetKey { path }
+    assetMaterializations(limit: 1) { runId metadataEntries { label } }
+  }
+  schema: assetCheckExecutions(
+    assetKey: {path: ["egregora_schema"]}, checkName: "documents_columns_match_declared", limit: 1
+  ) { runId status }
+  rules: assetCheckExecutions(
+    assetKey: {path: ["documents"]}, checkName: "doc_type_rules_hold", limit: 1
+  ) { runId status }
+}
+"""
+
+
+def test_the_ui_shows_the_cli_run_its_materializations_and_check_results(
+    dagster_dev: tuple[DagsterGraphQLClient, Path],
+) -> None:
+    """What ``make run`` did is what ``make dagster-dev`` shows, with no DAGSTER_HOME."""
+    client, _ = dagster_dev
+    data = client._execute(_CLI_RUN_SEEN_BY_THE_UI)
+
+    (run,) = data["runsOrError"]["results"]
+    assert (run["jobName"], run["status"]) == ("ingest_job", "SUCCESS")
+    materialized = {
+        "/".join(node["assetKey"]["path"]): node["assetMaterializations"]
+        for node in data["assetNodes"]
+    }
+    for asset in ("egregora_schema", "messages", "documents"):
+        (latest,) = materialized[asset]
+        assert latest["runId"] == run["runId"], asset
+        assert latest["metadataEntries"], asset
+    labels = {entry["label"] for entry in materialized["messages"][0]["metadataEntries"]}
+    assert "dagster/row_count" in labels
+    for check in (data["schema"], data["rules"]):
+        assert [(c["runId"], c["status"]) for c in check] == [(run["runId"], "SUCCEEDED")]

@@ -132,9 +132,35 @@ DOCUMENT_CAPTION: Final = rf"(?:[^<\n]{{1,200}} • [^<\n]{{0,60}} {MARKS_CLASS}
 ``Report.pdf • 2 pages <attached: 00000003-Report.pdf>`` or ``... document omitted``."""
 
 IOS_ATTACHED_PATTERN: Final = (
-    rf"^{DOCUMENT_CAPTION}<[^<>:\n]{{1,40}}: ?([^<>\n]+?\.[A-Za-z0-9]{{1,6}})>"
+    rf"^{DOCUMENT_CAPTION}< ?[^<>:\n]{{1,40}}: ?([^<>\n]+?\.[A-Za-z0-9]{{1,6}}) ?>"
 )
-"""Group 1 is the file name of an iOS ``<attached: 00000012-PHOTO-....jpg>``."""
+"""Group 1 is the file name of an iOS ``<attached: 00000012-PHOTO-....jpg>`` (also
+written ``< attached: ... >``, as whatsapp-chat-parser's tests do)."""
+
+OLD_IOS_ATTACHED_PATTERN: Final = (
+    rf"^([^<>\n]+?\.[A-Za-z0-9]{{1,6}}) {MARKS_CLASS}*[<\x{{2039}}]{MARKS_CLASS}*attached>$"
+)
+"""Group 1 is the file name of an iOS export of about 2015-2017:
+``2016-03-12-PHOTO-00000019.jpg <‎attached>``, or with the single angle
+quotation mark U+2039 ``... ‹attached>``."""
+
+E2E_NOTICE_PATTERN: Final = (
+    rf"^{MARKS_CLASS}*(?:Messages and calls are end-to-end encrypted"
+    r"|Messages to this (?:group|chat) are now secured with end-to-end encryption"
+    r"|Messages you send to this (?:group|chat) are now secured with end-to-end encryption"
+    r"|As mensagens e as chamadas são protegidas com a criptografia de ponta a ponta"
+    r"|Las llamadas y los mensajes están cifrados de extremo a extremo"
+    r"|Los mensajes y las llamadas están cifrados de extremo a extremo"
+    r"|Nachrichten und Anrufe sind Ende-zu-Ende-verschlüsselt"
+    r"|Les messages et les appels sont chiffrés de bout en bout"
+    r"|I messaggi e le chiamate sono crittografati end-to-end)"
+)
+"""The end-to-end-encryption notice. WhatsApp writes it as a system line, but some
+exports put the group's name in front of it (``Pokemon Chat: Messages and calls
+are end-to-end encrypted...``, without U+200E): it is a system line all the same."""
+
+E2E_MAX_BYTES: Final = 400
+"""Longer bodies are not the notice (a guard: the pattern decides)."""
 
 ANY_OMITTED_PATTERN: Final = r"^<[^<>\n]{1,40} omitted>$"
 """Android spells newer kinds in the same shape (``<Video note omitted>``,
@@ -171,4 +197,6 @@ line quoting a group subject (``Ana changed the subject to "Trip: 2020"``,
 ``Ana hat die Gruppe „Reise: Lissabon“ erstellt``) -- so there is no author.
 An even number is a name with a nickname (``Ana "Nina" Silva``)."""
 
-MAX_AUTHOR_CHARS: Final = 120
+MAX_AUTHOR_CHARS: Final = 500
+"""A name may be a few hundred characters (a contact saved with a long label);
+the limit only stops a long first line with a colon in it from becoming a name."""

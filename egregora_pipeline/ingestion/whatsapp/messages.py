@@ -32,16 +32,29 @@ import duckdb
 from egregora_pipeline.ingestion.report import Rejection
 from egregora_pipeline.ingestion.streams import ReadableBytes
 from egregora_pipeline.ingestion.whatsapp import content
+from egregora_pipeline.ingestion.whatsapp.dateorder import (
+    DateOrder,
+    DateStats,
+    OrderDecision,
+    PartStats,
+    resolve_date_order,
+)
 from egregora_pipeline.ingestion.whatsapp.formats import (
     INVISIBLE_MARKS,
     MARKS_CLASS,
-    DateOrder,
-    DateStats,
     HeaderShape,
     date_components_pattern,
+    describe_shape,
+    diagnose_header,
+    header_pattern,
     move_ampm_words_sql,
-    resolve_date_order,
     strptime_formats,
+)
+from egregora_pipeline.ingestion.whatsapp.localtime import (
+    ClockChanges,
+    clock_changes,
+    flag_sql,
+    utc_sql,
 )
 from egregora_pipeline.ingestion.whatsapp.parser import (
     DEFAULT_BLOCK_BYTES,
@@ -74,7 +87,7 @@ MESSAGE_COLUMNS: Final = (
 )
 
 _STAGE_COLUMNS: Final = """
-    ord BIGINT, line_no BIGINT, header VARCHAR, d1 INTEGER, d2 INTEGER, d1_digits INTEGER,
+    ord BIGINT, line_no BIGINT, header VARCHAR, d1 INTEGER, d2 INTEGER, d3 INTEGER, wide INTEGER,
     author VARCHAR, text VARCHAR, kind VARCHAR, media_file VARCHAR, edited BOOLEAN,
     mentions VARCHAR[]
 """
@@ -114,21 +127,21 @@ def classify_sql(chunk: str, shape: HeaderShape) -> str:
     return f"""
 WITH h AS (
     SELECT ord, line_no, m,
-        strpos(m, {_lit(shape.terminator)}) + {len(shape.terminator) - 1} AS hend,
-        regexp_extract(m, {_lit(date_components_pattern(shape))}, ['p1', 'p2']) AS date_parts
+        {_header_end_sql(shape)} AS hend,
+        regexp_extract(m, {_lit(date_components_pattern(shape))}, ['p1', 'p2', 'p3']) AS date_parts
     FROM {quote_ident(chunk)}
 ), a AS (
     SELECT ord, line_no, m, hend, substr(m, 2, hend - 1) AS header,
-        date_parts.p1 AS p1, date_parts.p2 AS p2,
-        greatest(strpos(m, ': ') - hend, 0) AS colon
+        date_parts.p1 AS p1, date_parts.p2 AS p2, date_parts.p3 AS p3,
+        {_colon_sql(shape)} AS colon
     FROM h
 ), s AS (
-    SELECT ord, line_no, m, hend, header, p1, p2, colon,
+    SELECT ord, line_no, m, hend, header, p1, p2, p3, colon,
         CASE WHEN colon BETWEEN 2 AND {content.MAX_AUTHOR_CHARS}
             THEN substr(m, hend + 1, colon - 1) END AS prefix
     FROM a
 ), c AS (
-    SELECT ord, line_no, header, p1, p2,
+    SELECT ord, line_no, header, p1, p2, p3,
         CASE WHEN contains(prefix, chr(10)) THEN FALSE
             WHEN NOT ({_any_quote_sql("prefix")}) THEN TRUE
             ELSE (length(prefix) - length(regexp_replace(prefix, {_lit(_QUOTE_CLASS)}, '', 'g')))
@@ -138,13 +151,13 @@ WITH h AS (
         substr(m, CASE WHEN has_author THEN hend + colon + 2 ELSE hend + 1 END) AS rest
     FROM s
 ), d AS (
-    SELECT ord, line_no, header, p1, p2, author,
+    SELECT ord, line_no, header, p1, p2, p3, author,
         starts_with(rest, chr(8206)) AS marked,
         CASE WHEN contains(rest, '<') THEN regexp_matches(rest, {edited}) ELSE FALSE END AS edited,
         CASE WHEN edited THEN regexp_replace(rest, {edited}, '') ELSE rest END AS r2
     FROM c
 ), e AS (
-    SELECT ord, line_no, header, p1, p2, author, marked, edited,
+    SELECT ord, line_no, header, p1, p2, p3, author, marked, edited,
         CASE WHEN ascii(r2) <= 127 THEN r2
             WHEN regexp_matches(left(r2, 1), {_lit(MARKS_CLASS)})
                 THEN ltrim(r2, {_lit(INVISIBLE_MARKS)})
@@ -160,6 +173,8 @@ WITH h AS (
                 THEN nullif(regexp_extract(body, {_lit(content.ATTACHED_PATTERN)}, 1), '')
             WHEN starts_with(body, '<') OR captioned
                 THEN nullif(regexp_extract(body, {_lit(content.IOS_ATTACHED_PATTERN)}, 1), '')
+            WHEN contains(body, 'attached>')
+                THEN nullif(regexp_extract(body, {_lit(content.OLD_IOS_ATTACHED_PATTERN)}, 1), '')
         END AS media_file,
         CASE WHEN captioned THEN regexp_matches(body, {_lit(content.CAPTIONED_OMITTED_PATTERN)})
             WHEN starts_with(body, '<') THEN regexp_matches(body, {_lit(content.OMITTED_PATTERN)})
@@ -169,16 +184,23 @@ WITH h AS (
             ELSE FALSE
         END AS omitted,
         CASE WHEN strlen(body) <= {content.DELETED_MAX_BYTES}
-            THEN regexp_matches(body, {_lit(content.DELETED_PATTERN)}) ELSE FALSE END AS deleted
+            THEN regexp_matches(body, {_lit(content.DELETED_PATTERN)}) ELSE FALSE END AS deleted,
+        CASE WHEN strlen(body) > {content.E2E_MAX_BYTES} THEN FALSE
+            WHEN contains(body, 'end') OR contains(body, 'Ende') OR contains(body, 'ponta')
+                OR contains(body, 'extremo') OR contains(body, 'bout')
+                THEN regexp_matches(body, {_lit(content.E2E_NOTICE_PATTERN)})
+            ELSE FALSE END AS notice
     FROM e2
 ), g AS (
     SELECT *,
-        author IS NULL OR ({system_if_marked} AND marked AND media_file IS NULL
+        author IS NULL OR notice OR ({system_if_marked} AND marked AND media_file IS NULL
             AND NOT omitted AND NOT deleted AND NOT edited) AS system
     FROM f
 )
 SELECT ord, line_no, header, TRY_CAST(p1 AS INTEGER) AS d1, TRY_CAST(p2 AS INTEGER) AS d2,
-    length(p1) AS d1_digits,
+    TRY_CAST(p3 AS INTEGER) AS d3,
+    (strlen(p1) > 2)::INTEGER + 2 * (strlen(p2) > 2)::INTEGER
+        + 4 * (strlen(p3) > 2)::INTEGER AS wide,
     CASE WHEN system THEN NULL ELSE author END AS author,
     CASE WHEN ends_with(body, chr(10)) THEN rtrim(body, chr(10)) ELSE body END AS text,
     CASE WHEN system THEN 'system' WHEN deleted THEN 'deleted'
@@ -192,6 +214,29 @@ SELECT ord, line_no, header, TRY_CAST(p1 AS INTEGER) AS d1, TRY_CAST(p2 AS INTEG
     END AS mentions
 FROM g
 """
+
+
+def _header_end_sql(shape: HeaderShape) -> str:
+    """SQL: 1-based position of the header's last character in ``m`` (``"\\n" + message``).
+
+    The first occurrence of a unique terminator (`` - ``, ``] ``, ``: ``) ends the
+    header: one ``strpos``. A lone-space terminator is not unique, so the strict
+    pattern is matched again for those (rare) files.
+    """
+    if shape.terminator_is_unique:
+        return f"strpos(m, {_lit(shape.terminator)}) + {len(shape.terminator) - 1}"
+    return f"1 + length(regexp_extract(m, {_lit(header_pattern(shape))}, 1))"
+
+
+def _colon_sql(shape: HeaderShape) -> str:
+    """SQL: position of the author's ``": "`` after the header (0 if none).
+
+    `` - `` and ``] `` headers hold no ``": "``, so searching from the start is
+    the same and cheaper; a ``": "``-terminated header holds one itself.
+    """
+    if shape.terminator in ("] ", " - "):
+        return "greatest(strpos(m, ': ') - hend, 0)"
+    return "strpos(substr(m, hend + 1), ': ')"
 
 
 def _any_quote_sql(column: str) -> str:
@@ -215,6 +260,7 @@ def _trim_header_sql(column: str) -> str:
 _AMPM_SPELLINGS: Final = (
     ("\u202f", " "),
     ("\u00a0", " "),
+    ("_", " "),
     ("P. M.", "PM"),
     ("A. M.", "AM"),
     ("P.M.", "PM"),
@@ -242,7 +288,18 @@ def _local_ts_sql(shape: HeaderShape, order: DateOrder, *, trim: bool = True) ->
         for old, new in _AMPM_SPELLINGS:
             header = f"replace({header}, {_lit(old)}, {_lit(new)})"
     formats = ", ".join(_lit(f) for f in strptime_formats(shape, order))
-    return f"try_strptime({header}, [{formats}])"
+    parsed = f"try_strptime({header}, [{formats}])"
+    if not shape.twelve_hour:
+        return parsed
+    # Some 12-hour locales write the first hour after midnight as 00 (``00:08 a. m.``),
+    # which %I refuses: read it as 12. COALESCE only evaluates this for the rows
+    # the plain parse left NULL, so common headers pay nothing.
+    midnight = shape.date_time_sep + "00" + shape.time_sep
+    noon = shape.date_time_sep + "12" + shape.time_sep
+    if shape.normalize_ampm:
+        midnight, noon = midnight.upper(), noon.upper()
+    again = f"try_strptime(replace({header}, {_lit(midnight)}, {_lit(noon)}), [{formats}])"
+    return f"coalesce({parsed}, {again})"
 
 
 _EXTENSION: Final = "\\.([A-Za-z0-9]+)$"
@@ -328,6 +385,18 @@ def uuid_format_sql(digest: str) -> str:
     )
 
 
+CLOCK_CHANGE_TOLERANCE: Final = 3600
+"""Seconds a message may step back behind the one before it in file order without
+the file counting as out of time order: the largest clock change (a daylight-saving
+fall-back hour) can do that much; a wrong date order jumps days."""
+
+_VALID_RANGE: Final = (
+    "TIMESTAMPTZ '0001-01-01 00:00:00+00'",
+    "TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'",
+)
+"""Instants the warehouse and its clients read as datetimes (year 1-9999 in UTC)."""
+
+
 def load_sql(
     stage: str,
     authors: str,
@@ -338,24 +407,49 @@ def load_sql(
     *,
     skip_bad_dates: bool = True,
     trim_headers: bool = True,
+    changes: ClockChanges = (),
+    out_of_order: str | None = None,
 ) -> str:
     """``INSERT INTO messages`` from the stage, skipping ``event_id``s already present.
 
-    ``skip_bad_dates=False`` drops the ``ts IS NOT NULL`` filter (which makes
-    DuckDB compute the timestamp twice) when the caller knows every date is valid.
+    ``skip_bad_dates=False`` drops the validity filter (which makes DuckDB
+    compute the timestamp twice) when the caller knows every date is valid.
+    ``changes`` are the clock changes the chat's years cross (see
+    :mod:`.localtime`); ``out_of_order`` a table of ``(ord, line_no)`` of messages
+    that step back in time, flagged in ``attrs``. Both are empty in the common
+    case, and the SQL is then the plain, cheapest one.
     """
-    valid_only = "WHERE ts IS NOT NULL" if skip_bad_dates else ""
+    low, high = _VALID_RANGE
+    valid_only = f"WHERE ts BETWEEN {low} AND {high}" if skip_bad_dates else ""
     target = quote_ident(table)
     columns = ", ".join(quote_ident(c) for c in MESSAGE_COLUMNS)
+    extra_parts = []
+    join = ""
+    if changes:
+        extra_parts.append(f"'local_time', {flag_sql('t.lts', changes)}")
+    if out_of_order is not None:
+        extra_parts.append("'out_of_order', CASE WHEN b.ord IS NOT NULL THEN true END")
+        extra_parts.append("'line', b.line_no")
+        join = f"LEFT JOIN {quote_ident(out_of_order)} b ON b.ord = t.ord"
+    extra = (
+        f"nullif(json_object({', '.join(extra_parts)})::VARCHAR, '{{}}')::JSON"
+        if extra_parts
+        else "NULL::JSON"
+    )
+    plain = "k.kind = 'text' AND NOT k.edited AND k.mentions IS NULL"
+    if extra_parts:
+        plain += " AND k.extra IS NULL"
     return f"""
 INSERT INTO {target} ({columns})
-WITH t AS (
-    SELECT s.*, timezone($tz, {_local_ts_sql(shape, order, trim=trim_headers)}) AS ts
+WITH t0 AS (
+    SELECT s.*, {_local_ts_sql(shape, order, trim=trim_headers)} AS lts
     FROM {quote_ident(stage)} s
+), t AS (
+    SELECT t0.*, {utc_sql("t0.lts", "$tz", changes)} AS ts FROM t0
 ), u AS (
     SELECT t.* EXCLUDE (author), a.author, coalesce(a.author_uuid, $system_uuid) AS author_uuid,
-        md5({_EVENT_NAME}) AS name_digest
-    FROM t LEFT JOIN {quote_ident(authors)} a ON a.raw = t.author
+        md5({_EVENT_NAME}) AS name_digest, {extra} AS extra
+    FROM t LEFT JOIN {quote_ident(authors)} a ON a.raw = t.author {join}
     {valid_only}
 ), o AS (
     SELECT *, row_number() OVER (PARTITION BY name_digest ORDER BY ord) AS occurrence FROM u
@@ -369,39 +463,76 @@ WITH t AS (
 SELECT k.event_id, $tenant, {_lit(SOURCE)}, $thread, k.ord::VARCHAR, k.ts, k.author,
     k.author_uuid, k.text, coalesce(att.media_url, k.media_file),
     CASE WHEN k.media_file IS NOT NULL THEN {_media_type_case("k.media_file")} END,
-    CASE WHEN k.kind = 'text' AND NOT k.edited AND k.mentions IS NULL
+    CASE WHEN {plain}
         THEN '{{"kind":"text"}}'::JSON
     ELSE json_merge_patch(json_object('kind', k.kind), json_object(
         'edited', CASE WHEN k.edited THEN true END,
         'mentions', CASE WHEN len(k.mentions) > 0 THEN k.mentions END,
         'attachment', k.media_file,
         'attachment_missing',
-            CASE WHEN k.media_file IS NOT NULL AND att.media_url IS NULL THEN true END)) END,
+            CASE WHEN k.media_file IS NOT NULL AND att.media_url IS NULL THEN true END),
+        coalesce(k.extra, '{{}}'::JSON)) END,
     NULL, $created_at, $run_id
 FROM k LEFT JOIN {quote_ident(attachments)} att ON att.filename = k.media_file
 WHERE NOT EXISTS (SELECT 1 FROM {target} m WHERE m.event_id = k.event_id)
 """
 
 
+def _order_key_sql(order: DateOrder, prefix: str) -> str:
+    """SQL: the date as ``yyyymmdd``-like integer for ``order`` (only compared, never shown)."""
+    column = {letter: f"{prefix}{i + 1}" for i, letter in enumerate(order.value)}
+    return f"({column['Y']} * 10000 + {column['M']} * 100 + {column['D']})"
+
+
+def _unreadable_sql(order: DateOrder) -> str:
+    column = {letter: f"d{i + 1}" for i, letter in enumerate(order.value)}
+    return f"NOT ({column['M']} BETWEEN 1 AND 12 AND {column['D']} BETWEEN 1 AND 31)"
+
+
 def date_stats(conn: duckdb.DuckDBPyConnection, stage: str) -> DateStats:
-    """Aggregate the staged date components for :func:`formats.resolve_date_order`."""
+    """Aggregate the staged date parts for :func:`dateorder.resolve_date_order`.
+
+    One pass: per part its range, width and number of changes; per order the
+    headers it cannot read and the steps where the date goes back. Integer
+    arithmetic only: no timestamp is parsed here.
+    """
+    orders = list(DateOrder)
+    per_part = ", ".join(
+        f"coalesce(max(d{i}), 0), coalesce(min(d{i}), 0), "
+        f"coalesce(bool_or(wide & {1 << (i - 1)} <> 0), FALSE), "
+        f"count(*) FILTER (WHERE d{i} <> p{i})"
+        for i in (1, 2, 3)
+    )
+    per_order = ", ".join(
+        f"count(*) FILTER (WHERE {_unreadable_sql(o)}), "
+        f"count(*) FILTER (WHERE {_order_key_sql(o, 'd')} < {_order_key_sql(o, 'p')})"
+        for o in orders
+    )
     row = conn.execute(
         f"""
-        SELECT count(*), coalesce(bool_or(d1_digits >= 3), FALSE),
-            coalesce(max(d1), 0), coalesce(max(d2), 0),
-            count(*) FILTER (WHERE d1 <> p1), count(*) FILTER (WHERE d2 <> p2)
-        FROM (SELECT d1, d2, d1_digits, lag(d1) OVER (ORDER BY ord) AS p1,
-                lag(d2) OVER (ORDER BY ord) AS p2 FROM {quote_ident(stage)})
+        SELECT count(*), {per_part}, {per_order}
+        FROM (SELECT d1, d2, d3, wide, lag(d1) OVER w AS p1, lag(d2) OVER w AS p2,
+                lag(d3) OVER w AS p3
+              FROM {quote_ident(stage)} WINDOW w AS (ORDER BY ord))
         """
     ).fetchone()
     assert row is not None
+    values = [int(v) for v in row]
+    parts = tuple(
+        PartStats(
+            max_value=values[1 + 4 * i],
+            min_value=values[2 + 4 * i],
+            wide=bool(values[3 + 4 * i]),
+            changes=values[4 + 4 * i],
+        )
+        for i in range(3)
+    )
+    tail = values[13:]
     return DateStats(
-        headers=int(row[0]),
-        first_has_four_digits=bool(row[1]),
-        max_first=int(row[2]),
-        max_second=int(row[3]),
-        first_changes=int(row[4]),
-        second_changes=int(row[5]),
+        headers=values[0],
+        parts=(parts[0], parts[1], parts[2]),
+        unreadable={o: tail[2 * n] for n, o in enumerate(orders)},
+        backward={o: tail[2 * n + 1] for n, o in enumerate(orders)},
     )
 
 
@@ -414,15 +545,41 @@ class ChatLoad:
     skipped: int = 0
     date_order: DateOrder | None = None
     shape: HeaderShape | None = None
+    decision: OrderDecision | None = None
+    unreadable_headers: int = 0
+    out_of_order: int = 0
+    """Messages that step back in time by more than a clock change, after trying
+    every plausible date order; they are loaded and flagged (``attrs.out_of_order``)."""
+    first_out_of_order_line: int | None = None
+    local_time_flags: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+
+    def summary(self) -> dict[str, object]:
+        """What was detected and decided, for the per-input summary (CLI and UI)."""
+        decision = self.decision
+        return {
+            "shape": describe_shape(self.shape, self.date_order or DateOrder.DMY)
+            if self.shape
+            else None,
+            "date_order": self.date_order.value if self.date_order else None,
+            "date_order_reason": decision.reason if decision else None,
+            "unreadable_headers": self.unreadable_headers,
+            "chronological": self.out_of_order == 0,
+            "out_of_order_messages": self.out_of_order,
+            "first_out_of_order_line": self.first_out_of_order_line,
+        }
 
 
 _MARKS_TABLE: Final = str.maketrans("", "", INVISIBLE_MARKS)
+_CONTROLS: Final = {c: "\ufffd" for c in (*range(0x20), *range(0x7F, 0xA0))}
 
 
 def clean_author(raw: str) -> str:
-    """An exported name without bidi marks (``\u202a+55 11 ...\u202c`` -> ``+55 11 ...``)."""
-    return raw.translate(_MARKS_TABLE).strip()
+    """An exported name as stored: bidi marks removed (``\u202a+55 11 ...\u202c`` ->
+    ``+55 11 ...``), then every control character (U+0000-U+001F, U+007F-U+009F)
+    replaced by U+FFFD. Names stay distinct and readable, and no name can equal
+    :data:`SYSTEM_AUTHOR_KEY` (it holds a NUL), so none gets the system pseudonym."""
+    return raw.translate(_MARKS_TABLE).strip().translate(_CONTROLS)
 
 
 def author_uuid(namespace: uuid.UUID, author: str) -> str:
@@ -434,6 +591,7 @@ _STAGE: Final = "_egregora_stage_messages"
 _CHUNK: Final = "_egregora_chunk"
 _AUTHORS: Final = "_egregora_authors"
 _ATTACHMENTS: Final = "_egregora_attachments"
+_OUT_OF_ORDER: Final = "_egregora_out_of_order"
 
 
 def load_chat(
@@ -483,32 +641,24 @@ def load_chat(
             block = stream.read(block_bytes)
             final = len(block) < block_bytes
         result.messages = splitter.result.messages
-        for orphan in splitter.result.orphans:
-            result.rejections.append(
-                Rejection(
-                    source_path,
-                    orphan.first_line,
-                    1,
-                    f"lines {orphan.first_line}-{orphan.last_line} come before the first "
-                    "message header and belong to no message",
-                    orphan.text[:2000],
-                )
-            )
-        if splitter.result.invalid_utf8_blocks:
-            result.rejections.append(
-                Rejection(
-                    source_path,
-                    None,
-                    None,
-                    "the chat is not valid UTF-8; undecodable bytes were replaced by U+FFFD",
-                    None,
-                )
-            )
-        order = resolve_date_order(date_stats(conn, _STAGE), override=date_order, path=source_path)
-        result.date_order = order
+        result.unreadable_headers = len(splitter.result.unreadable)
+        decision = resolve_date_order(
+            date_stats(conn, _STAGE), override=date_order, path=source_path
+        )
         trim = not splitter.result.undecorated_headers
-        bad_dates = _bad_dates(conn, shape, order, source_path, trim=trim)
+        times = _check_times(conn, shape, decision.order, timezone, trim=trim)
+        if times.out_of_order and date_order is None:
+            decision, times = _try_other_orders(conn, shape, decision, times, timezone, trim)
+        result.decision, result.date_order = decision, decision.order
+        order = decision.order
+        result.rejections.extend(_split_rejections(splitter, shape, order, source_path))
+        bad_dates = (
+            _bad_dates(conn, shape, order, source_path, timezone, trim=trim) if (times.bad) else []
+        )
         result.rejections.extend(bad_dates)
+        result.out_of_order = times.out_of_order
+        result.first_out_of_order_line = times.first_out_of_order_line
+        changes = clock_changes(timezone, times.years) if timezone != "UTC" else ()
         named = [
             str(row[0])
             for row in conn.execute(
@@ -518,6 +668,8 @@ def load_chat(
         ]
         attachments = dict(resolve_attachments(named)) if resolve_attachments and named else {}
         result.rejections.extend(_missing_attachments(conn, attachments, source_path))
+        if times.out_of_order:
+            _record_out_of_order(conn, shape, order, timezone, trim=trim)
         result.added = _insert(
             conn,
             shape,
@@ -531,11 +683,56 @@ def load_chat(
             table,
             skip_bad_dates=bool(bad_dates),
             trim_headers=trim,
+            changes=changes,
+            out_of_order=_OUT_OF_ORDER if times.out_of_order else None,
         )
         result.skipped = result.messages - len(bad_dates) - result.added
         return result
     finally:
         _quietly(conn.execute, f"DROP TABLE IF EXISTS {quote_ident(_STAGE)}")
+        _quietly(conn.execute, f"DROP TABLE IF EXISTS {quote_ident(_OUT_OF_ORDER)}")
+
+
+def _split_rejections(
+    splitter: MessageSplitter, shape: HeaderShape, order: DateOrder, source_path: str
+) -> list[Rejection]:
+    """Orphan text, unreadable headers and undecodable bytes the splitter saw."""
+    rejections = [
+        Rejection(
+            source_path,
+            orphan.first_line,
+            1,
+            f"lines {orphan.first_line}-{orphan.last_line} come before the first "
+            "message header and belong to no message",
+            orphan.text[:2000],
+        )
+        for orphan in splitter.result.orphans
+    ]
+    for unreadable in splitter.result.unreadable:
+        first_line = unreadable.text.split("\n", 1)[0]
+        column, why = diagnose_header(first_line, shape)
+        rejections.append(
+            Rejection(
+                source_path,
+                unreadable.line,
+                column,
+                f"starts like a message header but cannot be read: {why} "
+                f"(this chat's headers look like {shape.example(order)!r}); the message is "
+                "kept out rather than glued to the one before",
+                unreadable.text[:2000],
+            )
+        )
+    if splitter.result.invalid_utf8_blocks:
+        rejections.append(
+            Rejection(
+                source_path,
+                None,
+                None,
+                "the chat is not valid UTF-8; undecodable bytes were replaced by U+FFFD",
+                None,
+            )
+        )
+    return rejections
 
 
 def _quietly(action: Callable[[str], object], argument: str) -> None:
@@ -545,28 +742,153 @@ def _quietly(action: Callable[[str], object], argument: str) -> None:
         action(argument)
 
 
+@dataclass(frozen=True)
+class _Times:
+    """One parsing pass over the staged headers in a given order."""
+
+    bad: int
+    out_of_order: int
+    first_out_of_order_line: int | None
+    years: tuple[int, ...]
+
+
+def _valid_sql(local: str) -> str:
+    """SQL: ``local`` is a date the warehouse keeps (year 1-9999 once in UTC).
+
+    Only local times within a day of the ends need the time-zone conversion."""
+    low, high = _VALID_RANGE
+    return (
+        f"CASE WHEN {local} IS NULL THEN FALSE "
+        f"WHEN {local} BETWEEN TIMESTAMP '0001-01-02' AND TIMESTAMP '9999-12-30' THEN TRUE "
+        f"ELSE timezone($tz, {local}) BETWEEN {low} AND {high} END"
+    )
+
+
+def _check_times(
+    conn: duckdb.DuckDBPyConnection,
+    shape: HeaderShape,
+    order: DateOrder,
+    timezone: str,
+    *,
+    trim: bool,
+) -> _Times:
+    """Parse every header once in ``order``: how many are impossible, how many step
+    back in time by more than a clock change, and which years the chat covers."""
+    row = conn.execute(
+        f"""
+        WITH t AS (
+            SELECT ord, line_no, lts, {_valid_sql("lts")} AS ok
+            FROM (SELECT ord, line_no, {_local_ts_sql(shape, order, trim=trim)} AS lts
+                  FROM {quote_ident(_STAGE)})
+        ), w AS (
+            SELECT line_no, ok, lts,
+                lag(CASE WHEN ok THEN lts END IGNORE NULLS) OVER (ORDER BY ord) AS prev
+            FROM t
+        )
+        SELECT count(*) FILTER (WHERE NOT ok),
+            count(*) FILTER (WHERE {_steps_back_sql()}),
+            min(line_no) FILTER (WHERE {_steps_back_sql()}),
+            list(DISTINCT year(lts)) FILTER (WHERE ok)
+        FROM w
+        """,
+        {"tz": timezone},
+    ).fetchone()
+    assert row is not None
+    return _Times(
+        bad=int(row[0]),
+        out_of_order=int(row[1]),
+        first_out_of_order_line=int(row[2]) if row[2] is not None else None,
+        years=tuple(int(y) for y in row[3] or ()),
+    )
+
+
+def _steps_back_sql() -> str:
+    return f"ok AND lts < prev - INTERVAL {CLOCK_CHANGE_TOLERANCE} SECOND"
+
+
+def _try_other_orders(
+    conn: duckdb.DuckDBPyConnection,
+    shape: HeaderShape,
+    decision: OrderDecision,
+    times: _Times,
+    timezone: str,
+    trim: bool,
+) -> tuple[OrderDecision, _Times]:
+    """The chosen reading runs backwards: a wrong order is the likeliest cause, so
+    every other order that reads all headers is tried; the first that keeps the
+    file in time order (and reads no fewer dates) wins. Otherwise keep the choice."""
+    for other in decision.plausible:
+        if other is decision.order:
+            continue
+        again = _check_times(conn, shape, other, timezone, trim=trim)
+        if again.out_of_order == 0 and again.bad <= times.bad:
+            reason = (
+                f"{other.value}: read as {decision.order.value} ({decision.reason}), "
+                f"{times.out_of_order} messages went back in time (first at line "
+                f"{times.first_out_of_order_line}); read as {other.value} none do"
+            )
+            return OrderDecision(other, reason, decision.plausible), again
+    return decision, times
+
+
+def _record_out_of_order(
+    conn: duckdb.DuckDBPyConnection,
+    shape: HeaderShape,
+    order: DateOrder,
+    timezone: str,
+    *,
+    trim: bool,
+) -> None:
+    """A temp table of the messages that step back in time, flagged by the insert."""
+    conn.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {quote_ident(_OUT_OF_ORDER)} AS
+        SELECT ord, line_no FROM (
+            SELECT ord, line_no, lts, ok,
+                lag(CASE WHEN ok THEN lts END IGNORE NULLS) OVER (ORDER BY ord) AS prev
+            FROM (SELECT ord, line_no, lts, {_valid_sql("lts")} AS ok
+                  FROM (SELECT ord, line_no, {_local_ts_sql(shape, order, trim=trim)} AS lts
+                        FROM {quote_ident(_STAGE)})))
+        WHERE {_steps_back_sql()}
+        """,
+        {"tz": timezone},
+    )
+
+
 def _bad_dates(
     conn: duckdb.DuckDBPyConnection,
     shape: HeaderShape,
     order: DateOrder,
     source_path: str,
+    timezone: str,
     *,
     trim: bool,
 ) -> list[Rejection]:
     rows = conn.execute(
-        f"SELECT line_no, header FROM {quote_ident(_STAGE)} "
-        f"WHERE {_local_ts_sql(shape, order, trim=trim)} IS NULL ORDER BY ord"
+        f"SELECT line_no, header, lts IS NULL FROM "
+        f"(SELECT ord, line_no, header, {_local_ts_sql(shape, order, trim=trim)} AS lts "
+        f"FROM {quote_ident(_STAGE)}) WHERE NOT ({_valid_sql('lts')}) ORDER BY ord",
+        {"tz": timezone},
     ).fetchall()
-    return [
-        Rejection(
-            source_path,
-            int(line),
-            1,
-            f"date/time in the header is not a valid {order.value} date",
-            str(header),
+    rejections = []
+    for line, header, impossible in rows:
+        column, why = diagnose_header(str(header), shape)
+        if not impossible:
+            column, why = 1, "the year is outside 0001-9999 (once converted to UTC)"
+        elif why.startswith(("hour", "minute", "second")):
+            why = f"the time cannot be read: {why}"
+        else:
+            column, why = 1, f"the date is not a valid {order.value} date"
+        rejections.append(
+            Rejection(
+                source_path,
+                int(line),
+                column,
+                f"{why}; expected a header like {shape.example(order)!r}",
+                str(header),
+            )
         )
-        for line, header in rows
-    ]
+    return rejections
 
 
 def _missing_attachments(
@@ -603,6 +925,8 @@ def _insert(
     *,
     skip_bad_dates: bool,
     trim_headers: bool,
+    changes: ClockChanges,
+    out_of_order: str | None,
 ) -> int:
     raw = [
         row[0]
@@ -636,6 +960,8 @@ def _insert(
                 table,
                 skip_bad_dates=skip_bad_dates,
                 trim_headers=trim_headers,
+                changes=changes,
+                out_of_order=out_of_order,
             ),
             {
                 "tz": timezone,

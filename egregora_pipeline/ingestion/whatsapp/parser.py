@@ -22,7 +22,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from egregora_pipeline.ingestion.errors import ChatFormatError
-from egregora_pipeline.ingestion.whatsapp.formats import HeaderShape, detect_shape, header_pattern
+from egregora_pipeline.ingestion.whatsapp.formats import (
+    HeaderShape,
+    detect_shape,
+    header_like_pattern,
+    header_pattern,
+)
 
 DEFAULT_BLOCK_BYTES: Final = 64 * 1024 * 1024
 BATCH_ROWS: Final = 32_768
@@ -46,6 +51,18 @@ class OrphanLines:
     text: str
 
 
+@dataclass(frozen=True)
+class UnreadableHeader:
+    """A message whose header line starts like this file's headers but cannot be read.
+
+    It ends the message before it (never glued onto it) and is rejected whole,
+    its continuation lines included.
+    """
+
+    line: int
+    text: str
+
+
 @dataclass
 class SplitResult:
     """What the splitter saw besides the messages it yielded."""
@@ -54,6 +71,7 @@ class SplitResult:
     lines: int = 0
     invalid_utf8_blocks: int = 0
     orphans: list[OrphanLines] = field(default_factory=list)
+    unreadable: list[UnreadableHeader] = field(default_factory=list)
     undecorated_headers: bool = True
     """Every header starts with a digit (no ``[``, no bidi mark): the loader then
     skips trimming headers before parsing their dates, a measurable cost."""
@@ -109,12 +127,30 @@ class MessageSplitter:
 
     def __init__(self, shape: HeaderShape, *, path: str) -> None:
         self.pattern = header_pattern(shape)
+        self.like_pattern = header_like_pattern(shape)
         self.path = path
         self.result = SplitResult()
         self._carry = b"\n"
         self._carry_is_message = False
         self._line_offset = 0
         self._first = True
+        self._ords = 0
+        """Ordinals handed out, unreadable headers included (they leave a gap)."""
+
+    def _set_aside_unreadable(self, table: pa.Table, readable: pa.BooleanArray) -> pa.Table:
+        """Move the messages whose header is unreadable out of ``table`` into the result.
+
+        Rare (a damaged or hand-edited line), so a Python loop over those few is fine.
+        """
+        unreadable = table.filter(pc.invert(readable))
+        for line, text in zip(
+            unreadable.column("line_no").to_pylist(),
+            unreadable.column("m").to_pylist(),
+            strict=True,
+        ):
+            self.result.unreadable.append(UnreadableHeader(int(line), str(text)[1:].rstrip("\n")))
+        self.result.messages -= unreadable.num_rows
+        return table.filter(readable)
 
     def feed(self, block: bytes, *, final: bool = False) -> pa.Table | None:
         """Add ``block``; return the messages now known to be complete (or ``None``)."""
@@ -145,7 +181,11 @@ class MessageSplitter:
             work = memoryview(bytes(work).decode("utf-8", errors="replace").encode("utf-8"))
             nl = np.flatnonzero(np.frombuffer(work, dtype=np.uint8) == 10)
             lines = _to_lines(work, nl)
-        headers = _numpy_view(pc.indices_nonzero(pc.match_substring_regex(lines, self.pattern)))
+        strict = pc.match_substring_regex(lines, self.pattern)
+        # Lines that start like a header of this file but are not one end the
+        # message before them too: they become rejections, never continuation text.
+        boundary = pc.or_(strict, pc.match_substring_regex(lines, self.like_pattern))
+        headers = _numpy_view(pc.indices_nonzero(boundary))
         if self._first:
             self._first = False
             first_header = int(headers[0]) if len(headers) else len(nl)
@@ -175,7 +215,8 @@ class MessageSplitter:
         messages = pa.LargeStringArray.from_buffers(
             len(keep), pa.py_buffer(offsets), pa.py_buffer(work)
         )
-        first_ord = self.result.messages + 1
+        first_ord = self._ords + 1
+        self._ords += len(keep)
         self.result.messages += len(keep)
         table = pa.Table.from_arrays(
             [
@@ -185,5 +226,8 @@ class MessageSplitter:
             ],
             schema=CHUNK_SCHEMA,
         )
+        readable = pc.array_take(strict, _int64s(keep.astype(np.int64)))
+        if not pc.all(readable).as_py():
+            table = self._set_aside_unreadable(table, readable)
         # Zero-copy slices: several record batches let DuckDB scan with all its threads.
         return pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS), CHUNK_SCHEMA)

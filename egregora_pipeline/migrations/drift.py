@@ -1,4 +1,4 @@
-"""``db check``: compare the live warehouse with the declared schema and the revision files.
+"""Drift: compare the live warehouse with the declared schema and the revision files (`db check`).
 
 Metadata only (catalog functions and the small bookkeeping table), so it costs
 milliseconds whatever the row count; the Dagster asset checks and the in-asset
