@@ -111,13 +111,15 @@ def test_ingest_on_a_full_disk_stops_clearly_and_the_next_run_completes(
     small_fs: Path, tmp_path: Path
 ) -> None:
     database = small_fs / "egregora.duckdb"
-    first = cli("ingest", str(REPO_ROOT / "examples" / "posts"), "--database", str(database))
+    first = cli(
+        "ingest", "--ephemeral", str(REPO_ROOT / "examples" / "posts"), "--database", str(database)
+    )
     assert first.returncode == ExitCode.OK, first.stdout + first.stderr
     held = _snapshot(database)
     ballast = _fill(small_fs, leave=2_000_000)
     inputs = _big_chat(tmp_path / "inputs")
 
-    full = cli("ingest", str(inputs), "--database", str(database))
+    full = cli("ingest", "--ephemeral", str(inputs), "--database", str(database))
 
     said = " ".join((full.stdout + full.stderr).split())
     assert full.returncode == ExitCode.ERROR, said
@@ -127,7 +129,7 @@ def test_ingest_on_a_full_disk_stops_clearly_and_the_next_run_completes(
     assert _half_written(small_fs / "media") == []
 
     ballast.unlink()
-    again = cli("ingest", str(inputs), "--database", str(database))
+    again = cli("ingest", "--ephemeral", str(inputs), "--database", str(database))
 
     assert again.returncode == ExitCode.OK, again.stdout + again.stderr
     after = _snapshot(database)

@@ -80,7 +80,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path) -> Path
 
 def _ingest(inputs: Path, database: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [str(CLI), "ingest", str(inputs), "--database", str(database)],
+        [str(CLI), "ingest", "--ephemeral", str(inputs), "--database", str(database)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "EGREGORA_LOCK_TIMEOUT": "30"},
