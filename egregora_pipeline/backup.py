@@ -37,7 +37,7 @@ from typing import Any, Final, Literal
 
 import duckdb
 
-from egregora_pipeline.connection import check_warehouse_path, connect_warehouse
+from egregora_pipeline.connection import check_warehouse_path, connect_warehouse, disk_full
 from egregora_pipeline.errors import (
     BackupError,
     NotEnoughSpaceError,
@@ -271,7 +271,15 @@ def take_backup(
     a child process. ``to`` is a file path or an existing folder; default:
     ``backups/`` beside the warehouse.
     """
-    conn.execute("CHECKPOINT")
+    try:
+        conn.execute("CHECKPOINT")
+    except duckdb.Error as error:
+        full = disk_full(error)
+        if full is not None:
+            raise full from None
+        raise BackupError(
+            f"could not checkpoint {database} before backing it up: {error}"
+        ) from None
     revision = current_revision(conn)
     taken_at = datetime.now(UTC)
     target = _destination(database, to, backup_name(database, taken_at, revision, kind))

@@ -12,6 +12,7 @@ than the one file the warehouse is) is a :class:`WarehouseUnusableError`.
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import re
@@ -21,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from egregora_pipeline.errors import (
+    DiskFullError,
     WarehouseDamagedError,
     WarehouseLockedError,
     WarehouseNotFoundError,
@@ -133,6 +135,24 @@ def is_interruption(error: BaseException) -> bool:
     return isinstance(error, duckdb.InterruptException) or (
         isinstance(error, RuntimeError | duckdb.Error) and bool(_INTERRUPTED.search(str(error)))
     )
+
+
+_DISK_FULL = re.compile(r"No space left on device|Disk quota exceeded")
+
+
+def disk_full(error: BaseException) -> DiskFullError | None:
+    """A :class:`DiskFullError` when ``error`` is the disk filling up, else None.
+
+    Both shapes count: Python's ``OSError`` (ENOSPC, EDQUOT) from writing a
+    media file, and DuckDB's own error when a WAL or checkpoint write fails.
+    """
+    if isinstance(error, DiskFullError):
+        return error
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(str(error))
+    if isinstance(error, RuntimeError | duckdb.Error) and _DISK_FULL.search(str(error)):
+        return DiskFullError(str(error).splitlines()[0])
+    return None
 
 
 def create_atomically(path: Path) -> None:

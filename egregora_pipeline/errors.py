@@ -115,3 +115,16 @@ class UnsupportedBackendError(BackupError):
     def __init__(self, url: str, advice: str) -> None:
         super().__init__(f"{url}: {advice}")
         self.url = url
+
+
+class DiskFullError(WarehouseError):
+    """The disk filled up while writing: not the input's fault, so the run stops here."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"the disk is full ({detail}). Everything committed before stays in the "
+            "warehouse; the input being written was rolled back and nothing was recorded "
+            "against it. Free some space, then run the same command again: it picks up "
+            "where this run stopped."
+        )
+        self.detail = detail

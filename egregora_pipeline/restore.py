@@ -34,6 +34,7 @@ from egregora_pipeline.backup import (
     ensure_space,
     file_sha256,
     fsync_dir,
+    manifest_of,
     place_copy,
     read_backup,
     refuse_non_file,
@@ -178,8 +179,12 @@ def restore(backup: Path, database: Path, *, folder: Path | None = None) -> Rest
     previous: BackupInfo | None = None
     with exclusive_lock(database):
         wal = wal_of(database)
-        needed = restored.size + (wal_of(backup).stat().st_size if wal_of(backup).exists() else 0)
-        ensure_space(database.parent, needed, f"restoring {backup}")
+        needed = restored.size + _size(wal_of(backup))
+        if database.exists():  # the pre-restore copy, when it goes to the same disk
+            keep = folder or default_folder(database)
+            if os.stat(database.parent).st_dev == os.stat(keep.parent).st_dev:
+                needed += _size(database) + _size(wal)
+        ensure_space(database.parent, needed, f"restoring {backup} (and keeping the replaced file)")
         if database.exists():
             previous = _keep_replaced(database, folder)
         scratch = database.with_name(f".{database.name}.{os.getpid()}.restoring")
@@ -198,6 +203,13 @@ def restore(backup: Path, database: Path, *, folder: Path | None = None) -> Rest
     return RestoreResult(database=database, restored=restored, previous=previous)
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def _keep_replaced(database: Path, folder: Path | None) -> BackupInfo:
     """Copy the file a restore is about to replace (and its WAL) to a pre-restore backup."""
     taken_at = datetime.now(UTC)
@@ -214,8 +226,14 @@ def _keep_replaced(database: Path, folder: Path | None) -> BackupInfo:
         taken_at=taken_at,
     )
     revision, problem = _revision_of_copy(info.path)
+    # the revision is only known once the copy opens: name the file after it
+    path = where / backup_name(database, taken_at, revision, "pre-restore")
+    if wal_of(info.path).exists():
+        os.replace(wal_of(info.path), wal_of(path))
+    os.replace(info.path, path)
+    manifest_of(info.path).unlink(missing_ok=True)
     final = BackupInfo(
-        path=info.path,
+        path=path,
         size=info.size,
         revision=revision,
         sha256=info.sha256,

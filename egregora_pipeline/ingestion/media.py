@@ -87,18 +87,30 @@ def store_stream(
                     raise ByteLimitExceeded(size)
                 digest.update(block)
                 out.write(block)
+            out.flush()
+            os.fsync(out.fileno())  # the bytes are on disk before any name promises them
         sha = digest.hexdigest()
         final = store / sha[:2] / (sha + (f".{extension}" if extension else ""))
         final.parent.mkdir(parents=True, exist_ok=True)
         if final.exists():
             os.unlink(temp_name)
         else:
-            os.replace(temp_name, final)
+            os.replace(temp_name, final)  # atomic: a final name never shows a partial file
+            _fsync_dir(final.parent)
         return StoredMedia(sha256=sha, size=size, extension=extension, path=final)
     except BaseException:
         if os.path.exists(temp_name):
             os.unlink(temp_name)
         raise
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a crash after it keeps the new name)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def mime_type_for(filename: str) -> str:

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-from egregora_pipeline.connection import is_interruption
+from egregora_pipeline.connection import disk_full, is_interruption
 from egregora_pipeline.errors import EgregoraError
 from egregora_pipeline.ingestion.discovery import DiscoveredInput, discover_inputs
 from egregora_pipeline.ingestion.errors import InvalidSettingError, UnsafeArchiveError
@@ -82,6 +82,9 @@ def _stop_if_interrupted(error: Exception) -> None:
     """
     if is_interruption(error):
         raise KeyboardInterrupt(str(error)) from error
+    full = disk_full(error)  # neither is a full disk: every later input would fail too
+    if full is not None:
+        raise full from None  # from None: Dagster reports the innermost cause
 
 
 def _describe(error: BaseException) -> str:

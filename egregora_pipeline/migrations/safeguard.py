@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 
 from egregora_pipeline.backup import BackupInfo, BackupPolicy, default_folder, prune, take_backup
+from egregora_pipeline.connection import disk_full
 from egregora_pipeline.errors import EgregoraError
 from egregora_pipeline.migrations import bookkeeping
 from egregora_pipeline.migrations.adoption import detect_layout
@@ -120,6 +121,8 @@ def assess(
     direction) needs no backup: the engine raises its own error.
     """
     result = Assessment()
+    if not _has_tables(conn):
+        return result  # a new, empty warehouse: nothing to lose
     probe = Probe(catalog=conn, data=conn)
     state = bookkeeping.verify(bookkeeping.read(conn), scripts)
     if state.problems:
@@ -147,6 +150,13 @@ def assess(
         reasons=result.reasons,
     )
     return result
+
+
+def _has_tables(conn: duckdb.DuckDBPyConnection) -> bool:
+    row = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def backup_if_risky(
@@ -190,19 +200,32 @@ def restore_hint(info: BackupInfo | None, database: Path | None) -> Iterator[Non
     """Add to a failed migration's message how to get back to the automatic backup.
 
     The exception keeps its type (callers and tests match on it); its message
-    gains one sentence and it carries the backup as ``error.backup``.
+    gains one sentence and it carries the backup as ``error.backup``. A full
+    disk (DuckDB fails a WAL or checkpoint write, sometimes as a FATAL error
+    after the revision committed) becomes a :class:`DiskFullError` saying so.
     """
     try:
         yield
     except EgregoraError as error:
-        if info is not None and database is not None:
-            hint = (
-                f"The warehouse as it was before this migration was backed up to {info.path}; "
-                f"to go back to it: `{restore_command(info, database)}`."
-            )
-            error.args = (f"{error} {hint}",)
-            error.backup = info  # type: ignore[attr-defined]
+        _add_hint(error, info, database)
         raise
+    except (duckdb.Error, OSError) as error:
+        full = disk_full(error)
+        if full is None:
+            raise
+        _add_hint(full, info, database)
+        raise full from None
+
+
+def _add_hint(error: EgregoraError, info: BackupInfo | None, database: Path | None) -> None:
+    if info is None or database is None:
+        return
+    hint = (
+        f"The warehouse as it was before this migration was backed up to {info.path}; "
+        f"to go back to it: `{restore_command(info, database)}`."
+    )
+    error.args = (f"{error} {hint}",)
+    error.backup = info  # type: ignore[attr-defined]
 
 
 def database_file(conn: duckdb.DuckDBPyConnection) -> Path | None:

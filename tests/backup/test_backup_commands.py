@@ -158,3 +158,28 @@ def test_postgresql_urls_are_refused_with_what_to_use_instead() -> None:
         assert done.returncode == ExitCode.ERROR
         assert "pg_dump" in done.stderr
         assert "point-in-time" in done.stderr
+
+
+def test_a_restore_can_be_undone_even_when_the_replaced_file_had_a_pending_wal(
+    warehouse: Path,
+) -> None:
+    assert cli("db", "backup", "--database", str(warehouse)).returncode == ExitCode.OK
+    [older] = _backups(warehouse)
+    execute(
+        warehouse,
+        "PRAGMA disable_checkpoint_on_shutdown",
+        "SET checkpoint_threshold = '10GB'",
+        "DELETE FROM documents WHERE id <> 'doc-1'",
+    )
+    assert warehouse.with_name(warehouse.name + ".wal").stat().st_size > 0
+
+    assert cli("db", "restore", str(older), "--database", str(warehouse)).returncode == 0
+    assert rows(warehouse, "SELECT count(*) FROM documents") == [(3,)]
+    [kept] = [p for p in _backups(warehouse) if "pre-restore" in p.name]
+    assert "-0001-pre-restore" in kept.name
+    assert kept.with_name(kept.name + ".wal").exists(), "the replaced file's WAL is kept too"
+
+    undone = cli("db", "restore", str(kept), "--database", str(warehouse))
+
+    assert undone.returncode == ExitCode.OK, undone.stderr
+    assert rows(warehouse, "SELECT id FROM documents") == [("doc-1",)]

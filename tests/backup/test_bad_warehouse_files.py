@@ -136,7 +136,7 @@ def test_ingest_refuses_too_and_names_the_newest_backup(
     (inbox / "post.md").write_text("---\ntitle: Hi\n---\nbody\n", encoding="utf-8")
     before = _snapshot(warehouse.parent)
 
-    done = cli("ingest", str(inbox), "--database", str(warehouse))
+    done = cli("ingest", "--ephemeral", str(inbox), "--database", str(warehouse))
 
     said = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == ExitCode.ERROR, said
