@@ -14,6 +14,7 @@ import json
 import mimetypes
 import os
 import re
+import socket
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ def store_stream(
     store.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
-    handle, temp_name = tempfile.mkstemp(prefix=".incoming-", dir=store)
+    handle, temp_name = tempfile.mkstemp(prefix=_temp_prefix(), dir=store)
     try:
         with os.fdopen(handle, "wb") as out:
             while block := stream.read(_COPY_BYTES):
@@ -102,6 +103,51 @@ def store_stream(
         if os.path.exists(temp_name):
             os.unlink(temp_name)
         raise
+
+
+_TEMP_PREFIX: Final = ".incoming-"
+_TEMP_NAME = re.compile(r"^\.incoming-(?P<host>[^-]*)-(?P<pid>\d+)-")
+
+
+def _temp_prefix() -> str:
+    """``.incoming-HOST-PID-``: whose copy a temporary file is, so a later run can tell
+    a copy in progress from one a killed process left behind."""
+    host = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())
+    return f"{_TEMP_PREFIX}{host}-{os.getpid()}-"
+
+
+def sweep_abandoned_copies(store: Path) -> list[Path]:
+    """Delete the temporary files that processes of this host died in the middle of.
+
+    A SIGKILL between the first byte and the rename leaves ``.incoming-*`` in the
+    store (never a final name). Only files of this host whose process no longer
+    exists are removed: a copy another live process is making, or one from another
+    machine sharing the folder, is left alone. Returns what was removed.
+    """
+    if not store.is_dir():
+        return []
+    host = _temp_prefix().split("-")[1]
+    removed = []
+    for path in store.glob(f"{_TEMP_PREFIX}*"):
+        match = _TEMP_NAME.match(path.name)
+        if match is None or match["host"] != host or _alive(int(match["pid"])):
+            continue
+        try:
+            path.unlink()
+        except FileNotFoundError:  # another run swept it first
+            continue
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -46,6 +46,7 @@ from egregora_pipeline.ingestion.media import (
     read_media_file,
     safe_extension,
     store_stream,
+    sweep_abandoned_copies,
 )
 from egregora_pipeline.ingestion.report import (
     IngestReport,
@@ -185,6 +186,8 @@ def ingest(
     limits = archive_limits or ArchiveLimits()
     bounds = input_limits or InputLimits.from_env()
     report = IngestReport()
+    if "documents" in targets:
+        sweep_abandoned_copies(settings.media_store)  # what a killed run left half-copied
     pending = _PendingRejections(conn, run_id)
     documents: list[DiscoveredInput] = []
     for item in discover_inputs(paths):

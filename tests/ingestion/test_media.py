@@ -4,6 +4,8 @@ content-addressed copy, deduplicated by content."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -61,3 +63,30 @@ def test_undecodable_image_is_stored_without_phash_and_noted(
     assert entry.documents_added == 1
     assert "could not be decoded" in entry.rejections[0].reason
     assert rows(warehouse, "SELECT phash FROM documents") == [{"phash": None}]
+
+
+def test_a_run_sweeps_the_half_copies_that_killed_processes_left_in_the_store(
+    tmp_path: Path,
+) -> None:
+    """Only this host's temporary files whose process is gone are removed."""
+    from egregora_pipeline.ingestion.media import _temp_prefix, sweep_abandoned_copies
+
+    store = tmp_path / "media"
+    store.mkdir()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    host = _temp_prefix().split("-")[1]
+    abandoned = store / f".incoming-{host}-{dead.stdout.strip()}-abc"
+    in_progress = store / f"{_temp_prefix()}def"  # this very process: still copying
+    elsewhere = store / ".incoming-otherhost-1-ghi"  # another machine sharing the folder
+    for path in (abandoned, in_progress, elsewhere):
+        path.write_bytes(b"partial")
+
+    removed = sweep_abandoned_copies(store)
+
+    assert removed == [abandoned]
+    assert sorted(p.name for p in store.iterdir()) == sorted([in_progress.name, elsewhere.name])
