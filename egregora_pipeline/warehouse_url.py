@@ -40,7 +40,7 @@ _QUERY_PASSWORD: Final = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 _MASK: Final = "***"
 DEFAULT_CONNECT_TIMEOUT_SECONDS: Final = 10
 POSTGRES_NOT_YET: Final = (
-    "is a PostgreSQL URL: PostgreSQL warehouses are planned (issue 10, see docs/backends.md) "
+    "is a PostgreSQL URL: PostgreSQL warehouses are planned (see docs/backends.md) "
     "but not supported yet, so nothing was done"
 )
 """Why a command refuses a URL today; the URL itself is shown through :func:`redact_url`."""

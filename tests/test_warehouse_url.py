@@ -149,7 +149,7 @@ def test_every_command_refuses_a_postgres_url_without_printing_its_password(
     assert code == ExitCode.ERROR
     assert SECRET not in out + err
     assert ENCODED not in out + err
-    assert "bob:***@db.example" in err
+    assert "postgresql://bob:***@db.example:5432/egregora" in err  # shown as typed, redacted
     assert ("PostgreSQL warehouses are planned" in err) or ("pg_dump" in err)
     assert "internal error" not in err
     assert list(tmp_path.iterdir()) == []

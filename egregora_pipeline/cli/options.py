@@ -14,6 +14,15 @@ from egregora_pipeline.warehouse_url import POSTGRES_NOT_YET, is_postgres_url, r
 _OWN_POSTGRES_ADVICE = frozenset({"backup", "backups", "restore"})
 
 
+def _parse_database(raw: str | Path) -> Path:
+    """The option's value as a path; a URL stays a string so no ``//`` is lost before
+    :func:`_refuse_postgres_url` shows it (``Path`` would turn ``postgresql://`` into
+    ``postgresql:/``)."""
+    if isinstance(raw, str) and is_postgres_url(raw):
+        return raw  # type: ignore[return-value]  # refused by the callback, never used
+    return Path(raw)
+
+
 def _refuse_postgres_url(ctx: typer.Context, value: Path) -> Path:
     """Refuse a PostgreSQL URL before the command runs, showing it without its password.
 
@@ -37,6 +46,7 @@ DatabaseOption = Annotated[
         envvar="EGREGORA_DATABASE",
         help="Warehouse DuckDB file (env EGREGORA_DATABASE).",
         show_default=True,
+        parser=_parse_database,
         callback=_refuse_postgres_url,
     ),
 ]
