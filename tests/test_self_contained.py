@@ -14,7 +14,10 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-_OUTSIDE = re.compile(r"\.\./shared|EGREGORA_SHARED_DIR|/work/shared")
+# Spelled in parts so that this rule, which lives in a tracked file, is not itself a hit
+# for a plain grep of the repository.
+_SHARED = "sha" + "red"
+_OUTSIDE = re.compile(rf"\.\./{_SHARED}\b|EGREGORA_{_SHARED.upper()}_DIR|/work/{_SHARED}\b")
 _MARKDOWN_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
@@ -37,7 +40,6 @@ def test_no_tracked_file_reaches_outside_the_repository() -> None:
     offenders = [
         f"{path.relative_to(REPO_ROOT)}:{number}"
         for path in _tracked_text_files()
-        if path != Path(__file__)
         for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1)
         if _OUTSIDE.search(line)
     ]
