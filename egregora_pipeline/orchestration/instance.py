@@ -134,7 +134,8 @@ def _anchored_paths(config: Path) -> dict[str, Any]:
             }
         return value
 
-    return {key: anchor(section) for key, section in loaded.items() if anchor(section) != section}
+    anchored = {key: anchor(section) for key, section in loaded.items()}
+    return {key: section for key, section in anchored.items() if section != loaded[key]}
 
 
 def _silence_first_run_banner(instance: dg.DagsterInstance) -> None:
