@@ -131,18 +131,32 @@ def referencing(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 def _closure(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """Every table that references ``table`` directly or through another, parents first."""
-    order: list[str] = []
+    """Every table that references ``table`` directly or through another, parents first.
+
+    "Parents first" is creation order: a table's foreign keys can only name tables
+    that existed when it was created, so sorting by ``table_oid`` puts every
+    referenced table before the tables that reference it, whatever the shape of
+    the graph (a breadth-first order is wrong as soon as two paths meet).
+    """
+    found: set[str] = set()
     frontier: Sequence[str] = [table]
     while frontier:
-        found: list[str] = []
-        for parent in frontier:
-            for child in referencing(conn, parent):
-                if child != table and child not in order and child not in found:
-                    found.append(child)
-        order.extend(found)
-        frontier = found
-    return order
+        step = [
+            child
+            for parent in frontier
+            for child in referencing(conn, parent)
+            if child != table and child not in found
+        ]
+        found.update(step)
+        frontier = step
+    if not found:
+        return []
+    rows = conn.execute(
+        f"SELECT table_name FROM duckdb_tables() WHERE {_SCOPE} "
+        "AND list_contains(?, table_name) ORDER BY table_oid",
+        [sorted(found)],
+    ).fetchall()
+    return [str(r[0]) for r in rows]
 
 
 def dependents(conn: duckdb.DuckDBPyConnection, table: str) -> Dependents:

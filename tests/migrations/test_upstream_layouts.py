@@ -585,3 +585,38 @@ def test_a_widened_check_can_be_restored_by_a_revision_that_rebuilds_the_table(
             )
     finally:
         conn.close()
+
+
+def test_batch_mode_rebuilds_a_fork_in_the_foreign_key_graph_parents_first(
+    tmp_path: Path, versions_dir: Path, write_revision: RevisionWriter
+) -> None:
+    """``y`` references both ``a`` and ``x``; ``x`` is two steps from ``t``: y comes last."""
+    database = tmp_path / "w.duckdb"
+    config = MigrationConfig(database, lock_timeout=30, versions_dir=versions_dir)
+    write_revision(
+        versions_dir,
+        "0002",
+        "0001",
+        """op.execute("CREATE TABLE t (k VARCHAR PRIMARY KEY, v VARCHAR)")
+op.execute("CREATE TABLE a (k VARCHAR PRIMARY KEY REFERENCES t (k))")
+op.execute("CREATE TABLE b (k VARCHAR PRIMARY KEY REFERENCES t (k))")
+op.execute("CREATE TABLE x (k VARCHAR PRIMARY KEY REFERENCES b (k))")
+op.execute("CREATE TABLE y (ka VARCHAR REFERENCES a (k), kx VARCHAR REFERENCES x (k))")
+op.execute("INSERT INTO t VALUES ('1', 'v')")
+op.execute("INSERT INTO a VALUES ('1')")
+op.execute("INSERT INTO b VALUES ('1')")
+op.execute("INSERT INTO x VALUES ('1')")
+op.execute("INSERT INTO y VALUES ('1', '1')")""",
+    )
+    upgrade(config)
+    write_revision(versions_dir, "0003", "0002", 'op.set_not_null("t", "v")')
+
+    upgrade(config)
+
+    for table in ("t", "a", "b", "x", "y"):
+        assert query(database, f"SELECT count(*) FROM {table}") == [(1,)], table
+    assert query(
+        database,
+        "SELECT is_nullable FROM duckdb_columns() WHERE table_name = 't' AND column_name = 'v'",
+    ) == [(False,)]
+    assert check(config).ok
