@@ -263,6 +263,18 @@ def test_a_message_quoting_the_notice_mid_text_stays_a_message(
     assert run.messages[0]["author_raw"] == "Ana"
 
 
+def test_a_person_who_starts_a_message_with_the_notice_keeps_it_and_their_name(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    """Only a "sender" that wrote nothing but the notice (the group's name) is a system line."""
+    run = ingest_chat(
+        f"{H}Bob: Messages and calls are end-to-end encrypted, so tell me everything\n{H}Bob: ok\n"
+    )
+    first, _ = run.messages
+    assert first["author_raw"] == "Bob"
+    assert _attrs(first)["kind"] == "text"
+
+
 def test_an_author_name_of_a_few_hundred_characters_stays_an_author(
     ingest_chat: Callable[..., ChatRun],
 ) -> None:

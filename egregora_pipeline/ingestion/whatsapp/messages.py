@@ -254,6 +254,10 @@ def notices_sql(stage: str) -> str:
     """``UPDATE`` turning end-to-end-encryption notices written with a sender into system
     lines (see :data:`content.E2E_NOTICE_PATTERN`).
 
+    Only when that "sender" wrote nothing but the notice (it is the group's name):
+    a person who writes "Messages and calls are end-to-end encrypted, so relax"
+    keeps their message and their authorship.
+
     Once per chat over the staged rows rather than inside the per-row
     classification: as ``WHERE`` conjuncts, a byte length and a byte range of
     the text (every first word of the notice sorts between the lowest and the
@@ -268,6 +272,11 @@ WHERE strlen(text) BETWEEN {content.E2E_MIN_BYTES} AND {content.E2E_MAX_BYTES}
     AND text >= {_lit(low)} AND text < {_lit(high)}
     AND regexp_matches(text, {_lit(content.E2E_NOTICE_PATTERN)})
     AND author IS NOT NULL AND kind = 'text'
+    AND author NOT IN (
+        SELECT author FROM {quote_ident(stage)}
+        WHERE author IS NOT NULL
+          AND NOT coalesce(regexp_matches(text, {_lit(content.E2E_NOTICE_PATTERN)}), false)
+    )
 """
 
 
