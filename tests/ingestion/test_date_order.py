@@ -192,6 +192,24 @@ def test_a_file_no_order_keeps_chronological_is_loaded_and_flagged(
     assert "out_of_order" not in flagged[3]
 
 
+def test_one_message_with_a_wrong_clock_never_moves_the_whole_chat_to_another_order(
+    ingest_chat: Callable[..., ChatRun],
+) -> None:
+    """The parts change like day-month-year; month-first would be in time order only
+    because one phone clock was a month off. The change evidence wins; that one
+    message is flagged."""
+    days = [f"0{d}/01/2020" for d in range(1, 5)] + ["05/02/2020"]
+    days += [f"0{d}/01/2020" for d in range(6, 9)]
+    run = ingest_chat("".join(f"{day}, 10:00 - Ana: m{i}\n" for i, day in enumerate(days)))
+    (entry,) = run.report.inputs
+    assert entry.chat is not None
+    assert entry.chat["date_order"] == "DMY"
+    assert entry.chat["chronological"] is False
+    assert [m["ts"].day for m in run.messages] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [m["ts"].month for m in run.messages] == [1, 1, 1, 1, 2, 1, 1, 1]
+    assert json.loads(run.messages[5]["attrs"])["out_of_order"] is True
+
+
 def test_a_clock_change_is_not_out_of_order(ingest_chat: Callable[..., ChatRun]) -> None:
     run = ingest_chat("25/04/2020, 02:50 - Ana: a\n25/04/2020, 02:05 - Ana: b\n")
     chat = run.report.inputs[0].chat

@@ -133,6 +133,26 @@ def _change_violations(order: DateOrder, stats: DateStats) -> int:
     return int(changes["D"] < changes["M"]) + int(changes["M"] < changes["Y"])
 
 
+DECISIVE_CHANGE_RATIO: Final = 2
+"""The part read as the day must change more than this many times as often as the
+part read as the month for the change evidence to stand against chronology."""
+
+
+def chronology_may_overturn(chosen: DateOrder, other: DateOrder, stats: DateStats) -> bool:
+    """May ``other``, being in time order where ``chosen`` is not, replace ``chosen``?
+
+    Yes when the change evidence cannot tell them apart, or when it is weak (a
+    sparse chat, whose "day" barely changes more often than its "month"). No when
+    it is decisive: one message whose phone clock was wrong must not move a whole
+    chat whose parts clearly change like ``chosen`` to another reading that merely
+    happens to be in time order; that message is flagged instead.
+    """
+    if _change_violations(other, stats) <= _change_violations(chosen, stats):
+        return True
+    changes = {letter: stats.parts[i].changes for i, letter in enumerate(chosen.value)}
+    return changes["D"] <= DECISIVE_CHANGE_RATIO * changes["M"]
+
+
 def resolve_date_order(
     stats: DateStats, *, override: DateOrder | None = None, path: str = "<chat>"
 ) -> OrderDecision:

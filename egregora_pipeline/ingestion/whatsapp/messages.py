@@ -626,7 +626,9 @@ def _load_chat(
         trim = not splitter.result.undecorated_headers
         times = check_times(conn, _STAGE, shape, decision.order, timezone, trim=trim)
         if times.out_of_order and date_order is None:
-            decision, times = try_other_orders(conn, _STAGE, shape, decision, times, timezone, trim)
+            decision, times = try_other_orders(
+                conn, _STAGE, shape, decision, times, timezone, trim, stats
+            )
         result.decision, result.date_order = decision, decision.order
         order = decision.order
         result.rejections.extend(_split_rejections(splitter, shape, order, source_path))

@@ -16,7 +16,12 @@ from typing import Final
 import duckdb
 
 from egregora_pipeline.ingestion.report import Rejection
-from egregora_pipeline.ingestion.whatsapp.dateorder import DateOrder, OrderDecision
+from egregora_pipeline.ingestion.whatsapp.dateorder import (
+    DateOrder,
+    DateStats,
+    OrderDecision,
+    chronology_may_overturn,
+)
 from egregora_pipeline.ingestion.whatsapp.formats import (
     INVISIBLE_MARKS,
     HeaderShape,
@@ -196,12 +201,15 @@ def try_other_orders(
     times: Times,
     timezone: str,
     trim: bool,
+    stats: DateStats,
 ) -> tuple[OrderDecision, Times]:
-    """The chosen reading runs backwards: a wrong order is the likeliest cause, so
-    every other order that reads all headers is tried; the first that keeps the
-    file in time order (and reads no fewer dates) wins. Otherwise keep the choice."""
+    """The chosen reading runs backwards: a wrong order is a likely cause, so every
+    other order that reads all headers, and that the change evidence does not
+    decisively rule out (:func:`chronology_may_overturn`), is tried; the first that
+    keeps the file in time order (and reads no fewer dates) wins. Otherwise keep
+    the choice: the messages that go back are flagged by the caller."""
     for other in decision.plausible:
-        if other is decision.order:
+        if other is decision.order or not chronology_may_overturn(decision.order, other, stats):
             continue
         again = check_times(conn, stage, shape, other, timezone, trim=trim)
         if again.out_of_order == 0 and again.bad <= times.bad:
