@@ -206,6 +206,23 @@ def _still_there(origin: str) -> bool:
     return "%" in origin and os.path.lexists(os.fsdecode(unquote_to_bytes(origin)))
 
 
+def _local_path(origin: str) -> str:
+    """The file system path of an ``origin`` (undoing the percent-encoding of bad bytes)."""
+    if "%" in origin and not os.path.lexists(origin):
+        return os.fsdecode(unquote_to_bytes(origin))
+    return origin
+
+
+def _same_file(first: str, second: str | None) -> bool:
+    """Two origins naming one file (through a symlink or another path to it)."""
+    if second is None:
+        return False
+    try:
+        return os.path.samefile(_local_path(first), _local_path(second))
+    except OSError:  # one of them is gone or unreadable: not provably the same
+        return False
+
+
 def claimed_elsewhere(
     conn: duckdb.DuckDBPyConnection,
     records: Sequence[Mapping[str, Any]],
@@ -263,6 +280,8 @@ def claimed_elsewhere(
     for doc_id, what, doc_type, origin, always in found:
         if not always and origin is not None and not _still_there(origin):
             continue  # the first source is gone (moved or deleted): the new one takes over
+        if not always and origin is not None and _same_file(origin, _origin(by_id[doc_id])):
+            continue  # the same file, reached through another path: an update
         owner = f"the {doc_type} from {origin}" if origin else f"a {doc_type} ingested earlier"
         if what == "id":
             reason = f"id {doc_id!r} already belongs to {owner}; a different source cannot take it"

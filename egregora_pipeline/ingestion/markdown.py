@@ -422,12 +422,27 @@ def _decode(raw: bytes) -> str:
         raise _Rejected(f"not valid UTF-8 (byte {error.start})", line) from None
 
 
+def _canonical(path: Path) -> Path:
+    """The file's own path (symlinks resolved), so that another path to the same file
+    is recognised as the same source; the absolute path when it cannot be resolved."""
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):  # a loop, or a folder that vanished
+        return path.absolute()
+
+
 def _load_yaml(front: str, first_line: int, limits: InputLimits) -> Any:
     import yaml
 
-    loader = _yaml_loader(
-        limits.max_yaml_aliases, limits.max_yaml_depth, 4 * limits.max_front_matter_chars
-    )(front)
+    try:  # the reader checks every character when the loader is built
+        loader = _yaml_loader(
+            limits.max_yaml_aliases, limits.max_yaml_depth, 4 * limits.max_front_matter_chars
+        )(front)
+    except yaml.reader.ReaderError as error:
+        line = front[: error.position].count("\n") + first_line
+        column = error.position - (front.rfind("\n", 0, error.position) + 1) + 1
+        problem = str(error).splitlines()[0]
+        raise _Rejected(f"front matter is not valid YAML: {problem}", line, column) from None
     try:
         return loader.get_single_data()
     except _Rejected as rejected:
@@ -569,7 +584,7 @@ def _build(
     record["content"] = body
     record["source_checksum"] = hashlib.sha256(raw).hexdigest()
     record["created_at"] = now
-    extensions["origin"] = storable_name(path.absolute())
+    extensions["origin"] = storable_name(_canonical(path))
     try:
         record["extensions"] = json.dumps(
             extensions, default=_json_default, ensure_ascii=False, allow_nan=False

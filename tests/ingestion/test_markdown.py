@@ -147,3 +147,34 @@ def test_file_outside_known_folders_without_doc_type_is_rejected(
     report = ingest(warehouse, [path], settings=settings, run_id="r")
     (entry,) = report.inputs
     assert "cannot tell the doc_type" in entry.rejections[0].reason
+
+
+def test_the_same_file_reached_through_a_symlink_is_the_same_source(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    """Another path to one file updates its row; it never counts as a rival source."""
+    path = _write(tmp_path, "content/posts/p.md", POST)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "content", target_is_directory=True)
+    ingest(warehouse, [tmp_path / "content"], settings=settings, run_id="r1")
+    path.write_text(POST.replace("Hello world", "Hello again"), encoding="utf-8")
+
+    again = ingest(warehouse, [link], settings=settings, run_id="r2")
+
+    assert again.documents_updated == 1
+    assert [e.rejections for e in again.inputs] == [[]]
+    assert rows(warehouse, "SELECT title FROM documents") == [{"title": "Hello again"}]
+
+
+def test_a_control_character_in_front_matter_is_rejected_at_its_line_and_column(
+    warehouse: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path
+) -> None:
+    _write(tmp_path, "posts/bad.md", "---\ntitle: x\x1b[31m\ndate: 2024-01-01\n---\nbody\n")
+
+    ingest(warehouse, [tmp_path / "posts"], settings=settings, run_id="r")
+
+    (rejected,) = rows(
+        warehouse, "SELECT line_number, column_number, reason FROM ingest_rejections"
+    )
+    assert (rejected["line_number"], rejected["column_number"]) == (2, 9)
+    assert rejected["reason"].startswith("front matter is not valid YAML: unacceptable character")
