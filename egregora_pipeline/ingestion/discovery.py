@@ -108,40 +108,57 @@ def _os_reason(doing: str, error: OSError) -> str:
 
 
 def _walk(folder: Path, root: Path) -> Iterator[DiscoveredInput]:
-    """Every input below ``folder``; a folder that cannot be listed is one ``unreadable`` input."""
-    try:
-        with os.scandir(folder) as listing:
-            entries = sorted(listing, key=lambda entry: entry.name)
-    except OSError as error:
-        yield DiscoveredInput(
-            folder, "unreadable", root, False, _os_reason("cannot list folder", error)
-        )
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        path = Path(entry.path)
+    """Every input below ``folder``, depth first in name order; a folder that cannot be
+    listed is one ``unreadable`` input. An explicit stack, not recursion: a tree
+    thousands of folders deep is walked like any other."""
+    pending = [folder]
+    while pending:
+        current = pending.pop()
         try:
-            if entry.is_symlink():
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                yield from _walk(path, root)
-                continue
-            mode = entry.stat(follow_symlinks=False).st_mode
+            with os.scandir(current) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
         except OSError as error:
-            yield DiscoveredInput(path, "unreadable", root, False, _os_reason("cannot read", error))
-            continue
-        what = file_type_name(mode)
-        if what is None:
-            yield classify(path, root=root, explicit=False)
-        else:
             yield DiscoveredInput(
-                path,
-                "unreadable",
-                root,
-                False,
-                f"{what}, not a regular file; only regular files are read",
+                current, "unreadable", root, False, _os_reason("cannot list folder", error)
             )
+            continue
+        subfolders: list[Path] = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(path)
+                    continue
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except OSError as error:
+                yield DiscoveredInput(
+                    path, "unreadable", root, False, _os_reason("cannot read", error)
+                )
+                continue
+            what = file_type_name(mode)
+            if what is None:
+                yield classify(path, root=root, explicit=False)
+            else:
+                yield DiscoveredInput(
+                    path,
+                    "unreadable",
+                    root,
+                    False,
+                    f"{what}, not a regular file; only regular files are read",
+                )
+        pending.extend(reversed(subfolders))
+
+
+def _resolved(path: Path) -> Path | None:
+    """The file's own path, or None when it cannot be resolved (a symlink loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return None
 
 
 def discover_inputs(paths: Sequence[Path]) -> list[DiscoveredInput]:
@@ -160,12 +177,20 @@ def discover_inputs(paths: Sequence[Path]) -> list[DiscoveredInput]:
             continue
         if path.is_dir():
             for item in _walk(path, path):
-                resolved = item.path.resolve()
+                resolved = _resolved(item.path) or item.path
                 if resolved not in seen:
                     seen[resolved] = item.path
                     found.append(item)
         else:
-            resolved = path.resolve()
+            own = _resolved(path)
+            if own is None:
+                found.append(
+                    DiscoveredInput(
+                        path, "unreadable", path.parent, True, "a symlink loop: it names no file"
+                    )
+                )
+                continue
+            resolved = own
             if resolved in seen:
                 found.append(
                     DiscoveredInput(

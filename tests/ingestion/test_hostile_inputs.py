@@ -612,3 +612,28 @@ def test_a_killed_run_keeps_its_committed_groups_and_the_rerun_reuses_the_store(
     assert 0 < added <= count - 500  # at least the first group survived the kill
     assert len([d for d in result["documents"] if d["doc_type"] == "media"]) == count
     assert len(list(store.rglob("*.png"))) == count  # nothing stored twice
+
+
+def test_a_tree_thousands_of_folders_deep_and_a_symlink_loop_cost_nothing_else(
+    tmp_path: Path,
+) -> None:
+    """No recursion limit in the walk; a looping symlink is one unreadable input."""
+    from egregora_pipeline.ingestion.discovery import discover_inputs
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    deep = inbox
+    for _ in range(1100):  # past the interpreter's recursion limit (1000), under PATH_MAX
+        deep = deep / "a"
+        deep.mkdir()  # one level at a time: mkdir(parents=True) itself recurses
+    (deep / "bottom.md").write_text(POST, encoding="utf-8")
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+
+    found = discover_inputs([loop, inbox])
+
+    assert [(item.kind, item.path.name) for item in found] == [
+        ("unreadable", "loop"),
+        ("markdown", "bottom.md"),
+    ]
+    assert "symlink loop" in (found[0].reason or "")
