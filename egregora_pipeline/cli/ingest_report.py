@@ -185,8 +185,12 @@ def render_outcome(console: Console, outcome: IngestRunOutcome, settings: Settin
     elif not outcome.failures and not outcome.failed_checks:
         console.print("no input found to ingest")
     if ignored:
-        names = ", ".join(_display_path(str(item["path"])) for item in ignored)
-        console.print(f"[dim]not an ingestible file type, left alone: {names}[/dim]")
+        names = ", ".join(
+            _display_path(str(item["path"]))
+            + (f" ({visible(item['note'])})" if item.get("note") else "")
+            for item in ignored
+        )
+        console.print(f"[dim]left alone: {names}[/dim]")
     for name, metadata in sorted(outcome.tables.items()):
         console.print(
             f"[bold]{visible(name)}[/bold]: "
@@ -228,10 +232,10 @@ def _render_chats(console: Console, inputs: list[dict[str, Any]]) -> None:
         if not chat:
             continue
         line = (
-            f"{_display_path(str(item['path']))}: {chat.get('shape')}; date order "
-            f"{chat.get('date_order')} ({chat.get('date_order_reason')})"
+            f"{_display_path(str(item['path']))}: {visible(chat.get('shape'))}; date order "
+            f"{visible(chat.get('date_order'))} ({visible(chat.get('date_order_reason'))})"
         )
-        console.print(visible(line), style="dim", highlight=False)
+        console.print(line, style="dim", highlight=False)
         if chat.get("unreadable_headers"):
             console.print(
                 f"  [yellow]{chat['unreadable_headers']} line(s) start like a header but cannot "

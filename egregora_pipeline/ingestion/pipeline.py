@@ -197,7 +197,9 @@ def ingest(
         if item.kind in ("unsupported", "missing", "unreadable"):
             quiet = item.kind == "unsupported" and not item.explicit
             entry = InputReport(item.path, "skipped" if quiet else item.kind)
-            if not quiet:
+            if quiet:
+                entry.note = item.reason
+            else:
                 _fail(entry, f"{storable_name(item.path)}: {item.reason}")
                 pending.add(entry)
             report.inputs.append(entry)

@@ -108,6 +108,8 @@ class InputReport:
     rejections: list[Rejection] = field(default_factory=list)
     error: str | None = None
     """Set when the input was rejected as a whole (nothing from it was written)."""
+    note: str | None = None
+    """For an input left alone (``kind`` ``skipped``): why, e.g. the file it repeats."""
     chat: dict[str, object] | None = None
     """For a chat: the header shape detected, the date order chosen and why, how many
     header-like lines could not be read, whether it is in time order."""

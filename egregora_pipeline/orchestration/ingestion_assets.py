@@ -104,6 +104,7 @@ def input_summaries(report: IngestReport) -> list[dict[str, object]]:
             "documents_updated": item.documents_updated,
             "rejected": item.rejected,
             "error": item.error,
+            "note": item.note,
             "chat": item.chat,
             "rejections": [
                 {

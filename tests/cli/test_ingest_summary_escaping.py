@@ -86,3 +86,25 @@ def test_thousands_of_rejections_print_a_bounded_summary(tmp_path: Path) -> None
     assert "the first 200 rejections are shown, of 300" in done.stdout
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM ingest_rejections").fetchone() == (300,)
+
+
+def test_a_file_named_twice_is_listed_as_left_alone_with_the_file_it_repeats(
+    tmp_path: Path,
+) -> None:
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    post = posts / "p.md"
+    post.write_text("---\ntitle: A post\ndate: 2024-01-01\n---\nbody\n", encoding="utf-8")
+    done = subprocess.run(
+        [CLI, "ingest", "posts", "posts/p.md", "--ephemeral", "-d", "w.duckdb"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            k: v for k, v in os.environ.items() if not k.startswith(("EGREGORA_", "DAGSTER_HOME"))
+        },
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "left alone: posts/p.md (the same file as posts/p.md, ingested once)" in done.stdout
+    assert "not an ingestible file type" not in done.stdout
