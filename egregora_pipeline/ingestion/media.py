@@ -14,7 +14,6 @@ import json
 import mimetypes
 import os
 import re
-import socket
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from egregora_pipeline.ingestion.limits import MAX_MEDIA_BYTES, over_limit
 from egregora_pipeline.ingestion.report import storable_name
 from egregora_pipeline.ingestion.streams import ReadableBytes, open_regular
 from egregora_pipeline.ingestion.whatsapp.content import MEDIA_TYPE_BY_EXTENSION, media_type_for
+from egregora_pipeline.processes import process_alive, this_host
 
 _COPY_BYTES: Final = 1024 * 1024
 _SAFE_EXT: Final = re.compile(r"^[a-z0-9]{1,10}$")
@@ -112,8 +112,7 @@ _TEMP_NAME = re.compile(r"^\.incoming-(?P<host>[^-]*)-(?P<pid>\d+)-")
 def _temp_prefix() -> str:
     """``.incoming-HOST-PID-``: whose copy a temporary file is, so a later run can tell
     a copy in progress from one a killed process left behind."""
-    host = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())
-    return f"{_TEMP_PREFIX}{host}-{os.getpid()}-"
+    return f"{_TEMP_PREFIX}{this_host()}-{os.getpid()}-"
 
 
 def sweep_abandoned_copies(store: Path) -> list[Path]:
@@ -126,11 +125,11 @@ def sweep_abandoned_copies(store: Path) -> list[Path]:
     """
     if not store.is_dir():
         return []
-    host = _temp_prefix().split("-")[1]
+    host = this_host()
     removed = []
     for path in store.glob(f"{_TEMP_PREFIX}*"):
         match = _TEMP_NAME.match(path.name)
-        if match is None or match["host"] != host or _alive(int(match["pid"])):
+        if match is None or match["host"] != host or process_alive(int(match["pid"])):
             continue
         try:
             path.unlink()
@@ -138,16 +137,6 @@ def sweep_abandoned_copies(store: Path) -> list[Path]:
             continue
         removed.append(path)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    return True
 
 
 def _fsync_dir(folder: Path) -> None:

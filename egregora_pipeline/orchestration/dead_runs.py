@@ -8,14 +8,20 @@ first step waits for the slot forever (observed: an ``ingest`` that never
 finishes). So each run is tagged with the host and PID of its process, and
 before a new run starts, runs of this host whose process is gone are marked
 failed and their slots freed.
+
+The PID tag names the run it was written for (``PID@RUN_ID``): Dagster copies a
+run's tags into a re-execution, and a live re-execution launched from the UI
+must never be taken for the dead CLI process that started the original.
 """
 
 from __future__ import annotations
 
 import os
-import socket
+import uuid
 
 import dagster as dg
+
+from egregora_pipeline.processes import process_alive, this_host
 
 PID_TAG = "egregora/pid"
 HOST_TAG = "egregora/host"
@@ -27,31 +33,33 @@ _UNFINISHED = [
 ]
 
 
-def run_tags() -> dict[str, str]:
-    """The tags that let a later run recognise this one as dead."""
-    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+def new_run_id() -> str:
+    """An id for the run about to start, so that its tags can name it."""
+    return str(uuid.uuid4())
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
+def run_tags(run_id: str) -> dict[str, str]:
+    """The tags that let a later run recognise run ``run_id`` as dead."""
+    return {PID_TAG: f"{os.getpid()}@{run_id}", HOST_TAG: this_host()}
+
+
+def _owner_pid(run: dg.DagsterRun) -> int:
+    """The PID that ran ``run`` in process, or 0 when the tag is absent or was copied
+    from another run (a re-execution carries its parent's tags)."""
+    pid, _, for_run = run.tags.get(PID_TAG, "").partition("@")
+    return int(pid) if pid.isdigit() and for_run == run.run_id else 0
 
 
 def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     """Fail the unfinished runs of this host whose process is gone; free their pool slots."""
     released: list[str] = []
-    host = socket.gethostname()
+    host = this_host()
     runs = instance.get_runs(
         filters=dg.RunsFilter(statuses=_UNFINISHED, tags={HOST_TAG: host}), limit=100
     )
     for run in runs:
-        pid = int(run.tags.get(PID_TAG, "0") or 0)
-        if not pid or pid == os.getpid() or _alive(pid):
+        pid = _owner_pid(run)
+        if not pid or pid == os.getpid() or process_alive(pid):
             continue
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         instance.report_run_failed(

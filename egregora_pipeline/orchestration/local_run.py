@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from egregora_pipeline.orchestration.dead_runs import release_dead_runs, run_tags
+from egregora_pipeline.orchestration.dead_runs import new_run_id, release_dead_runs, run_tags
 from egregora_pipeline.orchestration.ingestion_assets import INGEST_OP, ProgressSink, no_progress
 from egregora_pipeline.orchestration.instance import InstanceChoice, open_instance
 from egregora_pipeline.orchestration.jobs import INGEST_JOB
@@ -123,12 +123,14 @@ def run_ingest_job(
     with open_instance(instance) as dagster_instance:
         if instance.persistent:  # a killed earlier run must not hold the pool slot forever
             release_dead_runs(dagster_instance)
+        run_id = new_run_id()
         result = job.execute_in_process(
             run_config=run_config,
             instance=dagster_instance,
             raise_on_error=False,
             resources={**build_resources(settings), "progress": progress},
-            tags=run_tags(),
+            run_id=run_id,
+            tags=run_tags(run_id),
         )
     outcome = collect_outcome(result)
     outcome.instance = instance

@@ -630,7 +630,13 @@ def test_a_tree_thousands_of_folders_deep_and_a_symlink_loop_cost_nothing_else(
     loop = tmp_path / "loop"
     loop.symlink_to(loop)
 
-    found = discover_inputs([loop, inbox])
+    try:
+        found = discover_inputs([loop, inbox])
+    finally:  # pytest's own clean-up (shutil.rmtree) recurses: take the tree down here
+        (deep / "bottom.md").unlink()
+        while deep != inbox:
+            deep.rmdir()
+            deep = deep.parent
 
     assert [(item.kind, item.path.name) for item in found] == [
         ("unreadable", "loop"),

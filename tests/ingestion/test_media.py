@@ -70,6 +70,7 @@ def test_a_run_sweeps_the_half_copies_that_killed_processes_left_in_the_store(
 ) -> None:
     """Only this host's temporary files whose process is gone are removed."""
     from egregora_pipeline.ingestion.media import _temp_prefix, sweep_abandoned_copies
+    from egregora_pipeline.processes import this_host
 
     store = tmp_path / "media"
     store.mkdir()
@@ -79,7 +80,7 @@ def test_a_run_sweeps_the_half_copies_that_killed_processes_left_in_the_store(
         text=True,
         check=True,
     )
-    host = _temp_prefix().split("-")[1]
+    host = this_host()
     abandoned = store / f".incoming-{host}-{dead.stdout.strip()}-abc"
     in_progress = store / f"{_temp_prefix()}def"  # this very process: still copying
     elsewhere = store / ".incoming-otherhost-1-ghi"  # another machine sharing the folder
