@@ -180,8 +180,26 @@ def copy_file(source: Path, destination: Path) -> tuple[str, int]:
                 "run the command again."
             )
         raise BackupError(f"could not copy {source} to {destination}: {why}")
-    digest, size = done.stdout.split()
-    return digest, int(size)
+    digest, printed = done.stdout.split()
+    # Never trust a copy on the child's word alone: a short copy whose hash was
+    # taken from the source would pass every later check and install a stub.
+    size, expected = _size_of(destination), _size_of(source)
+    if not size == int(printed) == expected:
+        destination.unlink(missing_ok=True)
+        raise BackupError(
+            f"the copy of {source} came out {size} bytes long instead of {expected}; the "
+            "copy was removed and nothing else changed. Check the disk (and that nothing "
+            "else writes to the file), then run the command again."
+        )
+    return digest, size
+
+
+def _size_of(path: Path) -> int | None:
+    """``stat``, not ``open``: the warehouse's own lock must not be touched (module docstring)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def file_sha256(path: Path) -> str:

@@ -193,6 +193,13 @@ def restore(backup: Path, database: Path, *, folder: Path | None = None) -> Rest
         if restored.sha256 is not None and digest != restored.sha256:
             scratch.unlink(missing_ok=True)
             raise BackupError(f"backup {backup} changed while it was being restored; try again")
+        # the copy itself is hashed too: the child hashed what it read, not what it wrote
+        if restored.sha256 is not None and file_sha256(scratch) != restored.sha256:
+            scratch.unlink(missing_ok=True)
+            raise BackupError(
+                f"the copy of {backup} beside {database} does not match the backup's SHA-256 "
+                "(check the disk); it was removed and nothing was restored"
+            )
         wal.unlink(missing_ok=True)
         os.replace(scratch, database)
         if wal_of(backup).exists() and wal_of(backup).stat().st_size:
