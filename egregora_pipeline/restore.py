@@ -164,9 +164,10 @@ def restore(backup: Path, database: Path, *, folder: Path | None = None) -> Rest
 
     Order: verify the backup; take the warehouse's lock (refusing, with the
     holder, if a process has it open); copy the current file and its WAL to a
-    ``pre-restore`` backup; copy the backup beside the warehouse under a
-    temporary name; drop the old WAL (it belongs to the replaced file and is in
-    the pre-restore copy) and rename the copy over the warehouse.
+    ``pre-restore`` backup; copy the backup (and its WAL, checkpointed into the
+    copy) beside the warehouse under a temporary name; only then drop the old WAL
+    (it belongs to the replaced file and is in the pre-restore copy) and rename
+    the copy over the warehouse. A failure before that rename changes nothing.
     """
     refuse_non_file(database)
     if database.is_dir():
@@ -188,26 +189,58 @@ def restore(backup: Path, database: Path, *, folder: Path | None = None) -> Rest
         if database.exists():
             previous = _keep_replaced(database, folder)
         scratch = database.with_name(f".{database.name}.{os.getpid()}.restoring")
-        scratch.unlink(missing_ok=True)
-        digest, _ = copy_file(backup, scratch)
-        if restored.sha256 is not None and digest != restored.sha256:
+        try:
+            _prepare(backup, scratch, restored, database)
+        except BaseException:
             scratch.unlink(missing_ok=True)
-            raise BackupError(f"backup {backup} changed while it was being restored; try again")
-        # the copy itself is hashed too: the child hashed what it read, not what it wrote
-        if restored.sha256 is not None and file_sha256(scratch) != restored.sha256:
-            scratch.unlink(missing_ok=True)
-            raise BackupError(
-                f"the copy of {backup} beside {database} does not match the backup's SHA-256 "
-                "(check the disk); it was removed and nothing was restored"
-            )
+            wal_of(scratch).unlink(missing_ok=True)
+            raise
+        # the old WAL belongs to the replaced file (kept in the pre-restore copy); the
+        # prepared copy needs none, so one rename installs the whole backup
         wal.unlink(missing_ok=True)
         os.replace(scratch, database)
-        if wal_of(backup).exists() and wal_of(backup).stat().st_size:
-            wal_scratch = wal_of(scratch)
-            copy_file(wal_of(backup), wal_scratch)
-            os.replace(wal_scratch, wal)
         fsync_dir(database.parent)
     return RestoreResult(database=database, restored=restored, previous=previous)
+
+
+def _prepare(backup: Path, scratch: Path, restored: BackupInfo, database: Path) -> None:
+    """Make ``scratch`` (beside the warehouse) a self-contained copy of ``backup`` and its WAL.
+
+    Everything that can fail happens here, before the warehouse is touched. A
+    backup with a pending WAL (a pre-restore copy of a warehouse that had one)
+    is copied with it, then checkpointed in the copy -- a different file, so the
+    warehouse's lock is not disturbed -- so no WAL has to follow the rename.
+    """
+    scratch.unlink(missing_ok=True)
+    wal_of(scratch).unlink(missing_ok=True)
+    digest, _ = copy_file(backup, scratch)
+    if restored.sha256 is not None and digest != restored.sha256:
+        raise BackupError(f"backup {backup} changed while it was being restored; try again")
+    # the copy itself is hashed too: the child hashed what it read, not what it wrote
+    if restored.sha256 is not None and file_sha256(scratch) != restored.sha256:
+        raise BackupError(
+            f"the copy of {backup} beside {database} does not match the backup's SHA-256 "
+            "(check the disk); it was removed and nothing was restored"
+        )
+    if not _size(wal_of(backup)):
+        return
+    copy_file(wal_of(backup), wal_of(scratch))
+    try:
+        conn = duckdb.connect(str(scratch))
+        try:
+            conn.execute("CHECKPOINT")
+        finally:
+            conn.close()
+    except duckdb.Error as error:
+        first = str(error).splitlines()[0]
+        raise BackupError(
+            f"could not apply the WAL of {backup} to its copy ({first}); nothing was restored"
+        ) from error
+    if _size(wal_of(scratch)):
+        raise BackupError(
+            f"the WAL of {backup} stayed pending in its copy after a checkpoint; "
+            "nothing was restored"
+        )
 
 
 def _size(path: Path) -> int:
