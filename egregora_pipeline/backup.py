@@ -341,6 +341,12 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
 _NAME: Final = re.compile(r"-(\d{8}T\d{6}\.\d{6}Z)-(.+?)(?:-(automatic|pre-restore))?\.duckdb$")
 
 
+def _named_after(path: Path, database: Path) -> bool:
+    """``<stem>-<UTC time>-...``: so ``wh-test-<time>-...`` is not a backup of ``wh``."""
+    stem = database.stem
+    return path.name.startswith(stem) and _NAME.match(path.name, len(stem)) is not None
+
+
 def read_backup(path: Path) -> BackupInfo:
     """What is known about one backup file: its manifest, else its name and size."""
     data = _read_manifest(path) or {}
@@ -381,7 +387,7 @@ def list_backups(database: Path, folder: Path | None = None) -> list[BackupInfo]
         info = read_backup(path)
         if info.database and info.database != database.name:
             continue
-        if not info.database and not path.name.startswith(f"{database.stem}-"):
+        if not info.database and not _named_after(path, database):
             continue
         found.append(info)
     return sorted(found, key=lambda b: b.taken_at, reverse=True)

@@ -159,10 +159,17 @@ def _revision_of_copy(path: Path) -> tuple[str, str | None]:
         conn.close()
 
 
-def restore(backup: Path, database: Path, *, folder: Path | None = None) -> RestoreResult:
+def restore(
+    backup: Path,
+    database: Path,
+    *,
+    folder: Path | None = None,
+    other_warehouse: bool = False,
+) -> RestoreResult:
     """Put ``backup`` in place of ``database``, atomically, keeping the replaced file first.
 
-    Order: verify the backup; take the warehouse's lock (refusing, with the
+    Order: verify the backup (and that its manifest names this warehouse file,
+    unless ``other_warehouse``); take the warehouse's lock (refusing, with the
     holder, if a process has it open); copy the current file and its WAL to a
     ``pre-restore`` backup; copy the backup (and its WAL, checkpointed into the
     copy) beside the warehouse under a temporary name; only then drop the old WAL
@@ -173,6 +180,13 @@ def restore(backup: Path, database: Path, *, folder: Path | None = None) -> Rest
     if database.is_dir():
         raise BackupError(f"{database} is a directory, not a warehouse file")
     restored = verify_backup(backup)
+    if restored.database and restored.database != database.name and not other_warehouse:
+        raise BackupError(
+            f"backup {backup} is a copy of the warehouse {restored.database!r} (its manifest "
+            f"says so), not of {database.name!r}; nothing was restored. Point --database at "
+            f"that warehouse, or pass --from-other-warehouse to put it in place of {database} "
+            "anyway."
+        )
     with contextlib.suppress(OSError):
         if database.exists() and backup.resolve() == database.resolve():
             raise BackupError(f"{backup} is the warehouse itself; nothing to restore")

@@ -444,17 +444,28 @@ def backups_command(
 def restore_command_(
     backup: Annotated[Path, typer.Argument(help="The backup file to put back.")],
     database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    from_other_warehouse: Annotated[
+        bool,
+        typer.Option(
+            "--from-other-warehouse",
+            help=(
+                "Restore a backup whose manifest names another warehouse file (for instance "
+                "production's backup into a test warehouse); refused without it."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Put BACKUP in place of the warehouse, atomically.
 
     The backup is verified first (SHA-256 against its manifest, opens in DuckDB, has
     the egregora_migrations table). Refuses (exit 3), naming the process, while another
-    process holds the warehouse open. The file it replaces, and its WAL, are kept first
-    as a pre-restore backup in backups/.
+    process holds the warehouse open, or when the backup's manifest names another
+    warehouse file (unless --from-other-warehouse). The file it replaces, and its WAL,
+    are kept first as a pre-restore backup in backups/.
     """
     from egregora_pipeline.restore import restore
 
-    result = restore(backup, database)
+    result = restore(backup, database, other_warehouse=from_other_warehouse)
     out = _out()
     if result.previous is not None:
         _print_backup(result.previous, "the replaced warehouse was kept as")
