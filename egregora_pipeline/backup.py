@@ -348,31 +348,54 @@ def _named_after(path: Path, database: Path) -> bool:
 
 
 def read_backup(path: Path) -> BackupInfo:
-    """What is known about one backup file: its manifest, else its name and size."""
+    """What is known about one backup file: its manifest, else its name and size.
+
+    A manifest is a file anyone can edit or damage: a field that does not parse
+    falls back to what the file name (or, last, its modification time) says, so
+    one bad manifest never stops a listing, a restore or a prune.
+    """
     data = _read_manifest(path) or {}
     match = _NAME.search(path.name)
-    taken: datetime
-    if data.get("taken_at"):
-        taken = datetime.fromisoformat(str(data["taken_at"]))
-    elif match:
-        taken = datetime.strptime(match.group(1), _TIME_FORMAT).replace(tzinfo=UTC)
-    else:
-        taken = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    taken = (
+        _parse_time(data.get("taken_at"))
+        or (_name_time(match.group(1)) if match else None)
+        or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    )
     named = match.group(3) if match and match.group(3) else "manual"
     kind: BackupKind = "manual"
     for known in ("automatic", "pre-restore"):
         if data.get("kind", named) == known:
             kind = known
+    digest, reason = data.get("sha256"), data.get("reason")
     return BackupInfo(
         path=path,
         size=path.stat().st_size,
         revision=str(data.get("revision") or (match.group(2) if match else "unknown")),
-        sha256=data.get("sha256"),
+        # kept even when malformed: a restore then refuses the file rather than trust it
+        sha256=None if digest is None else str(digest),
         taken_at=taken,
         kind=kind,
         database=str(data.get("database") or ""),
-        reason=data.get("reason"),
+        reason=None if reason is None else str(reason),
     )
+
+
+def _parse_time(value: object) -> datetime | None:
+    """An ISO time from a manifest, always aware (naive is taken as UTC); None if unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _name_time(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def list_backups(database: Path, folder: Path | None = None) -> list[BackupInfo]:
@@ -384,7 +407,10 @@ def list_backups(database: Path, folder: Path | None = None) -> list[BackupInfo]
     for path in where.glob("*.duckdb"):
         if path.name.startswith(".") or not path.is_file():
             continue
-        info = read_backup(path)
+        try:
+            info = read_backup(path)
+        except OSError:  # deleted meanwhile (a concurrent prune): not a backup any more
+            continue
         if info.database and info.database != database.name:
             continue
         if not info.database and not _named_after(path, database):
