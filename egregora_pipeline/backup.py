@@ -148,6 +148,18 @@ def fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def make_folder(folder: Path, purpose: str) -> None:
+    """``mkdir -p``, or a :class:`BackupError` naming the folder and what to do (no raw OSError)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BackupError(
+            f"cannot create the folder {folder} for {purpose} ({error.strerror or error}); "
+            "nothing was changed. Check that the path is a folder you may write to "
+            "(not a file, not on a read-only disk), or choose another one."
+        ) from None
+
+
 def ensure_space(folder: Path, needed: int, what: str) -> None:
     """Refuse before copying when ``needed`` bytes (plus a margin) will not fit in ``folder``."""
     free = shutil.disk_usage(folder).free
@@ -242,7 +254,7 @@ def place_copy(
     """Copy ``source`` to ``target`` under a temporary name, then rename it into place."""
     if target.exists():
         raise BackupError(f"{target} already exists; choose another --to path")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(target.parent, f"a copy of {source}")
     size = source.stat().st_size
     wal = wal_of(source)
     wal_size = wal.stat().st_size if wal.exists() else 0

@@ -34,6 +34,7 @@ from egregora_pipeline.backup import (
     ensure_space,
     file_sha256,
     fsync_dir,
+    make_folder,
     manifest_of,
     place_copy,
     read_backup,
@@ -132,7 +133,14 @@ def exclusive_lock(database: Path) -> Iterator[None]:
     if not database.exists():
         yield
         return
-    fd = os.open(database, os.O_RDWR)
+    try:
+        fd = os.open(database, os.O_RDWR)
+    except OSError as error:
+        raise BackupError(
+            f"cannot open {database} for writing ({error.strerror or error}); nothing was "
+            "restored. Check that you may write to it and to its folder (permissions, a "
+            "read-only disk), then run the restore again."
+        ) from None
     try:
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -190,7 +198,7 @@ def restore(
     with contextlib.suppress(OSError):
         if database.exists() and backup.resolve() == database.resolve():
             raise BackupError(f"{backup} is the warehouse itself; nothing to restore")
-    database.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(database.parent, f"the warehouse {database.name}")
     previous: BackupInfo | None = None
     with exclusive_lock(database):
         wal = wal_of(database)
@@ -268,7 +276,7 @@ def _keep_replaced(database: Path, folder: Path | None) -> BackupInfo:
     """Copy the file a restore is about to replace (and its WAL) to a pre-restore backup."""
     taken_at = datetime.now(UTC)
     where = folder or default_folder(database)
-    where.mkdir(parents=True, exist_ok=True)
+    make_folder(where, "the copy of the warehouse a restore replaces")
     name = backup_name(database, taken_at, "replaced", "pre-restore")
     info = place_copy(
         database,
