@@ -22,6 +22,7 @@ from rich.table import Table
 from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, DatabaseOption
 from egregora_pipeline.settings import Settings
+from egregora_pipeline.warehouse_url import is_postgres_url
 
 # The engine (Ibis, DuckDB, the revision chain) is imported inside each command:
 # `--help` and the commands that do not need all of it start without it.
@@ -382,14 +383,36 @@ def revision_command(
     _out().print(f"wrote {path}", markup=False)
 
 
+def _keep_url(raw: str | Path) -> Path:
+    """A path; a PostgreSQL URL stays a string so ``Path`` folds none of its ``//``."""
+    if isinstance(raw, str) and is_postgres_url(raw):
+        return raw  # type: ignore[return-value]  # refused by _refuse_url, never used
+    return Path(raw)
+
+
+def _refuse_url(value: Path | None) -> Path | None:
+    """A backup file is a file: a PostgreSQL URL gets what to use instead, with no password,
+    at parse time (before a folder named ``postgresql:`` could be created)."""
+    if value is not None and is_postgres_url(value):
+        from egregora_pipeline.backup import refuse_non_file  # imports DuckDB: not for --help
+
+        refuse_non_file(value)
+    return value
+
+
 @db_app.command("backup")
 def backup_command(
     to: Annotated[
         Path | None,
         typer.Option(
             "--to",
-            help="File to write, or an existing folder (default: backups/ beside the warehouse).",
+            help=(
+                "An existing folder to put the backup in, or the path of the file to write "
+                "(default: backups/ beside the warehouse)."
+            ),
             show_default=False,
+            parser=_keep_url,
+            callback=_refuse_url,
         ),
     ] = None,
     database: DatabaseOption = DEFAULT_DATABASE_PATH,
@@ -442,7 +465,10 @@ def backups_command(
 
 @db_app.command("restore")
 def restore_command_(
-    backup: Annotated[Path, typer.Argument(help="The backup file to put back.")],
+    backup: Annotated[
+        Path,
+        typer.Argument(help="The backup file to put back.", parser=_keep_url, callback=_refuse_url),
+    ],
     database: DatabaseOption = DEFAULT_DATABASE_PATH,
     from_other_warehouse: Annotated[
         bool,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from egregora_pipeline.cli.exit_codes import ExitCode
 from tests.backup.conftest import cli, execute, rows, sha256
+from tests.conftest import REPO_ROOT
 
 
 def _backups(warehouse: Path) -> list[Path]:
@@ -183,3 +184,23 @@ def test_a_restore_can_be_undone_even_when_the_replaced_file_had_a_pending_wal(
 
     assert undone.returncode == ExitCode.OK, undone.stderr
     assert rows(warehouse, "SELECT id FROM documents") == [("doc-1",)]
+
+
+def test_a_postgresql_url_as_backup_file_is_refused_without_its_password(
+    warehouse: Path,
+) -> None:
+    url = "postgresql://bob:s3cret-pw@db.example/egregora"
+    before = sorted(p.name for p in warehouse.parent.iterdir())
+    for command in (
+        ["backup", "--to", url],
+        ["restore", url],
+        ["restore", "postgres://bob:s3cret-pw@db.example/egregora"],
+    ):
+        done = cli("db", *command, "--database", str(warehouse))
+
+        assert done.returncode == ExitCode.ERROR, command
+        assert "s3cret-pw" not in done.stdout + done.stderr, command
+        assert "bob:***@db.example" in done.stderr, command
+        assert "pg_dump" in done.stderr, command
+    assert sorted(p.name for p in warehouse.parent.iterdir()) == before
+    assert not (REPO_ROOT / "postgresql:").exists()
