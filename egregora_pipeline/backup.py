@@ -160,11 +160,22 @@ def make_folder(folder: Path, purpose: str) -> None:
         ) from None
 
 
-def ensure_space(folder: Path, needed: int, what: str) -> None:
+_INSTEAD: Final[dict[BackupKind, str]] = {
+    "manual": ", or put the backup elsewhere with --to PATH",
+    "automatic": (
+        ", or skip the automatic backup with --no-backup (or EGREGORA_BACKUP=off) "
+        "if you have another copy"
+    ),
+    "pre-restore": "",
+}
+"""What else each kind of copy can do when it does not fit (only ``db backup`` has --to)."""
+
+
+def ensure_space(folder: Path, needed: int, what: str, instead: str = "") -> None:
     """Refuse before copying when ``needed`` bytes (plus a margin) will not fit in ``folder``."""
     free = shutil.disk_usage(folder).free
     if needed + _SPACE_MARGIN > free:
-        raise NotEnoughSpaceError(str(folder), needed + _SPACE_MARGIN, free, what)
+        raise NotEnoughSpaceError(str(folder), needed + _SPACE_MARGIN, free, what, instead)
 
 
 def copy_file(source: Path, destination: Path) -> tuple[str, int]:
@@ -258,7 +269,7 @@ def place_copy(
     size = source.stat().st_size
     wal = wal_of(source)
     wal_size = wal.stat().st_size if wal.exists() else 0
-    ensure_space(target.parent, size + wal_size, f"a copy of {source}")
+    ensure_space(target.parent, size + wal_size, f"a copy of {source}", _INSTEAD[kind])
     scratch = target.with_name(f".{target.name}.{os.getpid()}.partial")
     scratch.unlink(missing_ok=True)
     digest, copied = copy_file(source, scratch)
