@@ -247,7 +247,7 @@ def write_manifest(info: BackupInfo) -> None:
 def _destination(database: Path, to: Path | None, name: str) -> Path:
     if to is None:
         return default_folder(database) / name
-    if to.is_dir() or str(to).endswith(os.sep):
+    if to.is_dir():  # a Path has no trailing slash: the CLI refuses ``--to missing/``
         return to / name
     return to
 

@@ -12,6 +12,7 @@ otherwise be read as Rich markup.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -390,6 +391,18 @@ def _keep_url(raw: str | Path) -> Path:
     return Path(raw)
 
 
+def _parse_to(raw: str | Path) -> Path:
+    """``--to``: ``Path`` drops a trailing slash, so ``newdir/`` would become a *file* named
+    ``newdir``; a slash names a folder, which must exist."""
+    text = str(raw)
+    if text.endswith(("/", os.sep)) and not is_postgres_url(text) and not Path(text).is_dir():
+        raise typer.BadParameter(
+            f"{text} is not an existing folder: create it first, or give the path of the "
+            "file to write (without a trailing slash)"
+        )
+    return _keep_url(raw)
+
+
 def _refuse_url(value: Path | None) -> Path | None:
     """A backup file is a file: a PostgreSQL URL gets what to use instead, with no password,
     at parse time (before a folder named ``postgresql:`` could be created)."""
@@ -411,7 +424,7 @@ def backup_command(
                 "(default: backups/ beside the warehouse)."
             ),
             show_default=False,
-            parser=_keep_url,
+            parser=_parse_to,
             callback=_refuse_url,
         ),
     ] = None,

@@ -204,3 +204,24 @@ def test_a_postgresql_url_as_backup_file_is_refused_without_its_password(
         assert "pg_dump" in done.stderr, command
     assert sorted(p.name for p in warehouse.parent.iterdir()) == before
     assert not (REPO_ROOT / "postgresql:").exists()
+
+
+def test_backup_to_an_existing_folder_a_file_path_or_a_missing_folder(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "kept"
+    folder.mkdir()
+    into_folder = cli("db", "backup", "--to", str(folder), "--database", str(warehouse))
+    as_file = cli(
+        "db", "backup", "--to", str(tmp_path / "one.duckdb"), "--database", str(warehouse)
+    )
+    missing = cli("db", "backup", "--to", f"{tmp_path / 'newdir'}/", "--database", str(warehouse))
+
+    assert into_folder.returncode == ExitCode.OK, into_folder.stderr
+    [copy] = folder.glob("egregora-*.duckdb")
+    assert rows(copy, "SELECT count(*) FROM documents") == [(3,)]
+    assert as_file.returncode == ExitCode.OK, as_file.stderr
+    assert rows(tmp_path / "one.duckdb", "SELECT count(*) FROM documents") == [(3,)]
+    assert missing.returncode == ExitCode.USAGE
+    assert "not an existing folder" in missing.stderr
+    assert not (tmp_path / "newdir").exists()
