@@ -13,7 +13,8 @@ read of the same, page-cached bytes) run in two threads; both release the GIL.
 
 Usage: ``python -I -S _copy_file.py SOURCE DESTINATION`` -> prints
 ``<sha256> <size>``; the destination must not exist (it is created exclusively)
-and is fsynced before the process exits 0. Exit 28 (ENOSPC) when the disk is full.
+and is fsynced before the process exits 0, only once it holds exactly the source's
+size in bytes. Exit 28 (ENOSPC) when the disk is full.
 """
 
 from __future__ import annotations
@@ -37,6 +38,20 @@ def _hash(path: str, out: list[str]) -> None:
     out.append(digest.hexdigest())
 
 
+def _copy_rest(src: int, dst: int, copied: int, size: int) -> int:
+    """Copy bytes ``copied..size`` with ``pread``/``pwrite``; stop early only at end of file."""
+    while copied < size:
+        chunk = os.pread(src, min(_CHUNK, size - copied), copied)
+        if not chunk:
+            break
+        view = memoryview(chunk)
+        while view:
+            wrote = os.pwrite(dst, view, copied)
+            copied += wrote
+            view = view[wrote:]
+    return copied
+
+
 def _copy(source: str, destination: str) -> int:
     size = os.stat(source).st_size
     src = os.open(source, os.O_RDONLY)
@@ -52,9 +67,19 @@ def _copy(source: str, destination: str) -> int:
                         raise
                     sent = os.sendfile(dst, src, copied, size - copied)
                 if sent == 0:
+                    # The kernel copied nothing before the end (some filesystems
+                    # answer 0 instead of an error): finish with plain reads and
+                    # writes rather than stop short of the source's size.
+                    copied = _copy_rest(src, dst, copied, size)
                     break
                 copied += sent
             os.fsync(dst)
+            written = os.fstat(dst).st_size
+            if copied != size or written != size:
+                raise OSError(
+                    errno.EIO,
+                    f"copied {written} of the {size} bytes of {source} (did it shrink?)",
+                )
         finally:
             os.close(dst)
     finally:

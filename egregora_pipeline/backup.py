@@ -148,11 +148,34 @@ def fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def ensure_space(folder: Path, needed: int, what: str) -> None:
+def make_folder(folder: Path, purpose: str) -> None:
+    """``mkdir -p``, or a :class:`BackupError` naming the folder and what to do (no raw OSError)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BackupError(
+            f"cannot create the folder {folder} for {purpose} ({error.strerror or error}); "
+            "nothing was changed. Check that the path is a folder you may write to "
+            "(not a file, not on a read-only disk), or choose another one."
+        ) from None
+
+
+_INSTEAD: Final[dict[BackupKind, str]] = {
+    "manual": ", or put the backup elsewhere with --to PATH",
+    "automatic": (
+        ", or skip the automatic backup with --no-backup (or EGREGORA_BACKUP=off) "
+        "if you have another copy"
+    ),
+    "pre-restore": "",
+}
+"""What else each kind of copy can do when it does not fit (only ``db backup`` has --to)."""
+
+
+def ensure_space(folder: Path, needed: int, what: str, instead: str = "") -> None:
     """Refuse before copying when ``needed`` bytes (plus a margin) will not fit in ``folder``."""
     free = shutil.disk_usage(folder).free
     if needed + _SPACE_MARGIN > free:
-        raise NotEnoughSpaceError(str(folder), needed + _SPACE_MARGIN, free, what)
+        raise NotEnoughSpaceError(str(folder), needed + _SPACE_MARGIN, free, what, instead)
 
 
 def copy_file(source: Path, destination: Path) -> tuple[str, int]:
@@ -180,8 +203,26 @@ def copy_file(source: Path, destination: Path) -> tuple[str, int]:
                 "run the command again."
             )
         raise BackupError(f"could not copy {source} to {destination}: {why}")
-    digest, size = done.stdout.split()
-    return digest, int(size)
+    digest, printed = done.stdout.split()
+    # Never trust a copy on the child's word alone: a short copy whose hash was
+    # taken from the source would pass every later check and install a stub.
+    size, expected = _size_of(destination), _size_of(source)
+    if not size == int(printed) == expected:
+        destination.unlink(missing_ok=True)
+        raise BackupError(
+            f"the copy of {source} came out {size} bytes long instead of {expected}; the "
+            "copy was removed and nothing else changed. Check the disk (and that nothing "
+            "else writes to the file), then run the command again."
+        )
+    return digest, size
+
+
+def _size_of(path: Path) -> int | None:
+    """``stat``, not ``open``: the warehouse's own lock must not be touched (module docstring)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def file_sha256(path: Path) -> str:
@@ -206,7 +247,7 @@ def write_manifest(info: BackupInfo) -> None:
 def _destination(database: Path, to: Path | None, name: str) -> Path:
     if to is None:
         return default_folder(database) / name
-    if to.is_dir() or str(to).endswith(os.sep):
+    if to.is_dir():  # a Path has no trailing slash: the CLI refuses ``--to missing/``
         return to / name
     return to
 
@@ -224,11 +265,11 @@ def place_copy(
     """Copy ``source`` to ``target`` under a temporary name, then rename it into place."""
     if target.exists():
         raise BackupError(f"{target} already exists; choose another --to path")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(target.parent, f"a copy of {source}")
     size = source.stat().st_size
     wal = wal_of(source)
     wal_size = wal.stat().st_size if wal.exists() else 0
-    ensure_space(target.parent, size + wal_size, f"a copy of {source}")
+    ensure_space(target.parent, size + wal_size, f"a copy of {source}", _INSTEAD[kind])
     scratch = target.with_name(f".{target.name}.{os.getpid()}.partial")
     scratch.unlink(missing_ok=True)
     digest, copied = copy_file(source, scratch)
@@ -323,32 +364,61 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
 _NAME: Final = re.compile(r"-(\d{8}T\d{6}\.\d{6}Z)-(.+?)(?:-(automatic|pre-restore))?\.duckdb$")
 
 
+def _named_after(path: Path, database: Path) -> bool:
+    """``<stem>-<UTC time>-...``: so ``wh-test-<time>-...`` is not a backup of ``wh``."""
+    stem = database.stem
+    return path.name.startswith(stem) and _NAME.match(path.name, len(stem)) is not None
+
+
 def read_backup(path: Path) -> BackupInfo:
-    """What is known about one backup file: its manifest, else its name and size."""
+    """What is known about one backup file: its manifest, else its name and size.
+
+    A manifest is a file anyone can edit or damage: a field that does not parse
+    falls back to what the file name (or, last, its modification time) says, so
+    one bad manifest never stops a listing, a restore or a prune.
+    """
     data = _read_manifest(path) or {}
     match = _NAME.search(path.name)
-    taken: datetime
-    if data.get("taken_at"):
-        taken = datetime.fromisoformat(str(data["taken_at"]))
-    elif match:
-        taken = datetime.strptime(match.group(1), _TIME_FORMAT).replace(tzinfo=UTC)
-    else:
-        taken = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    taken = (
+        _parse_time(data.get("taken_at"))
+        or (_name_time(match.group(1)) if match else None)
+        or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    )
     named = match.group(3) if match and match.group(3) else "manual"
     kind: BackupKind = "manual"
     for known in ("automatic", "pre-restore"):
         if data.get("kind", named) == known:
             kind = known
+    digest, reason = data.get("sha256"), data.get("reason")
     return BackupInfo(
         path=path,
         size=path.stat().st_size,
         revision=str(data.get("revision") or (match.group(2) if match else "unknown")),
-        sha256=data.get("sha256"),
+        # kept even when malformed: a restore then refuses the file rather than trust it
+        sha256=None if digest is None else str(digest),
         taken_at=taken,
         kind=kind,
         database=str(data.get("database") or ""),
-        reason=data.get("reason"),
+        reason=None if reason is None else str(reason),
     )
+
+
+def _parse_time(value: object) -> datetime | None:
+    """An ISO time from a manifest, always aware (naive is taken as UTC); None if unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _name_time(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def list_backups(database: Path, folder: Path | None = None) -> list[BackupInfo]:
@@ -360,10 +430,13 @@ def list_backups(database: Path, folder: Path | None = None) -> list[BackupInfo]
     for path in where.glob("*.duckdb"):
         if path.name.startswith(".") or not path.is_file():
             continue
-        info = read_backup(path)
+        try:
+            info = read_backup(path)
+        except OSError:  # deleted meanwhile (a concurrent prune): not a backup any more
+            continue
         if info.database and info.database != database.name:
             continue
-        if not info.database and not path.name.startswith(f"{database.stem}-"):
+        if not info.database and not _named_after(path, database):
             continue
         found.append(info)
     return sorted(found, key=lambda b: b.taken_at, reverse=True)

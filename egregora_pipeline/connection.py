@@ -104,11 +104,14 @@ def _check_wal(target: Path) -> None:
 
 def restore_advice(target: Path) -> str:
     """What to do about a damaged warehouse: restore the newest backup, naming it."""
-    folder = target.parent / "backups"
-    prefix = f"{target.stem}-"
-    found = sorted(folder.glob(f"{prefix}*.duckdb")) if folder.is_dir() else []
-    # names are <stem>-<UTC time>-...: the time sorts them
-    newest = max(found, key=lambda p: p.name[len(prefix) :], default=None)
+    from egregora_pipeline.backup import default_folder, list_backups  # backup imports us
+
+    folder = default_folder(target)
+    try:
+        # the backups of *this* warehouse (wh-test's are not wh's), newest first
+        newest = next((info.path for info in list_backups(target)), None)
+    except OSError:
+        newest = None
     wrong_path = (
         "If it is not your warehouse at all, point --database / EGREGORA_DATABASE at the "
         "right file. Otherwise: "

@@ -84,12 +84,15 @@ class BackupError(EgregoraError):
 class NotEnoughSpaceError(BackupError):
     """The copy a backup or a restore needs would not fit on the disk."""
 
-    def __init__(self, folder: str, needed: int, available: int, what: str) -> None:
+    def __init__(
+        self, folder: str, needed: int, available: int, what: str, instead: str = ""
+    ) -> None:
+        """``instead``: what else the command that ran out of room offers (``", or ..."``);
+        only ``db backup`` has ``--to``, only upgrade and downgrade have ``--no-backup``."""
         super().__init__(
             f"not enough free space in {folder} for {what}: {needed / 1e6:.1f} MB needed, "
             f"{available / 1e6:.1f} MB free. Free some space (old backups are listed by "
-            "`egregora-pipeline db backups`), or put the backup elsewhere with --to PATH; "
-            "nothing was changed."
+            f"`egregora-pipeline db backups`){instead}; nothing was changed."
         )
         self.folder = folder
         self.needed = needed

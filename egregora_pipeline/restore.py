@@ -34,6 +34,7 @@ from egregora_pipeline.backup import (
     ensure_space,
     file_sha256,
     fsync_dir,
+    make_folder,
     manifest_of,
     place_copy,
     read_backup,
@@ -132,7 +133,14 @@ def exclusive_lock(database: Path) -> Iterator[None]:
     if not database.exists():
         yield
         return
-    fd = os.open(database, os.O_RDWR)
+    try:
+        fd = os.open(database, os.O_RDWR)
+    except OSError as error:
+        raise BackupError(
+            f"cannot open {database} for writing ({error.strerror or error}); nothing was "
+            "restored. Check that you may write to it and to its folder (permissions, a "
+            "read-only disk), then run the restore again."
+        ) from None
     try:
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -159,23 +167,38 @@ def _revision_of_copy(path: Path) -> tuple[str, str | None]:
         conn.close()
 
 
-def restore(backup: Path, database: Path, *, folder: Path | None = None) -> RestoreResult:
+def restore(
+    backup: Path,
+    database: Path,
+    *,
+    folder: Path | None = None,
+    other_warehouse: bool = False,
+) -> RestoreResult:
     """Put ``backup`` in place of ``database``, atomically, keeping the replaced file first.
 
-    Order: verify the backup; take the warehouse's lock (refusing, with the
+    Order: verify the backup (and that its manifest names this warehouse file,
+    unless ``other_warehouse``); take the warehouse's lock (refusing, with the
     holder, if a process has it open); copy the current file and its WAL to a
-    ``pre-restore`` backup; copy the backup beside the warehouse under a
-    temporary name; drop the old WAL (it belongs to the replaced file and is in
-    the pre-restore copy) and rename the copy over the warehouse.
+    ``pre-restore`` backup; copy the backup (and its WAL, checkpointed into the
+    copy) beside the warehouse under a temporary name; only then drop the old WAL
+    (it belongs to the replaced file and is in the pre-restore copy) and rename
+    the copy over the warehouse. A failure before that rename changes nothing.
     """
     refuse_non_file(database)
     if database.is_dir():
         raise BackupError(f"{database} is a directory, not a warehouse file")
     restored = verify_backup(backup)
+    if restored.database and restored.database != database.name and not other_warehouse:
+        raise BackupError(
+            f"backup {backup} is a copy of the warehouse {restored.database!r} (its manifest "
+            f"says so), not of {database.name!r}; nothing was restored. Point --database at "
+            f"that warehouse, or pass --from-other-warehouse to put it in place of {database} "
+            "anyway."
+        )
     with contextlib.suppress(OSError):
         if database.exists() and backup.resolve() == database.resolve():
             raise BackupError(f"{backup} is the warehouse itself; nothing to restore")
-    database.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(database.parent, f"the warehouse {database.name}")
     previous: BackupInfo | None = None
     with exclusive_lock(database):
         wal = wal_of(database)
@@ -188,19 +211,58 @@ def restore(backup: Path, database: Path, *, folder: Path | None = None) -> Rest
         if database.exists():
             previous = _keep_replaced(database, folder)
         scratch = database.with_name(f".{database.name}.{os.getpid()}.restoring")
-        scratch.unlink(missing_ok=True)
-        digest, _ = copy_file(backup, scratch)
-        if restored.sha256 is not None and digest != restored.sha256:
+        try:
+            _prepare(backup, scratch, restored, database)
+        except BaseException:
             scratch.unlink(missing_ok=True)
-            raise BackupError(f"backup {backup} changed while it was being restored; try again")
+            wal_of(scratch).unlink(missing_ok=True)
+            raise
+        # the old WAL belongs to the replaced file (kept in the pre-restore copy); the
+        # prepared copy needs none, so one rename installs the whole backup
         wal.unlink(missing_ok=True)
         os.replace(scratch, database)
-        if wal_of(backup).exists() and wal_of(backup).stat().st_size:
-            wal_scratch = wal_of(scratch)
-            copy_file(wal_of(backup), wal_scratch)
-            os.replace(wal_scratch, wal)
         fsync_dir(database.parent)
     return RestoreResult(database=database, restored=restored, previous=previous)
+
+
+def _prepare(backup: Path, scratch: Path, restored: BackupInfo, database: Path) -> None:
+    """Make ``scratch`` (beside the warehouse) a self-contained copy of ``backup`` and its WAL.
+
+    Everything that can fail happens here, before the warehouse is touched. A
+    backup with a pending WAL (a pre-restore copy of a warehouse that had one)
+    is copied with it, then checkpointed in the copy -- a different file, so the
+    warehouse's lock is not disturbed -- so no WAL has to follow the rename.
+    """
+    scratch.unlink(missing_ok=True)
+    wal_of(scratch).unlink(missing_ok=True)
+    digest, _ = copy_file(backup, scratch)
+    if restored.sha256 is not None and digest != restored.sha256:
+        raise BackupError(f"backup {backup} changed while it was being restored; try again")
+    # the copy itself is hashed too: the child hashed what it read, not what it wrote
+    if restored.sha256 is not None and file_sha256(scratch) != restored.sha256:
+        raise BackupError(
+            f"the copy of {backup} beside {database} does not match the backup's SHA-256 "
+            "(check the disk); it was removed and nothing was restored"
+        )
+    if not _size(wal_of(backup)):
+        return
+    copy_file(wal_of(backup), wal_of(scratch))
+    try:
+        conn = duckdb.connect(str(scratch))
+        try:
+            conn.execute("CHECKPOINT")
+        finally:
+            conn.close()
+    except duckdb.Error as error:
+        first = str(error).splitlines()[0]
+        raise BackupError(
+            f"could not apply the WAL of {backup} to its copy ({first}); nothing was restored"
+        ) from error
+    if _size(wal_of(scratch)):
+        raise BackupError(
+            f"the WAL of {backup} stayed pending in its copy after a checkpoint; "
+            "nothing was restored"
+        )
 
 
 def _size(path: Path) -> int:
@@ -214,7 +276,7 @@ def _keep_replaced(database: Path, folder: Path | None) -> BackupInfo:
     """Copy the file a restore is about to replace (and its WAL) to a pre-restore backup."""
     taken_at = datetime.now(UTC)
     where = folder or default_folder(database)
-    where.mkdir(parents=True, exist_ok=True)
+    make_folder(where, "the copy of the warehouse a restore replaces")
     name = backup_name(database, taken_at, "replaced", "pre-restore")
     info = place_copy(
         database,

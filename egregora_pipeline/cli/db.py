@@ -12,6 +12,7 @@ otherwise be read as Rich markup.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,6 +23,7 @@ from rich.table import Table
 from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, DatabaseOption
 from egregora_pipeline.settings import Settings
+from egregora_pipeline.warehouse_url import is_postgres_url
 
 # The engine (Ibis, DuckDB, the revision chain) is imported inside each command:
 # `--help` and the commands that do not need all of it start without it.
@@ -382,14 +384,48 @@ def revision_command(
     _out().print(f"wrote {path}", markup=False)
 
 
+def _keep_url(raw: str | Path) -> Path:
+    """A path; a PostgreSQL URL stays a string so ``Path`` folds none of its ``//``."""
+    if isinstance(raw, str) and is_postgres_url(raw):
+        return raw  # type: ignore[return-value]  # refused by _refuse_url, never used
+    return Path(raw)
+
+
+def _parse_to(raw: str | Path) -> Path:
+    """``--to``: ``Path`` drops a trailing slash, so ``newdir/`` would become a *file* named
+    ``newdir``; a slash names a folder, which must exist."""
+    text = str(raw)
+    if text.endswith(("/", os.sep)) and not is_postgres_url(text) and not Path(text).is_dir():
+        raise typer.BadParameter(
+            f"{text} is not an existing folder: create it first, or give the path of the "
+            "file to write (without a trailing slash)"
+        )
+    return _keep_url(raw)
+
+
+def _refuse_url(value: Path | None) -> Path | None:
+    """A backup file is a file: a PostgreSQL URL gets what to use instead, with no password,
+    at parse time (before a folder named ``postgresql:`` could be created)."""
+    if value is not None and is_postgres_url(value):
+        from egregora_pipeline.backup import refuse_non_file  # imports DuckDB: not for --help
+
+        refuse_non_file(value)
+    return value
+
+
 @db_app.command("backup")
 def backup_command(
     to: Annotated[
         Path | None,
         typer.Option(
             "--to",
-            help="File to write, or an existing folder (default: backups/ beside the warehouse).",
+            help=(
+                "An existing folder to put the backup in, or the path of the file to write "
+                "(default: backups/ beside the warehouse)."
+            ),
             show_default=False,
+            parser=_parse_to,
+            callback=_refuse_url,
         ),
     ] = None,
     database: DatabaseOption = DEFAULT_DATABASE_PATH,
@@ -442,19 +478,33 @@ def backups_command(
 
 @db_app.command("restore")
 def restore_command_(
-    backup: Annotated[Path, typer.Argument(help="The backup file to put back.")],
+    backup: Annotated[
+        Path,
+        typer.Argument(help="The backup file to put back.", parser=_keep_url, callback=_refuse_url),
+    ],
     database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    from_other_warehouse: Annotated[
+        bool,
+        typer.Option(
+            "--from-other-warehouse",
+            help=(
+                "Restore a backup whose manifest names another warehouse file (for instance "
+                "production's backup into a test warehouse); refused without it."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Put BACKUP in place of the warehouse, atomically.
 
     The backup is verified first (SHA-256 against its manifest, opens in DuckDB, has
     the egregora_migrations table). Refuses (exit 3), naming the process, while another
-    process holds the warehouse open. The file it replaces, and its WAL, are kept first
-    as a pre-restore backup in backups/.
+    process holds the warehouse open, or when the backup's manifest names another
+    warehouse file (unless --from-other-warehouse). The file it replaces, and its WAL,
+    are kept first as a pre-restore backup in backups/.
     """
     from egregora_pipeline.restore import restore
 
-    result = restore(backup, database)
+    result = restore(backup, database, other_warehouse=from_other_warehouse)
     out = _out()
     if result.previous is not None:
         _print_backup(result.previous, "the replaced warehouse was kept as")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from egregora_pipeline.cli.exit_codes import ExitCode
 from tests.backup.conftest import cli, execute, rows, sha256
+from tests.conftest import REPO_ROOT
 
 
 def _backups(warehouse: Path) -> list[Path]:
@@ -183,3 +184,44 @@ def test_a_restore_can_be_undone_even_when_the_replaced_file_had_a_pending_wal(
 
     assert undone.returncode == ExitCode.OK, undone.stderr
     assert rows(warehouse, "SELECT id FROM documents") == [("doc-1",)]
+
+
+def test_a_postgresql_url_as_backup_file_is_refused_without_its_password(
+    warehouse: Path,
+) -> None:
+    url = "postgresql://bob:s3cret-pw@db.example/egregora"
+    before = sorted(p.name for p in warehouse.parent.iterdir())
+    for command in (
+        ["backup", "--to", url],
+        ["restore", url],
+        ["restore", "postgres://bob:s3cret-pw@db.example/egregora"],
+    ):
+        done = cli("db", *command, "--database", str(warehouse))
+
+        assert done.returncode == ExitCode.ERROR, command
+        assert "s3cret-pw" not in done.stdout + done.stderr, command
+        assert "bob:***@db.example" in done.stderr, command
+        assert "pg_dump" in done.stderr, command
+    assert sorted(p.name for p in warehouse.parent.iterdir()) == before
+    assert not (REPO_ROOT / "postgresql:").exists()
+
+
+def test_backup_to_an_existing_folder_a_file_path_or_a_missing_folder(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "kept"
+    folder.mkdir()
+    into_folder = cli("db", "backup", "--to", str(folder), "--database", str(warehouse))
+    as_file = cli(
+        "db", "backup", "--to", str(tmp_path / "one.duckdb"), "--database", str(warehouse)
+    )
+    missing = cli("db", "backup", "--to", f"{tmp_path / 'newdir'}/", "--database", str(warehouse))
+
+    assert into_folder.returncode == ExitCode.OK, into_folder.stderr
+    [copy] = folder.glob("egregora-*.duckdb")
+    assert rows(copy, "SELECT count(*) FROM documents") == [(3,)]
+    assert as_file.returncode == ExitCode.OK, as_file.stderr
+    assert rows(tmp_path / "one.duckdb", "SELECT count(*) FROM documents") == [(3,)]
+    assert missing.returncode == ExitCode.USAGE
+    assert "not an existing folder" in missing.stderr
+    assert not (tmp_path / "newdir").exists()
