@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,24 @@ import pytest
 from egregora_pipeline.migrations.script import BUNDLED_VERSIONS_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+CLI = Path(sys.executable).with_name("egregora-pipeline")
+"""The installed console script, run as a user runs it."""
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real command in a subprocess from the repository root (bounded: a hang
+    fails the test instead of CI)."""
+    return subprocess.run(
+        [str(CLI), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "COLUMNS": "250", **(env or {})},
+        timeout=120,
+        check=False,
+    )
 
 
 FIXTURES_DIR = REPO_ROOT / "tests" / "fixtures"

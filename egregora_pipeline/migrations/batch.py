@@ -223,8 +223,13 @@ class BatchTable(Operation):
                 return risk
         return None
 
-    def python(self) -> str:  # pragma: no cover - never written into revision files
-        raise NotImplementedError("batch operations are planned by the engine, not written")
+    def python(self) -> str:
+        """A batch rebuild is derived by the engine from the live catalog each time it
+        runs; it has no form in a revision file (a revision names the change, e.g.
+        ``op.set_not_null``, and the engine decides to batch it)."""
+        raise TypeError(
+            "a batch rebuild is planned by the engine; it is never written into a revision file"
+        )
 
 
 def execute_batch(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,22 +13,10 @@ import pytest
 
 from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.main import main
-from tests.conftest import REPO_ROOT
+from tests.conftest import run_cli
 
-CLI = Path(sys.executable).with_name("egregora-pipeline")
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real command in a subprocess (bounded: a hang fails the test)."""
-    return subprocess.run(
-        [str(CLI), *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env={**os.environ, "COLUMNS": "250", **(env or {})},
-        timeout=120,
-        check=False,
-    )
+cli = run_cli
+"""The real command in a subprocess (see :func:`tests.conftest.run_cli`)."""
 
 
 def sha256(path: Path) -> str:

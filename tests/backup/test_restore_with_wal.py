@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 from egregora_pipeline.cli.exit_codes import ExitCode
-from tests.backup.conftest import CLI, execute, rows, sha256
-from tests.conftest import REPO_ROOT
+from tests.backup.conftest import execute, rows, sha256
+from tests.conftest import CLI, REPO_ROOT
 
 PENDING = (
     "PRAGMA disable_checkpoint_on_shutdown",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +10,9 @@ import pytest
 
 from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.main import main
-from tests.conftest import REPO_ROOT
+from tests.conftest import run_cli
 
-CLI = Path(sys.executable).with_name("egregora-pipeline")
-
-
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(CLI), *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-        timeout=120,
-        check=False,
-    )
+_cli = run_cli
 
 
 def _sql(database: Path, *statements: str) -> None:
