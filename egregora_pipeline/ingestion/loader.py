@@ -299,8 +299,12 @@ def insert_rejections(
     run_id: str,
     input_kind: str,
     table: str = "ingest_rejections",
+    now: datetime | None = None,
 ) -> int:
     """Record rejections not recorded before; returns how many rows were added.
+
+    ``now`` is the ``rejected_at`` of every row (the current time if not given):
+    one input written in several batches keeps one time.
 
     Set-based: the per-rejection fields travel as one list parameter each, and
     the deterministic ``rejection_id`` (the SQL form of
@@ -344,7 +348,7 @@ def insert_rejections(
             FROM k
             WHERE NOT EXISTS (SELECT 1 FROM {target} r WHERE r.rejection_id = k.rejection_id)
             """,
-            {"run_id": run_id, "input_kind": input_kind, "now": datetime.now(UTC)},
+            {"run_id": run_id, "input_kind": input_kind, "now": now or datetime.now(UTC)},
         ).fetchone()
     finally:
         _drop(conn, _REJECTIONS_VIEW)

@@ -48,6 +48,7 @@ from egregora_pipeline.ingestion.media import (
     store_stream,
     sweep_abandoned_copies,
 )
+from egregora_pipeline.ingestion.rejection_log import RejectionLog
 from egregora_pipeline.ingestion.report import (
     IngestReport,
     InputReport,
@@ -255,6 +256,7 @@ def _fail(entry: InputReport, message: str) -> None:
     entry.messages_added = entry.messages_skipped = 0
     entry.documents_added = entry.documents_skipped = entry.documents_updated = 0
     entry.rejections = [Rejection(entry.source, None, None, message, None)]
+    entry.rejections_not_listed = 0
 
 
 def _count_documents(entry: InputReport, outcome: Mapping[str, str], ids: Sequence[str]) -> None:
@@ -365,6 +367,14 @@ def _ingest_chat(
                 progress(ProgressEvent(path, "whatsapp", done, None, "messages"))
 
         with _transaction(conn):
+            # The chat's rejections are written as they are found, in batches (a chat can
+            # reject a line per message); the report keeps their count and the first few.
+            log = RejectionLog(
+                conn,
+                run_id=run_id,
+                input_kind="whatsapp",
+                transform=lambda rejection: _explain_missing(rejection, not_regular),
+            )
             if "messages" in targets:
                 loaded = load_chat(
                     conn,
@@ -378,10 +388,10 @@ def _ingest_chat(
                     resolve_attachments=resolve,
                     date_order=order,
                     progress=tick,
+                    rejections=log,
                 )
                 entry.messages_added = loaded.added
                 entry.messages_skipped = loaded.skipped
-                entry.rejections.extend(_explain_missing(loaded.rejections, not_regular))
                 entry.chat = loaded.summary()
             notes.extend(
                 Rejection(
@@ -389,37 +399,32 @@ def _ingest_chat(
                 )
                 for n in others
             )
-            entry.rejections.extend(notes)
+            log.extend(notes)
             if "documents" in targets and media:
                 clashes = claimed_elsewhere(conn, list(media.values()))
                 for doc_id, reason in clashes.items():
-                    entry.rejections.append(Rejection(entry.source, None, None, reason))
+                    log.extend([Rejection(entry.source, None, None, reason)])
                     del media[doc_id]
                 outcome = upsert_documents(conn, list(media.values()))
                 _count_documents(entry, outcome, list(media))
-            insert_rejections(conn, entry.rejections, run_id=run_id, input_kind="whatsapp")
+            log.flush()
+            entry.rejections = log.sample
+            entry.rejections_not_listed = log.count - len(log.sample)
 
 
-def _explain_missing(
-    rejections: list[Rejection], not_regular: Mapping[str, str]
-) -> list[Rejection]:
+def _explain_missing(rejection: Rejection, not_regular: Mapping[str, str]) -> Rejection:
     """An attachment present beside the chat as a link or pipe says so, not "missing"."""
-    if not not_regular:
-        return rejections
-    out: list[Rejection] = []
-    for rejection in rejections:
-        what = not_regular.get(rejection.raw or "")
-        if what is not None and "missing from the export" in rejection.reason:
-            rejection = Rejection(
-                rejection.source_path,
-                rejection.line_number,
-                rejection.column_number,
-                f"attachment {rejection.raw!r} is named in the chat, but beside it is {what}, "
-                "not a regular file: not read",
-                rejection.raw,
-            )
-        out.append(rejection)
-    return out
+    what = not_regular.get(rejection.raw or "") if not_regular else None
+    if what is None or "missing from the export" not in rejection.reason:
+        return rejection
+    return Rejection(
+        rejection.source_path,
+        rejection.line_number,
+        rejection.column_number,
+        f"attachment {rejection.raw!r} is named in the chat, but beside it is {what}, "
+        "not a regular file: not read",
+        rejection.raw,
+    )
 
 
 DOCUMENT_GROUP: Final = 500

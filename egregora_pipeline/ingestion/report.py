@@ -106,6 +106,11 @@ class InputReport:
     documents_skipped: int = 0
     documents_updated: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    """The rejections to show: all of them, except for a chat, whose rejections are
+    written to ``ingest_rejections`` as they are found and only the first
+    :data:`~egregora_pipeline.ingestion.rejection_log.SAMPLE_SIZE` are kept here."""
+    rejections_not_listed: int = 0
+    """Rejections recorded in ``ingest_rejections`` but left out of ``rejections``."""
     error: str | None = None
     """Set when the input was rejected as a whole (nothing from it was written)."""
     note: str | None = None
@@ -122,7 +127,7 @@ class InputReport:
     @property
     def rejected(self) -> int:
         """Number of records refused (a whole-input failure counts as one)."""
-        return len(self.rejections)
+        return len(self.rejections) + self.rejections_not_listed
 
 
 @dataclass

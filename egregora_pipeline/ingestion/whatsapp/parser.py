@@ -77,10 +77,25 @@ class SplitResult:
     lines: int = 0
     invalid_utf8_blocks: int = 0
     orphans: list[OrphanLines] = field(default_factory=list)
-    unreadable: list[UnreadableHeader] = field(default_factory=list)
+    unreadable_count: int = 0
+    """Messages set aside because their header cannot be read."""
+    unreadable_chunks: list[pa.Table] = field(default_factory=list)
+    """Those messages as Arrow tables of :data:`CHUNK_SCHEMA` (no Python object per
+    message: a chat can hold a million); a reader may take them out as it goes."""
     undecorated_headers: bool = True
     """Every header starts with a digit (no ``[``, no bidi mark): the loader then
     skips trimming headers before parsing their dates, a measurable cost."""
+
+    @property
+    def unreadable(self) -> list[UnreadableHeader]:
+        """The set-aside messages still in :attr:`unreadable_chunks`, as Python objects."""
+        return [
+            UnreadableHeader(int(line), str(text)[1:].rstrip("\n"))
+            for chunk in self.unreadable_chunks
+            for line, text in zip(
+                chunk.column("line_no").to_pylist(), chunk.column("m").to_pylist(), strict=True
+            )
+        ]
 
 
 def sniff_shape(head: bytes, *, path: str) -> HeaderShape:
@@ -144,17 +159,10 @@ class MessageSplitter:
         """Ordinals handed out, unreadable headers included (they leave a gap)."""
 
     def _set_aside_unreadable(self, table: pa.Table, readable: pa.BooleanArray) -> pa.Table:
-        """Move the messages whose header is unreadable out of ``table`` into the result.
-
-        Rare (a damaged or hand-edited line), so a Python loop over those few is fine.
-        """
+        """Move the messages whose header is unreadable out of ``table`` into the result."""
         unreadable = table.filter(pc.invert(readable))
-        for line, text in zip(
-            unreadable.column("line_no").to_pylist(),
-            unreadable.column("m").to_pylist(),
-            strict=True,
-        ):
-            self.result.unreadable.append(UnreadableHeader(int(line), str(text)[1:].rstrip("\n")))
+        self.result.unreadable_chunks.append(unreadable)
+        self.result.unreadable_count += unreadable.num_rows
         self.result.messages -= unreadable.num_rows
         return table.filter(readable)
 

@@ -10,6 +10,7 @@ years the chat covers (for the daylight-saving windows of :mod:`.localtime`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -29,6 +30,7 @@ from egregora_pipeline.ingestion.whatsapp.formats import (
     move_ampm_words_sql,
     strptime_formats,
 )
+from egregora_pipeline.ingestion.whatsapp.pages import pages
 from egregora_pipeline.sql import quote_ident, quote_literal
 
 
@@ -257,29 +259,31 @@ def bad_dates(
     timezone: str,
     *,
     trim: bool,
-) -> list[Rejection]:
-    rows = conn.execute(
-        f"SELECT line_no, header, lts IS NULL FROM "
+) -> Iterator[list[Rejection]]:
+    """The rejections of headers whose date or time cannot be stored, in line order,
+    a page at a time (:mod:`.pages`): a chat may have a million of them."""
+    query = (
+        f"SELECT ord, line_no, header, lts IS NULL AS impossible FROM "
         f"(SELECT ord, line_no, header, {local_ts_sql(shape, order, trim=trim)} AS lts "
-        f"FROM {quote_ident(stage)}) WHERE NOT ({valid_sql('lts')}) ORDER BY ord",
-        {"tz": timezone},
-    ).fetchall()
-    rejections = []
-    for line, header, impossible in rows:
-        column, why = diagnose_header(str(header), shape)
-        if not impossible:
-            column, why = 1, "the year is outside 0001-9999 (once converted to UTC)"
-        elif why.startswith(("hour", "minute", "second")):
-            why = f"the time cannot be read: {why}"
-        else:
-            column, why = 1, f"the date is not a valid {order.value} date"
-        rejections.append(
-            Rejection(
-                source_path,
-                int(line),
-                column,
-                f"{why}; expected a header like {shape.example(order)!r}",
-                str(header),
+        f"FROM {quote_ident(stage)}) WHERE NOT ({valid_sql('lts')})"
+    )
+    for page in pages(conn, query, order_by="ord", params={"tz": timezone}):
+        rejections = []
+        for _ord, line, header, impossible in page:
+            column, why = diagnose_header(str(header), shape)
+            if not impossible:
+                column, why = 1, "the year is outside 0001-9999 (once converted to UTC)"
+            elif why.startswith(("hour", "minute", "second")):
+                why = f"the time cannot be read: {why}"
+            else:
+                column, why = 1, f"the date is not a valid {order.value} date"
+            rejections.append(
+                Rejection(
+                    source_path,
+                    int(line),
+                    column,
+                    f"{why}; expected a header like {shape.example(order)!r}",
+                    str(header),
+                )
             )
-        )
-    return rejections
+        yield rejections

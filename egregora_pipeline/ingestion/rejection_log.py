@@ -1,0 +1,88 @@
+"""Rejections of one input written as they are found, in bounded batches.
+
+A chat can reject a row per message: 180,000 attachments missing from the
+export, a million header-like lines that cannot be read. Kept as Python
+objects until the chat was loaded, they cost more memory than the chat's
+messages themselves. :class:`RejectionLog` writes them to
+``ingest_rejections`` (through :func:`loader.insert_rejections`, the same
+rows, ids and de-duplication as one bulk insert) every :data:`BATCH_ROWS`
+rows, inside the caller's transaction, and keeps only their count and the
+first :data:`SAMPLE_SIZE` for the summary. A transaction that rolls back
+takes the written rows with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Final, Protocol
+
+import duckdb
+
+from egregora_pipeline.ingestion.loader import insert_rejections
+from egregora_pipeline.ingestion.report import Rejection
+
+BATCH_ROWS: Final = 10_000
+"""Rejections written per statement: large enough that 180,000 cost 18 statements,
+small enough that a batch of Python objects stays a few MB."""
+
+SAMPLE_SIZE: Final = 200
+"""Rejections kept per input for the summary (the CLI prints at most 200 in all);
+every rejection is in ``ingest_rejections``."""
+
+
+class RejectionSink(Protocol):
+    """Where a reader puts the rejections it finds (a plain ``list`` is one)."""
+
+    def extend(self, rejections: Iterable[Rejection], /) -> None: ...
+
+
+class RejectionLog:
+    """Writes rejections in batches; remembers how many and the first few."""
+
+    def __init__(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        *,
+        run_id: str,
+        input_kind: str,
+        transform: Callable[[Rejection], Rejection] | None = None,
+        batch_rows: int = BATCH_ROWS,
+        sample_size: int = SAMPLE_SIZE,
+    ) -> None:
+        self._conn = conn
+        self._run_id = run_id
+        self._input_kind = input_kind
+        self._transform = transform
+        self._batch_rows = batch_rows
+        self._sample_size = sample_size
+        self._pending: list[Rejection] = []
+        self._now = datetime.now(UTC)
+        self.count = 0
+        """Rejections received (duplicates included, as ``InputReport.rejected`` counts)."""
+        self.sample: list[Rejection] = []
+        """The first ``sample_size`` rejections received, in order."""
+
+    def extend(self, rejections: Iterable[Rejection], /) -> None:
+        """Take ``rejections``; every full batch is written at once."""
+        for rejection in rejections:
+            if self._transform is not None:
+                rejection = self._transform(rejection)
+            self.count += 1
+            if len(self.sample) < self._sample_size:
+                self.sample.append(rejection)
+            self._pending.append(rejection)
+            if len(self._pending) >= self._batch_rows:
+                self.flush()
+
+    def flush(self) -> None:
+        """Write what is pending (the caller's transaction decides whether it stays)."""
+        pending, self._pending = self._pending, []
+        if pending:
+            insert_rejections(
+                self._conn,
+                pending,
+                run_id=self._run_id,
+                input_kind=self._input_kind,
+                now=self._now,
+            )
