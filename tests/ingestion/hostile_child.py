@@ -6,7 +6,12 @@ then ends as a killed child (a failing test) instead of a hung CI job.
 
 Usage: ``python -m tests.ingestion.hostile_child SPEC.json`` where the spec
 names ``database``, ``paths`` and optionally ``cpu_seconds``, ``memory_bytes``,
-``uid`` (drop to this user first, to make a folder unreadable even for root).
+``uid`` (drop to this user first, to make a folder unreadable even for root),
+``duckdb_memory_limit`` (the connection's ``memory_limit``, so that DuckDB spills
+and what a test measures is the memory outside it) and ``list_rejections``
+(``false``: only count the rejection rows, for runs that reject hundreds of
+thousands). The JSON also holds the child's peak RSS in MB right after the
+ingest (``peak_rss_mb``).
 """
 
 from __future__ import annotations
@@ -67,7 +72,11 @@ def main(spec_path: str) -> None:
     _limit(spec.get("cpu_seconds", 60), spec.get("memory_bytes", 3 * 1024**3))
     settings = Settings.from_env(database=database, timezone=spec.get("timezone", "UTC"))
     paths = [Path(p) for p in spec["paths"]]
+    if spec.get("duckdb_memory_limit"):
+        conn.execute("SET memory_limit = $1", [spec["duckdb_memory_limit"]])
     report = ingest(conn, paths, settings=settings, run_id="hostile")
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    listed = spec.get("list_rejections", True)
     result = {
         "inputs": [
             {
@@ -77,6 +86,7 @@ def main(spec_path: str) -> None:
                 "messages_added": item.messages_added,
                 "documents_added": item.documents_added,
                 "documents_updated": item.documents_updated,
+                "rejected": item.rejected,
                 "rejections": [
                     {"line": r.line_number, "reason": r.reason, "source_path": r.source_path}
                     for r in item.rejections
@@ -96,7 +106,11 @@ def main(spec_path: str) -> None:
             for row in conn.execute(
                 "SELECT source_path, line_number, reason FROM ingest_rejections ORDER BY 1, 2"
             ).fetchall()
-        ],
+        ]
+        if listed
+        else [],
+        "rejection_rows": conn.execute("SELECT count(*) FROM ingest_rejections").fetchone()[0],  # type: ignore[index]
+        "peak_rss_mb": peak_rss_mb,
     }
     conn.close()
     print(json.dumps(result, ensure_ascii=False))

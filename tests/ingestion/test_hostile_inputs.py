@@ -49,8 +49,11 @@ def run_ingest(
     timeout: float = 120,
     database: Path | None = None,
     timezone: str = "UTC",
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Ingest ``paths`` in a limited child process; its report and tables as JSON."""
+    """Ingest ``paths`` in a limited child process; its report and tables as JSON.
+
+    ``options`` are further keys of the child's spec (see ``hostile_child.py``)."""
     database = database or tmp_path / "warehouse" / "w.duckdb"
     database.parent.mkdir(parents=True, exist_ok=True)
     spec = tmp_path / f"spec-{os.urandom(4).hex()}.json"
@@ -63,6 +66,7 @@ def run_ingest(
                 "memory_bytes": memory_bytes,
                 "uid": uid,
                 "timezone": timezone,
+                **(options or {}),
             }
         ),
         encoding="utf-8",
