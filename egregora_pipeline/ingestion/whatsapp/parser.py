@@ -35,7 +35,8 @@ block, its copy with the carried tail, line offsets, match masks, the Arrow chun
 DuckDB is still scanning: on a 2M-message chat 469 MB at 64 MiB, 191 MB at 16 MiB,
 imports alone 83 MB), but a whole ingest is dominated by DuckDB: on a 6M-message
 chat under the chat memory limit, 64/32/16 MiB blocks peaked at 2046/1983/1961 MB
-and took 50/53/61 s, so the larger block stays."""
+and took 50/53/61 s (measured while every block was still held to the end, see
+docs/ingestion.md, *Memory*), so the larger block stays."""
 BATCH_ROWS: Final = 32_768
 _BOM: Final = b"\xef\xbb\xbf"
 _SNIFF_BYTES: Final = 1024 * 1024
