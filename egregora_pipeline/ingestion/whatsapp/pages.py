@@ -19,6 +19,7 @@ import duckdb
 from egregora_pipeline.sql import quote_ident
 
 PAGE_ROWS: Final = 10_000
+"""Rows per page: as many as a batch of :mod:`..rejection_log` writes."""
 
 _names = itertools.count()
 
