@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
 
+from egregora_pipeline.ingestion.errors import IngestionError
 from egregora_pipeline.ingestion.ids import rejection_id
 from egregora_pipeline.ingestion.loader import (
     ARROW_SCHEMAS,
@@ -76,6 +77,37 @@ _MESSAGES_IN: Final = "_egregora_messages_in"
 _DOCUMENTS_IN: Final = "_egregora_documents_in"
 _CLAIMS_IN: Final = "_egregora_claims_in"
 _REJECTIONS_IN: Final = "_egregora_rejections_in"
+
+
+class NotStorableInPostgresError(IngestionError):
+    """A value PostgreSQL cannot store: text holding the NUL character (U+0000).
+
+    DuckDB stores it, PostgreSQL's ``text`` and ``json`` refuse it; rather than
+    alter the text (and with it a message's ``event_id``), the input is refused
+    as a whole, naming where the character is, and the other inputs still load.
+    """
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"{where} holds the NUL character (U+0000), which a PostgreSQL warehouse "
+            "cannot store (DuckDB can): remove it from the file and ingest it again"
+        )
+        self.where = where
+
+
+_NUL: Final = "\x00"
+
+
+def _check_storable(record: Mapping[str, Any]) -> None:
+    """Refuse a document record holding a NUL anywhere, naming the column."""
+    for column, value in record.items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(item, str) and _NUL in item for item in values):
+            raise NotStorableInPostgresError(f"the {column!r} of document {record.get('id')!r}")
+
+
+def _printable(text: str) -> str:
+    return text.replace(_NUL, "\ufffd")
 
 
 def _messages_columns() -> list[str]:
@@ -191,8 +223,19 @@ class PostgresSink:
         self._scratch.execute("DROP TABLE IF EXISTS messages")
         self._scratch.execute(create_table_sql("messages", MESSAGES.schema))
 
+    def _refuse_nul(self) -> None:
+        """Name the first message holding a NUL (one scan; PostgreSQL would refuse the COPY)."""
+        text_columns = [c for c in self._messages if c not in ("ts", "created_at")]
+        has_nul = " OR ".join(f"contains({quote_ident(c)}::VARCHAR, chr(0))" for c in text_columns)
+        found = self._scratch.execute(
+            f"SELECT msg_id, event_id FROM messages WHERE {has_nul} ORDER BY msg_id::BIGINT LIMIT 1"
+        ).fetchone()
+        if found is not None:
+            raise NotStorableInPostgresError(f"message {found[0]} (event_id {found[1]})")
+
     def _push_messages(self) -> int:
         """COPY the scratch's messages into a staging table, then insert the new ones."""
+        self._refuse_nul()
         names = ", ".join(quote_ident(c) for c in self._messages)
         spool = self._spool / "messages.csv"
         # TimeZone only shapes how TIMESTAMPTZ is printed: UTC, with its +00 offset
@@ -277,6 +320,8 @@ class PostgresSink:
         """:func:`.loader.upsert_documents` in PostgreSQL: COPY, an update and an anti-join."""
         if not records:
             return {}
+        for record in records:
+            _check_storable(record)
         columns = list(ARROW_SCHEMAS["documents"].names)
         staging = quote_ident(_DOCUMENTS_IN)
         self._stage_like(staging, "documents")
@@ -316,6 +361,9 @@ class PostgresSink:
 
         The first occurrence of an id wins, as in DuckDB; the ids are computed
         here in Python, where the DuckDB path computes the same UUIDv5 in SQL.
+        A NUL quoted in a rejection is stored as U+FFFD (PostgreSQL refuses
+        NUL, and losing the rejection of a file holding one would be worse);
+        the id is computed before, so it is the one DuckDB gives.
         """
         now = datetime.now(UTC)
         rows: dict[str, tuple[Any, ...]] = {}
@@ -326,11 +374,11 @@ class PostgresSink:
                     key,
                     run_id,
                     input_kind,
-                    r.source_path,
+                    _printable(r.source_path),
                     r.line_number,
                     r.column_number,
-                    r.reason,
-                    r.raw,
+                    _printable(r.reason),
+                    None if r.raw is None else _printable(r.raw),
                     now,
                 )
         if not rows:
