@@ -35,7 +35,12 @@ JSON_COLUMNS = frozenset(
 @pytest.fixture
 def pg_target(postgres_server: PostgresServer, postgres_database: str) -> PostgresTarget:
     """A fresh PostgreSQL database holding every declared table (empty)."""
-    target = parse_warehouse(postgres_server.url(postgres_database))
+    return with_declared_tables(postgres_server.url(postgres_database))
+
+
+def with_declared_tables(url: str) -> PostgresTarget:
+    """The database at ``url`` with every declared table created (from the Ibis declaration)."""
+    target = parse_warehouse(url)
     assert isinstance(target, PostgresTarget)
     backend = target.connect_ibis()
     try:
@@ -57,13 +62,13 @@ def _normal(name: str, value: Any) -> Any:
 
 
 def _normalised(
-    names: list[str], found: list[tuple[Any, ...]], keep_run_time: bool
+    names: list[str], found: list[tuple[Any, ...]], keep_run_time: bool, leave_out: frozenset[str]
 ) -> list[dict[str, Any]]:
     out = [
         {
             name: _normal(name, value)
             for name, value in zip(names, row, strict=True)
-            if keep_run_time or name not in RUN_TIME_COLUMNS
+            if (keep_run_time or name not in RUN_TIME_COLUMNS) and name not in leave_out
         }
         for row in found
     ]
@@ -76,14 +81,18 @@ def duckdb_table(
     """Every row of ``table`` in a DuckDB warehouse, normalised, in a stable order."""
     cursor = conn.execute(f'SELECT * FROM "{table}"')
     names = [d[0] for d in cursor.description]
-    return _normalised(names, cursor.fetchall(), keep_run_time)
+    return _normalised(names, cursor.fetchall(), keep_run_time, frozenset())
 
 
 def postgres_table(
-    target: PostgresTarget, table: str, *, keep_run_time: bool = False
+    target: PostgresTarget,
+    table: str,
+    *,
+    keep_run_time: bool = False,
+    leave_out: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
     """Every row of ``table`` in a PostgreSQL warehouse, normalised, in a stable order."""
     with target.connect() as pg:
         cursor = pg.execute(f'SELECT * FROM "{table}"')
         names = [d.name for d in cursor.description or ()]
-        return _normalised(names, cursor.fetchall(), keep_run_time)
+        return _normalised(names, cursor.fetchall(), keep_run_time, leave_out)
