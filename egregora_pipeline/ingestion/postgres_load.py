@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
 
-from egregora_pipeline.ingestion.errors import IngestionError
+from egregora_pipeline.ingestion.errors import IngestionError, InvalidSettingError
 from egregora_pipeline.ingestion.ids import rejection_id
 from egregora_pipeline.ingestion.loader import (
     ARROW_SCHEMAS,
@@ -419,8 +419,19 @@ def ingest_postgres(
     run_id: str,
     **options: Any,
 ) -> IngestReport:
-    """:func:`.pipeline.ingest` into the PostgreSQL warehouse ``target`` (one connection)."""
-    from egregora_pipeline.ingestion.pipeline import ingest
+    """:func:`.pipeline.ingest` into the PostgreSQL warehouse ``target`` (one connection).
 
+    ``settings.media_dir`` (``EGREGORA_MEDIA_DIR``) is required when documents
+    are written: a server has no folder next to it for the media store.
+    """
+    from egregora_pipeline.ingestion.pipeline import DEFAULT_TARGETS, ingest
+
+    if settings.media_dir is None and "documents" in options.get("targets", DEFAULT_TARGETS):
+        raise InvalidSettingError(
+            "EGREGORA_MEDIA_DIR",
+            "",
+            f"a folder for the media store: the PostgreSQL warehouse {target.display} "
+            "has no folder of its own to keep it beside",
+        )
     with PostgresSink.open(target) as sink:
         return ingest(sink, paths, settings=settings, run_id=run_id, **options)

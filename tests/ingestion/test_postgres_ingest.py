@@ -10,11 +10,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from egregora_pipeline.ingestion import IngestReport, ingest
+from egregora_pipeline.ingestion.errors import InvalidSettingError
 from egregora_pipeline.ingestion.ids import rejection_id
 from egregora_pipeline.ingestion.postgres_load import PostgresSink, ingest_postgres
 from egregora_pipeline.ingestion.report import Rejection
+from egregora_pipeline.ingestion.targets import ingest_paths
+from egregora_pipeline.schema import DECLARED_TABLES, create_table_sql
 from egregora_pipeline.settings import Settings
 from egregora_pipeline.warehouse_url import PostgresTarget
 from tests.ingestion.postgres_warehouse import (
@@ -24,6 +28,7 @@ from tests.ingestion.postgres_warehouse import (
     postgres_server,
     postgres_table,
 )
+from tests.postgres.server import PostgresServer
 
 __all__ = ["pg_target", "postgres_database", "postgres_server"]
 
@@ -245,3 +250,32 @@ def _event_id(inbox: Path, thread: str) -> str:
     ingest(conn, [chat], settings=Settings(media_dir=inbox.parent / "dm"), run_id="d")
     (found,) = conn.execute("SELECT event_id FROM messages WHERE msg_id = '2'").fetchone() or ()
     return str(found)
+
+
+def test_ingest_paths_picks_the_sink_from_a_path_or_a_url(
+    postgres_server: PostgresServer, pg_target: PostgresTarget, settings: Settings, tmp_path: Path
+) -> None:
+    duckdb_file = tmp_path / "w.duckdb"
+    with duckdb.connect(str(duckdb_file)) as conn:
+        for name, table in DECLARED_TABLES.items():
+            conn.execute(create_table_sql(name, table.schema))
+    media = replace(settings, media_dir=tmp_path / "media")
+    on_duckdb = ingest_paths([EXAMPLES], warehouse=duckdb_file, settings=media, run_id="r")
+    url = postgres_server.url(pg_target.params["dbname"])
+    on_postgres = ingest_paths([EXAMPLES], warehouse=url, settings=media, run_id="r")
+    assert on_postgres.messages_added == on_duckdb.messages_added == 12
+    assert counts(on_postgres) == counts(on_duckdb)
+    with duckdb.connect(str(duckdb_file)) as conn:
+        assert_same_tables(conn, pg_target)
+
+
+def test_a_postgresql_warehouse_needs_a_media_folder_for_documents(
+    pg_target: PostgresTarget, settings: Settings
+) -> None:
+    with pytest.raises(InvalidSettingError, match="EGREGORA_MEDIA_DIR="):
+        ingest_postgres(pg_target, [EXAMPLES], settings=settings, run_id="r")
+    only_messages = ingest_postgres(
+        pg_target, [DEMO_EXPORT], settings=settings, run_id="r", targets=frozenset({"messages"})
+    )
+    assert only_messages.messages_added > 0
+    assert postgres_table(pg_target, "documents") == []
