@@ -127,8 +127,9 @@ class PostgresSink:
 
     def __init__(self, pg: psycopg.Connection[Any]) -> None:
         self._pg = pg
-        self._scratch = duckdb.connect(":memory:")
         self._spool = Path(tempfile.mkdtemp(prefix="egregora-pg-load-"))
+        # a chat past the chat memory limit spills here, as it spills beside a DuckDB file
+        self._scratch = duckdb.connect(":memory:", config={"temp_directory": str(self._spool)})
         self._locked: set[str] = set()
         self._messages = _messages_columns()
 
