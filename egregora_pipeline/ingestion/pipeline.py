@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 
 from egregora_pipeline.connection import disk_full, is_interruption
-from egregora_pipeline.errors import EgregoraError
+from egregora_pipeline.errors import EgregoraError, WarehouseLockedError
 from egregora_pipeline.ingestion.discovery import DiscoveredInput, discover_inputs
 from egregora_pipeline.ingestion.errors import InvalidSettingError, UnsafeArchiveError
 from egregora_pipeline.ingestion.limits import InputLimits
@@ -87,6 +87,8 @@ def _stop_if_interrupted(error: Exception) -> None:
     full = disk_full(error)  # neither is a full disk: every later input would fail too
     if full is not None:
         raise full from None  # from None: Dagster reports the innermost cause
+    if isinstance(error, WarehouseLockedError):  # a PostgreSQL lock wait: not the input's fault
+        raise error
 
 
 def _describe(error: BaseException) -> str:

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
 
+from egregora_pipeline.errors import WarehouseError, WarehouseLockedError
 from egregora_pipeline.ingestion.errors import IngestionError, InvalidSettingError
 from egregora_pipeline.ingestion.ids import rejection_id
 from egregora_pipeline.ingestion.loader import (
@@ -57,6 +58,7 @@ from egregora_pipeline.ingestion.report import IngestReport, Rejection
 from egregora_pipeline.ingestion.streams import ReadableBytes
 from egregora_pipeline.ingestion.whatsapp.formats import DateOrder
 from egregora_pipeline.ingestion.whatsapp.messages import ChatLoad, load_chat
+from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.sql import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -77,6 +79,27 @@ _MESSAGES_IN: Final = "_egregora_messages_in"
 _DOCUMENTS_IN: Final = "_egregora_documents_in"
 _CLAIMS_IN: Final = "_egregora_claims_in"
 _REJECTIONS_IN: Final = "_egregora_rejections_in"
+
+
+class IngestLockTimeoutError(WarehouseLockedError):
+    """Another run kept writing a table for longer than we wait: the run stops.
+
+    Not the input's fault, so no input is blamed (the pipeline lets this
+    error through); nothing of the input being written was committed, and the
+    same command later finishes the work.
+    """
+
+    def __init__(self, url: str, table: str, waited_seconds: float, holder: str) -> None:
+        WarehouseError.__init__(
+            self,
+            f"warehouse {url}: another ingest kept writing {table!r} for "
+            f"{waited_seconds:g}s ({holder}); this run stopped before writing the input "
+            "it was on. Wait for that run to finish, or raise EGREGORA_LOCK_TIMEOUT.",
+        )
+        self.path = self.url = url
+        self.table = table
+        self.waited_seconds = waited_seconds
+        self.holder = holder
 
 
 class NotStorableInPostgresError(IngestionError):
@@ -125,8 +148,16 @@ class PostgresSink:
     from a target and closes what it opened.
     """
 
-    def __init__(self, pg: psycopg.Connection[Any]) -> None:
+    def __init__(
+        self,
+        pg: psycopg.Connection[Any],
+        *,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+        display: str = "PostgreSQL",
+    ) -> None:
         self._pg = pg
+        self._lock_timeout = lock_timeout
+        self._display = display
         self._spool = Path(tempfile.mkdtemp(prefix="egregora-pg-load-"))
         # a chat past the chat memory limit spills here, as it spills beside a DuckDB file
         self._scratch = duckdb.connect(":memory:", config={"temp_directory": str(self._spool)})
@@ -135,11 +166,17 @@ class PostgresSink:
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, target: PostgresTarget) -> Iterator[PostgresSink]:
-        """A sink on a new connection to ``target``; closed (with its scratch) on exit."""
+    def open(
+        cls, target: PostgresTarget, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS
+    ) -> Iterator[PostgresSink]:
+        """A sink on a new connection to ``target``; closed (with its scratch) on exit.
+
+        ``lock_timeout`` bounds the wait for another run's write of the same table
+        (``EGREGORA_LOCK_TIMEOUT``, as for DuckDB's file lock).
+        """
         pg = target.connect(autocommit=True)
         try:
-            sink = cls(pg)
+            sink = cls(pg, lock_timeout=lock_timeout, display=target.display)
             try:
                 yield sink
             finally:
@@ -165,13 +202,46 @@ class PostgresSink:
             self._locked.clear()
 
     def _lock(self, table: str) -> None:
-        """Serialise this table's key check and write with concurrent runs, until commit."""
+        """Serialise this table's key check and write with concurrent runs, until commit.
+
+        The wait is bounded (PostgreSQL's ``lock_timeout``, for the rest of the
+        transaction); past it the run stops with :class:`IngestLockTimeoutError`
+        naming the session that holds the lock. The lock is taken in a savepoint
+        so that, after a timeout, the holder can still be looked up.
+        """
         if table in self._locked:
             return
-        self._pg.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, LOCK_ORDER.index(table))
-        )
+        import psycopg
+
+        key = (LOCK_CLASS, LOCK_ORDER.index(table))
+        try:
+            with self._pg.transaction():  # a savepoint
+                self._pg.execute(
+                    "SELECT set_config('lock_timeout', %s, true)",
+                    (f"{max(1, round(self._lock_timeout * 1000))}ms",),
+                )
+                self._pg.execute("SELECT pg_advisory_xact_lock(%s, %s)", key)
+        except psycopg.errors.LockNotAvailable:
+            raise IngestLockTimeoutError(
+                self._display, table, self._lock_timeout, self._holder(key)
+            ) from None
         self._locked.add(table)
+
+    def _holder(self, key: tuple[int, int]) -> str:
+        """Who holds the advisory lock ``key``: pid, user, application, client, since when."""
+        found = self._pg.execute(
+            "SELECT a.pid, a.usename, a.application_name, a.client_addr::text, a.xact_start "
+            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s "
+            "AND l.objsubid = 2 LIMIT 1",
+            key,
+        ).fetchone()
+        if found is None:
+            return "a session that has ended since"
+        pid, user, application, client, since = found
+        where = f" from {client}" if client else ""
+        name = f" ({application})" if application else ""
+        return f"server process {pid} of user {user}{name}{where}, in a transaction since {since}"
 
     # -- messages -----------------------------------------------------------------------
 
@@ -434,5 +504,5 @@ def ingest_postgres(
             f"a folder for the media store: the PostgreSQL warehouse {target.display} "
             "has no folder of its own to keep it beside",
         )
-    with PostgresSink.open(target) as sink:
+    with PostgresSink.open(target, lock_timeout=settings.lock_timeout_seconds) as sink:
         return ingest(sink, paths, settings=settings, run_id=run_id, **options)

@@ -38,7 +38,7 @@ def open_sink(warehouse: WarehouseTarget | str | Path, *, settings: Settings) ->
     if isinstance(target, PostgresTarget):
         from egregora_pipeline.ingestion.postgres_load import PostgresSink
 
-        with PostgresSink.open(target) as sink:
+        with PostgresSink.open(target, lock_timeout=settings.lock_timeout_seconds) as sink:
             yield sink
         return
     from egregora_pipeline.connection import connect_warehouse

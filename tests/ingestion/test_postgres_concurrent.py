@@ -23,7 +23,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from egregora_pipeline.ingestion.postgres_load import PostgresSink, ingest_postgres
+from egregora_pipeline.ingestion.postgres_load import (
+    IngestLockTimeoutError,
+    PostgresSink,
+    ingest_postgres,
+)
 from egregora_pipeline.settings import Settings
 from egregora_pipeline.warehouse_url import PostgresTarget
 from tests.ingestion.postgres_warehouse import (
@@ -49,7 +53,7 @@ _CHILD = textwrap.dedent(
     """
     import json, os, sys, time
     from pathlib import Path
-    from egregora_pipeline.ingestion.postgres_load import PostgresSink, ingest_postgres
+    from egregora_pipeline.ingestion.postgres_load import ingest_postgres
     from egregora_pipeline.settings import Settings
     from egregora_pipeline.warehouse_url import parse_warehouse
     go = Path(sys.argv[1])
@@ -233,3 +237,35 @@ def test_a_run_waits_for_the_keys_another_run_is_writing_then_skips_them(
             500,
             500,
         )
+
+
+def test_a_run_waits_a_bounded_time_then_stops_naming_the_run_that_holds_the_table(
+    pg_target: PostgresTarget, tmp_path: Path
+) -> None:
+    first = _chat(tmp_path / "WhatsApp Chat with Held.txt", 50)
+    later = _chat(tmp_path / "WhatsApp Chat with Waiting.txt", 50, offset=50)
+    settings = Settings(media_dir=tmp_path / "media", timezone="UTC", lock_timeout_seconds=0.3)
+    with PostgresSink.open(pg_target) as holder, holder.transaction():
+        with first.open("rb") as stream:
+            holder.load_chat(
+                stream,
+                source_path=str(first),
+                thread_id="Held",
+                tenant_id=settings.tenant_id,
+                timezone="UTC",
+                namespace=settings.author_namespace,
+                run_id="holder",
+            )
+        holder_pid = holder._pg.info.backend_pid
+        with pytest.raises(IngestLockTimeoutError) as stopped:
+            ingest_postgres(pg_target, [later, first], settings=settings, run_id="waiter")
+    message = str(stopped.value)
+    assert message.startswith(
+        f"warehouse {pg_target.display}: another ingest kept writing 'messages' for 0.3s "
+        f"(server process {holder_pid} of user postgres"
+    )
+    assert "raise EGREGORA_LOCK_TIMEOUT" in message
+    assert "pw:" not in message  # never the password
+    assert postgres_table(pg_target, "ingest_rejections") == []  # no input was blamed
+    threads = {m["thread_id"] for m in postgres_table(pg_target, "messages")}
+    assert threads == {"Held"}  # the holder committed; the stopped run wrote nothing
