@@ -279,3 +279,26 @@ def test_a_postgresql_warehouse_needs_a_media_folder_for_documents(
     )
     assert only_messages.messages_added > 0
     assert postgres_table(pg_target, "documents") == []
+
+
+def test_text_that_csv_and_copy_treat_specially_arrives_unchanged(
+    warehouse: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    pg_target: PostgresTarget,
+    tmp_path: Path,
+) -> None:
+    """COPY's end-of-data line, NULL markers, quotes, commas, CR and empty lines."""
+    chat = tmp_path / "WhatsApp Chat with Csv.txt"
+    chat.write_text(
+        "31/12/2019, 23:50 - Ana: first\n\\.\nafter the end-of-data marker\n"
+        "31/12/2019, 23:51 - Ana: \\.\n"
+        '31/12/2019, 23:52 - Ana: "quoted", \\N and NULL, a\ttab\n\n\nand blank lines\n'
+        "31/12/2019, 23:53 - Ana: a carriage\rreturn, ünïcödé 😀\n"
+    )
+    on_duckdb, on_postgres = both(warehouse, settings, pg_target, tmp_path, [chat])
+    assert on_postgres.messages_added == 4
+    assert counts(on_postgres) == counts(on_duckdb)
+    assert_same_tables(warehouse, pg_target)
+    texts = {m["text"] for m in postgres_table(pg_target, "messages")}
+    assert "first\n\\.\nafter the end-of-data marker" in texts
+    assert "\\." in texts
