@@ -626,6 +626,12 @@ class Operations:
     def __init__(self) -> None:
         self.recorded: list[Operation] = []
 
+    @property
+    def dialect(self) -> str:
+        """The backend this revision is being run for (``duckdb`` or ``postgres``), for a
+        revision that needs raw SQL per backend."""
+        return current_dialect()
+
     def _add(self, operation: Operation) -> None:
         self.recorded.append(operation)
 
