@@ -17,6 +17,7 @@ by dtype (:func:`same_type`), never by spelling.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Union
 
 from egregora_pipeline.schema.duckdb_types import normalize_type
@@ -44,10 +45,18 @@ def to_dtype(spec: TypeSpec) -> dt.DataType:
     ('array<string>', '!string')
     """
     import ibis.expr.datatypes as dt
-    from ibis.backends.sql.datatypes import DuckDBType
 
     if isinstance(spec, dt.DataType):
         return spec
+    return _parse(spec)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(spec: str) -> dt.DataType:
+    """Parse once: ``db check`` compares every declared column on every call."""
+    import ibis.expr.datatypes as dt
+    from ibis.backends.sql.datatypes import DuckDBType
+
     if is_duckdb_spelling(spec):
         return DuckDBType.from_string(normalize_type(spec))
     return dt.dtype(spec)

@@ -71,13 +71,17 @@ class MigrationImpl(ABC):
 
 def impl_for(conn: object) -> MigrationImpl:
     """The implementation for an open connection (DuckDB's, or :class:`PgConnection`)."""
+    import duckdb
+
+    from egregora_pipeline.migrations.impl.duckdb import DuckDBImpl
+
+    if isinstance(conn, duckdb.DuckDBPyConnection):  # no psycopg import for DuckDB users
+        return DuckDBImpl()
     from egregora_pipeline.migrations.impl.postgres import PgConnection, PostgresImpl
 
     if isinstance(conn, PgConnection):
         return PostgresImpl()
-    from egregora_pipeline.migrations.impl.duckdb import DuckDBImpl
-
-    return DuckDBImpl()
+    raise TypeError(f"not a warehouse connection: {type(conn).__name__}")
 
 
 def current_dialect() -> str:
