@@ -211,6 +211,9 @@ class AddColumn(Operation):
     the default only serves existing rows and is dropped afterwards, so later
     inserts must give the value.
 
+    On PostgreSQL a NOT NULL column with a ``default`` is added in one statement
+    (``ADD COLUMN ... DEFAULT ... NOT NULL``): metadata-only for a constant default.
+
     The statement order matters in DuckDB 2.0: ``SET NOT NULL`` on a column
     that was UPDATEd earlier in the same transaction fails ("Cannot create
     index with outstanding updates"). So with a ``default`` placeholder the
@@ -229,14 +232,18 @@ class AddColumn(Operation):
         c = self.column
         t, n = q(self.table), q(c.name)
         default = f" DEFAULT {c.default}" if c.default is not None else ""
-        out = [f"ALTER TABLE {t} ADD COLUMN {n} {c.sql_type}{default}"]
+        # PostgreSQL fills a constant DEFAULT without touching a row, and a NOT NULL given
+        # in the same ADD needs no scan; a separate SET NOT NULL would read every row
+        inline = current_dialect() != "duckdb" and c.default is not None and not c.nullable
+        not_null = " NOT NULL" if inline else ""
+        out = [f"ALTER TABLE {t} ADD COLUMN {n} {c.sql_type}{default}{not_null}"]
         late: list[str] = []
         if self.backfill is not None:
             if c.default is not None or c.nullable:
                 late.append(f"UPDATE {t} SET {n} = {self.backfill}")
             else:
                 out.extend(FillNulls(self.table, c.name, c.type, self.backfill).render())
-        if not c.nullable:
+        if not c.nullable and not inline:
             out.append(f"ALTER TABLE {t} ALTER COLUMN {n} SET NOT NULL")
         if c.default is not None and not self.keep_default:
             out.append(f"ALTER TABLE {t} ALTER COLUMN {n} DROP DEFAULT")

@@ -315,3 +315,30 @@ def test_a_held_migration_lock_ends_in_an_error_naming_the_holder(
     with open_warehouse(url, read_only=True) as wh:  # nothing was applied
         assert wh.backend == "postgres"
         assert "documents" not in wh.impl.table_names(wh.conn)
+
+
+def test_a_not_null_column_with_a_default_is_one_statement_on_postgres(
+    warehouse: Warehouse, versions_dir: Path, write_revision: RevisionWriter
+) -> None:
+    write_revision(
+        versions_dir,
+        "0002",
+        "0001",
+        'op.add_column("documents", "lang", "string", nullable=False, default="\'en\'")',
+    )
+    config = warehouse.config(versions_dir)
+    upgrade(config, "0001")
+    warehouse.execute(
+        "INSERT INTO documents (id, created_at, source_checksum, status, doc_type) "
+        "VALUES ('p1', TIMESTAMPTZ '2024-01-01 00:00:00+00', 'x', 'published', 'post')"
+    )
+
+    sql = plan(config).sql()
+    upgrade(config)
+
+    if warehouse.backend == "postgres":  # metadata-only: no SET NOT NULL reading every row
+        assert "ADD COLUMN \"lang\" VARCHAR DEFAULT 'en' NOT NULL;" in sql
+        assert "SET NOT NULL" not in sql
+    else:
+        assert "SET NOT NULL" in sql
+    assert warehouse.query("SELECT lang FROM documents") == [("en",)]
