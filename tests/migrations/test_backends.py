@@ -342,3 +342,53 @@ def test_a_not_null_column_with_a_default_is_one_statement_on_postgres(
     else:
         assert "SET NOT NULL" in sql
     assert warehouse.query("SELECT lang FROM documents") == [("en",)]
+
+
+RECORDED_0001 = "0b942c38c5c32e39f8340297bd4a0f8820857e5db0333cb7bb02751633f2fc64"
+"""The SHA-256 every warehouse already at 0001 recorded for revision 0001's file."""
+
+
+def test_revision_0001_keeps_the_checksum_existing_warehouses_recorded() -> None:
+    from egregora_pipeline.migrations.script import ScriptDirectory
+
+    assert ScriptDirectory.load().get("0001").checksum == RECORDED_0001
+
+
+def test_a_dry_run_that_would_fail_says_so_and_changes_nothing(
+    warehouse: Warehouse, versions_dir: Path, write_revision: RevisionWriter
+) -> None:
+    from egregora_pipeline.migrations.errors import DryRunFailedError
+
+    write_revision(
+        versions_dir,
+        "0002",
+        "0001",
+        'op.add_column("documents", "score", "int64")\n'
+        'op.alter_column_nullable("documents", "no_such_column", False)',
+    )
+    config = warehouse.config(versions_dir)
+    upgrade(config, "0001")
+
+    with pytest.raises(DryRunFailedError, match="no_such_column"):
+        plan(config)
+
+    assert current(config) == "0001"
+    assert "score" not in {r[0] for r in _columns(warehouse, "documents")}
+
+
+def test_an_unknown_revision_in_the_bookkeeping_is_refused(warehouse: Warehouse) -> None:
+    config = warehouse.config()
+    upgrade(config)
+    warehouse.execute(
+        "INSERT INTO egregora_migrations VALUES ('9999', '0001', 'from the future', 'x', "
+        "now(), 0, 'someone', NULL)"
+    )
+
+    report = check(config)
+
+    assert not report.history_ok
+    assert "'9999'" in report.history_problems[0]
+    with pytest.raises(HistoryError):
+        upgrade(config)
+    stamp(config, "head")
+    assert check(config).ok
