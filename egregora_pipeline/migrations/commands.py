@@ -39,7 +39,13 @@ from egregora_pipeline.migrations.script import ScriptDirectory
 from egregora_pipeline.migrations.warehouse import migration_lock, open_warehouse
 from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.sql import quote_ident
-from egregora_pipeline.warehouse_url import PostgresTarget, WarehouseTarget, parse_warehouse
+from egregora_pipeline.warehouse_url import (
+    DuckDBTarget,
+    PostgresTarget,
+    WarehouseTarget,
+    is_postgres_url,
+    parse_warehouse,
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ class MigrationConfig:
 
     @property
     def target(self) -> WarehouseTarget:
+        if not is_postgres_url(self.database):  # no libpq needed to read a path
+            return DuckDBTarget(Path(self.database))
         return parse_warehouse(self.database)
 
     @property
