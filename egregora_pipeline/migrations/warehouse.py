@@ -21,7 +21,12 @@ from types import TracebackType
 
 from egregora_pipeline.migrations.impl.base import Connection, MigrationImpl, impl_for
 from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
-from egregora_pipeline.warehouse_url import DuckDBTarget, PostgresTarget, parse_warehouse
+from egregora_pipeline.warehouse_url import (
+    DuckDBTarget,
+    PostgresTarget,
+    is_postgres_url,
+    parse_warehouse,
+)
 
 
 @dataclass
@@ -89,7 +94,12 @@ def open_warehouse(
     and makes a PostgreSQL session refuse writes. ``purpose`` names the session in
     ``pg_stat_activity`` (``application_name``).
     """
-    target = value if isinstance(value, DuckDBTarget | PostgresTarget) else parse_warehouse(value)
+    if isinstance(value, DuckDBTarget | PostgresTarget):
+        target: DuckDBTarget | PostgresTarget = value
+    elif is_postgres_url(value):
+        target = parse_warehouse(value)
+    else:  # a path: no libpq needed
+        target = DuckDBTarget(Path(value))
     if isinstance(target, PostgresTarget):
         from egregora_pipeline.migrations.impl import postgres
 
