@@ -1,10 +1,11 @@
 """Open a warehouse by what ``--database`` / ``EGREGORA_DATABASE`` hold: a DuckDB path or a
 PostgreSQL URL. The public door for the CLI and the Dagster layer.
 
->>> with open_warehouse("data/egregora.duckdb") as wh:      # doctest: +SKIP
-...     report = check_connection(wh.conn)
-...     with wh.migration_lock():
-...         result = upgrade_connection(wh.conn)
+Typical use (``upgrade_connection`` takes the lock itself)::
+
+    with open_warehouse("postgresql://egregora@db/egregora") as wh:
+        report = check_connection(wh.conn)
+        result = upgrade_connection(wh.conn)
 
 :meth:`Warehouse.migration_lock` serializes migrators: on DuckDB the read-write file
 lock taken at open already does (a no-op); on PostgreSQL it is the advisory lock of
