@@ -392,3 +392,33 @@ def test_an_unknown_revision_in_the_bookkeeping_is_refused(warehouse: Warehouse)
         upgrade(config)
     stamp(config, "head")
     assert check(config).ok
+
+
+def test_the_cli_stamps_downgrades_autogenerates_and_gates_on_either_backend(
+    warehouse: Warehouse, versions_dir: Path
+) -> None:
+    database = str(warehouse.database)
+    common = ["--database", database, "--versions-dir", str(versions_dir)]
+    config = warehouse.config(versions_dir)
+    upgrade(config)
+    warehouse.execute('ALTER TABLE documents DROP COLUMN "phash"')
+
+    gate = run_cli("db", "check", *common)
+    written = run_cli("db", "revision", "-m", "phash back", "--autogenerate", *common)
+    upgrade(config)
+    reverted = run_cli("db", "downgrade", "0001", *common)
+    at_0001 = current(config)
+    stamped = run_cli("db", "stamp", "head", *common)
+
+    assert gate.returncode == 1
+    assert "missing column phash" in gate.stdout
+    assert written.returncode == 0, written.stderr
+    assert "phash" in next(versions_dir.glob("0002_*.py")).read_text()
+    assert reverted.returncode == 0, reverted.stderr
+    assert at_0001 == "0001"
+    assert stamped.returncode == 0, stamped.stderr
+    assert current(config) == "0002"
+    if warehouse.backend == "postgres":
+        password = database.split(":")[2].split("@")[0]
+        for done in (gate, written, reverted, stamped):
+            assert password not in done.stdout + done.stderr
