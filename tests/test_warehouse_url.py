@@ -126,15 +126,12 @@ def test_a_url_folded_by_a_path_is_refused_with_how_to_write_it() -> None:
 @pytest.mark.parametrize(
     "command",
     [
-        ["db", "check"],
-        ["db", "upgrade"],
-        ["db", "current"],
-        ["db", "history"],
         ["db", "backup"],
+        ["db", "backups"],
         ["ingest", "examples"],
     ],
 )
-def test_every_command_refuses_a_postgres_url_without_printing_its_password(
+def test_commands_without_postgres_support_refuse_a_url_without_printing_its_password(
     command: list[str],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -155,18 +152,43 @@ def test_every_command_refuses_a_postgres_url_without_printing_its_password(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_environment_variable_is_refused_the_same_way(
+@pytest.mark.parametrize(
+    "command",
+    [["db", "check"], ["db", "upgrade"], ["db", "current"], ["db", "history"], ["db", "plan"]],
+)
+def test_a_db_command_that_cannot_reach_the_server_says_so_without_the_password(
+    command: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = f"postgresql://bob:{ENCODED}@127.0.0.1:1/egregora"  # nothing listens on port 1
+
+    code = main([*command, "--database", url])
+
+    out, err = capsys.readouterr()
+    assert code == ExitCode.ERROR
+    assert SECRET not in out + err
+    assert ENCODED not in out + err
+    assert "postgresql://bob@127.0.0.1:1/egregora" in err
+    assert "cannot connect" in err
+    assert "internal error" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_environment_variable_names_a_postgres_warehouse_too(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("EGREGORA_DATABASE", f"postgres://bob:{ENCODED}@h/egregora")
+    monkeypatch.setenv("EGREGORA_DATABASE", f"postgres://bob:{ENCODED}@127.0.0.1:1/egregora")
 
     code = main(["db", "check"])
 
     err = capsys.readouterr().err
     assert code == ExitCode.ERROR
     assert ENCODED not in err
-    assert "not supported yet" in err
+    assert "cannot connect" in err
 
 
 def test_the_library_refuses_a_url_too(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from egregora_pipeline.cli.exit_codes import ExitCode
-from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, DatabaseOption
+from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, DatabaseOption, WarehouseOption
 from egregora_pipeline.settings import Settings
 from egregora_pipeline.warehouse_url import is_postgres_url
 
@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 db_app = typer.Typer(
     help=(
-        "Migrate, inspect and check the warehouse schema (an Alembic for DuckDB).\n\n"
+        "Migrate, inspect and check the warehouse schema (an Alembic for Ibis, on DuckDB "
+        "or PostgreSQL: --database takes a file or a postgresql:// URL).\n\n"
         "Revisions are Python files in egregora_pipeline/migrations/versions; the warehouse "
         "records each applied one (with its checksum) in the egregora_migrations table. "
         "Warehouses without that table are adopted from their historical layout on the first "
@@ -171,7 +172,7 @@ def upgrade_command(
     allow_destructive: AllowDestructiveOption = False,
     strict_adoption: StrictAdoptionOption = False,
     no_backup: NoBackupOption = False,
-    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
 ) -> None:
     """Apply revisions up to TARGET, then reconcile (add missing declared columns in place).
@@ -208,7 +209,7 @@ def downgrade_command(
     sql: SqlOption = False,
     allow_destructive: AllowDestructiveOption = False,
     no_backup: NoBackupOption = False,
-    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
 ) -> None:
     """Revert revisions, newest first, down to TARGET.
@@ -234,7 +235,7 @@ def plan_command(
     target: Annotated[str, typer.Argument(help="Revision to plan for (default head).")] = "head",
     allow_destructive: AllowDestructiveOption = False,
     strict_adoption: StrictAdoptionOption = False,
-    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
 ) -> None:
     """Print the exact SQL `db upgrade TARGET` would run; change nothing.
@@ -253,7 +254,7 @@ def plan_command(
 
 @db_app.command("current")
 def current_command(
-    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
 ) -> None:
     """Print the applied revision id ('base' when none is applied). Read-only."""
@@ -264,7 +265,7 @@ def current_command(
 
 @db_app.command("history")
 def history_command(
-    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
 ) -> None:
     """List every revision, oldest first, marking the applied ones. Read-only."""
@@ -321,7 +322,7 @@ def _print_check(report: CheckReport) -> None:
 
 @db_app.command("check")
 def check_command(
-    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
 ) -> None:
     """Gate a warehouse: exit 0 if it is at head, with history and columns as declared.
@@ -343,7 +344,7 @@ def check_command(
 @db_app.command("stamp")
 def stamp_command(
     target: Annotated[str, typer.Argument(help="A revision id, head, or base.")],
-    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
 ) -> None:
     """Record TARGET as the applied revision without running any SQL of it.
@@ -368,7 +369,7 @@ def revision_command(
             help="Fill upgrade()/downgrade() from the declared schema vs the live warehouse.",
         ),
     ] = False,
-    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
 ) -> None:
     """Write a new revision file (NNNN_slug.py) on top of the current head.

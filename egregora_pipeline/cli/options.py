@@ -51,3 +51,32 @@ DatabaseOption = Annotated[
     ),
 ]
 DEFAULT_DATABASE_PATH = Path(DEFAULT_DATABASE)
+
+
+def _parse_warehouse_url(ctx: typer.Context, value: Path) -> Path:
+    """A PostgreSQL URL is kept as the string it was (``Path`` would fold its ``//``) after
+    libpq has read it: a malformed one is refused here, shown without its password."""
+    if is_postgres_url(value):
+        from egregora_pipeline.warehouse_url import parse_warehouse
+
+        parse_warehouse(value)
+    return value
+
+
+WarehouseOption = Annotated[
+    Path,
+    typer.Option(
+        "--database",
+        "-d",
+        envvar="EGREGORA_DATABASE",
+        help=(
+            "Warehouse: a DuckDB file, or a PostgreSQL URL "
+            "(postgresql://user@host:5432/db; the password from the URL, PGPASSWORD or "
+            "~/.pgpass; never printed) (env EGREGORA_DATABASE)."
+        ),
+        show_default=True,
+        parser=_parse_database,
+        callback=_parse_warehouse_url,
+    ),
+]
+"""``--database`` for the commands that work on both backends (the migration commands)."""

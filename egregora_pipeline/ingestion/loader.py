@@ -257,10 +257,21 @@ def claimed_elsewhere(
             "origin": [_origin(r) for r in records],
         },
     )
-    target = quote_ident(table)
     try:
-        found = conn.execute(
-            f"""
+        found = conn.execute(claims_sql(batch, quote_ident(table))).fetchall()
+    finally:
+        _drop(conn, _CLAIMS_VIEW)
+    return clash_reasons(found, records)
+
+
+def claims_sql(batch: str, target: str) -> str:
+    """The claims query of :func:`claimed_elsewhere` (DuckDB and PostgreSQL read it alike).
+
+    ``batch`` (quoted) holds ``id, doc_type, slug, origin`` of the incoming
+    records; each row found is ``(id, 'id'|'slug', doc_type, origin, always)``
+    for :func:`clash_reasons`.
+    """
+    return f"""
             SELECT s.id, 'id', d.doc_type, d.extensions->>'origin', s.doc_type <> d.doc_type
             FROM {batch} s JOIN {target} d ON d.id = s.id
             WHERE d.doc_type IS DISTINCT FROM s.doc_type
@@ -272,9 +283,17 @@ def claimed_elsewhere(
             FROM {batch} s JOIN {target} d
               ON d.slug = s.slug AND d.doc_type = 'post' AND s.doc_type = 'post' AND d.id <> s.id
             """
-        ).fetchall()
-    finally:
-        _drop(conn, _CLAIMS_VIEW)
+
+
+def claim_origin(record: Mapping[str, Any]) -> str | None:
+    """The ``extensions.origin`` of a record (the file it came from), if any."""
+    return _origin(record)
+
+
+def clash_reasons(
+    found: Iterable[Sequence[Any]], records: Sequence[Mapping[str, Any]]
+) -> dict[str, str]:
+    """The rows of :func:`claims_sql` that are real clashes, as id -> reason."""
     by_id = {r["id"]: r for r in records}
     clashes: dict[str, str] = {}
     for doc_id, what, doc_type, origin, always in found:
@@ -299,12 +318,8 @@ def insert_rejections(
     run_id: str,
     input_kind: str,
     table: str = "ingest_rejections",
-    now: datetime | None = None,
 ) -> int:
     """Record rejections not recorded before; returns how many rows were added.
-
-    ``now`` is the ``rejected_at`` of every row (the current time if not given):
-    one input written in several batches keeps one time.
 
     Set-based: the per-rejection fields travel as one list parameter each, and
     the deterministic ``rejection_id`` (the SQL form of
@@ -348,7 +363,7 @@ def insert_rejections(
             FROM k
             WHERE NOT EXISTS (SELECT 1 FROM {target} r WHERE r.rejection_id = k.rejection_id)
             """,
-            {"run_id": run_id, "input_kind": input_kind, "now": now or datetime.now(UTC)},
+            {"run_id": run_id, "input_kind": input_kind, "now": datetime.now(UTC)},
         ).fetchone()
     finally:
         _drop(conn, _REJECTIONS_VIEW)

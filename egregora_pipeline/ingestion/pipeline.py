@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 
 from egregora_pipeline.connection import disk_full, is_interruption
-from egregora_pipeline.errors import EgregoraError
+from egregora_pipeline.errors import EgregoraError, WarehouseLockedError
 from egregora_pipeline.ingestion.discovery import DiscoveredInput, discover_inputs
 from egregora_pipeline.ingestion.errors import InvalidSettingError, UnsafeArchiveError
 from egregora_pipeline.ingestion.limits import InputLimits
@@ -57,6 +57,7 @@ from egregora_pipeline.ingestion.report import (
     shorten,
     storable_name,
 )
+from egregora_pipeline.ingestion.sinks import Sink
 from egregora_pipeline.ingestion.streams import (
     NotRegularFileError,
     ReadableBytes,
@@ -67,7 +68,7 @@ from egregora_pipeline.ingestion.streams import (
 )
 from egregora_pipeline.ingestion.whatsapp.archive import ArchiveLimits, open_export, thread_name
 from egregora_pipeline.ingestion.whatsapp.formats import DateOrder, date_order_override
-from egregora_pipeline.ingestion.whatsapp.messages import load_chat
+from egregora_pipeline.ingestion.whatsapp.messages import ChatLoad, load_chat
 from egregora_pipeline.settings import Settings
 
 DEFAULT_TARGETS: Final = frozenset({"messages", "documents"})
@@ -87,6 +88,8 @@ def _stop_if_interrupted(error: Exception) -> None:
     full = disk_full(error)  # neither is a full disk: every later input would fail too
     if full is not None:
         raise full from None  # from None: Dagster reports the innermost cause
+    if isinstance(error, WarehouseLockedError):  # a PostgreSQL lock wait: not the input's fault
+        raise error
 
 
 def _describe(error: BaseException) -> str:
@@ -147,6 +150,28 @@ def _rollback(conn: duckdb.DuckDBPyConnection, attempts: int = 20) -> None:
         return
 
 
+class DuckDBSink:
+    """The embedded default: every write goes straight to the DuckDB warehouse ``conn``."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self.conn = conn
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        return _transaction(self.conn)
+
+    def load_chat(self, stream: ReadableBytes, **options: Any) -> ChatLoad:
+        return load_chat(self.conn, stream, **options)
+
+    def claimed_elsewhere(self, records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        return claimed_elsewhere(self.conn, records)
+
+    def upsert_documents(self, records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        return upsert_documents(self.conn, records)
+
+    def insert_rejections(self, rejections: Any, *, run_id: str, input_kind: str) -> int:
+        return insert_rejections(self.conn, rejections, run_id=run_id, input_kind=input_kind)
+
+
 def _check_settings(settings: Settings, targets: frozenset[str]) -> None:
     try:
         ZoneInfo(settings.timezone)
@@ -162,7 +187,7 @@ def _check_settings(settings: Settings, targets: frozenset[str]) -> None:
 
 
 def ingest(
-    conn: duckdb.DuckDBPyConnection,
+    warehouse: duckdb.DuckDBPyConnection | Sink,
     paths: Sequence[Path],
     *,
     settings: Settings,
@@ -177,12 +202,14 @@ def ingest(
 
     Writes only to the tables named in ``targets`` (plus ``ingest_rejections``)
     and assumes they are at the declared schema (the caller's gate checks it).
-    ``conn`` must not be inside a transaction: each input gets its own.
+    ``warehouse`` is a DuckDB connection (not inside a transaction: each input
+    gets its own) or a :class:`~.sinks.Sink`, e.g. ``postgres_load.PostgresSink``.
     ``date_order`` overrides the per-chat date-order rule (else
     ``EGREGORA_DATE_ORDER``); ``input_limits`` bound Markdown and media files
     (else ``EGREGORA_MAX_*``); see ``docs/ingestion.md``.
     """
     _check_settings(settings, targets)
+    conn = DuckDBSink(warehouse) if isinstance(warehouse, duckdb.DuckDBPyConnection) else warehouse
     order = date_order_override(date_order)
     limits = archive_limits or ArchiveLimits()
     bounds = input_limits or InputLimits.from_env()
@@ -229,7 +256,7 @@ class _PendingRejections:
     two minutes. Rows are flushed after each group of documents and at the end.
     """
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    def __init__(self, conn: Sink, run_id: str) -> None:
         self._conn = conn
         self._run_id = run_id
         self._by_kind: dict[str, list[Rejection]] = {}
@@ -242,8 +269,8 @@ class _PendingRejections:
         by_kind, self._by_kind = self._by_kind, {}
         for kind, rejections in by_kind.items():
             try:
-                with _transaction(self._conn):
-                    insert_rejections(self._conn, rejections, run_id=self._run_id, input_kind=kind)
+                with self._conn.transaction():
+                    self._conn.insert_rejections(rejections, run_id=self._run_id, input_kind=kind)
             except duckdb.Error as error:
                 _stop_if_interrupted(error)
                 raise
@@ -271,7 +298,7 @@ def _count_documents(entry: InputReport, outcome: Mapping[str, str], ids: Sequen
 
 
 def _ingest_chat(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Sink,
     item: DiscoveredInput,
     entry: InputReport,
     settings: Settings,
@@ -366,18 +393,15 @@ def _ingest_chat(
             if progress is not None:
                 progress(ProgressEvent(path, "whatsapp", done, None, "messages"))
 
-        with _transaction(conn):
+        with conn.transaction():
             # The chat's rejections are written as they are found, in batches (a chat can
             # reject a line per message); the report keeps their count and the first few.
             log = RejectionLog(
-                conn,
-                run_id=run_id,
-                input_kind="whatsapp",
+                lambda batch: conn.insert_rejections(batch, run_id=run_id, input_kind="whatsapp"),
                 transform=lambda rejection: _explain_missing(rejection, not_regular),
             )
             if "messages" in targets:
-                loaded = load_chat(
-                    conn,
+                loaded = conn.load_chat(
                     stream,
                     source_path=entry.source,
                     thread_id=storable_name(thread),
@@ -401,11 +425,11 @@ def _ingest_chat(
             )
             log.extend(notes)
             if "documents" in targets and media:
-                clashes = claimed_elsewhere(conn, list(media.values()))
+                clashes = conn.claimed_elsewhere(list(media.values()))
                 for doc_id, reason in clashes.items():
                     log.extend([Rejection(entry.source, None, None, reason)])
                     del media[doc_id]
-                outcome = upsert_documents(conn, list(media.values()))
+                outcome = conn.upsert_documents(list(media.values()))
                 _count_documents(entry, outcome, list(media))
             log.flush()
             entry.rejections = log.sample
@@ -440,7 +464,7 @@ class _Candidate:
 
 
 def _ingest_documents(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Sink,
     items: Sequence[DiscoveredInput],
     settings: Settings,
     targets: frozenset[str],
@@ -534,17 +558,17 @@ def _claimed_in_run(
     return None
 
 
-def _write_documents(conn: duckdb.DuckDBPyConnection, group: Sequence[_Candidate]) -> None:
+def _write_documents(conn: Sink, group: Sequence[_Candidate]) -> None:
     """Upsert ``group`` in one transaction; if that fails, each input alone.
 
     Ids and slugs already owned by another source are refused first (see
     :func:`claimed_elsewhere`), inside the same transaction as the write.
     """
     try:
-        with _transaction(conn):
-            clashes = claimed_elsewhere(conn, [c.record for c in group])
+        with conn.transaction():
+            clashes = conn.claimed_elsewhere([c.record for c in group])
             accepted = [c for c in group if c.record["id"] not in clashes]
-            outcome = upsert_documents(conn, [c.record for c in accepted])
+            outcome = conn.upsert_documents([c.record for c in accepted])
     except Exception as error:
         _stop_if_interrupted(error)
         if len(group) > 1:

@@ -4,22 +4,19 @@ A chat can reject a row per message: 180,000 attachments missing from the
 export, a million header-like lines that cannot be read. Kept as Python
 objects until the chat was loaded, they cost more memory than the chat's
 messages themselves. :class:`RejectionLog` writes them to
-``ingest_rejections`` (through :func:`loader.insert_rejections`, the same
-rows, ids and de-duplication as one bulk insert) every :data:`BATCH_ROWS`
-rows, inside the caller's transaction, and keeps only their count and the
-first :data:`SAMPLE_SIZE` for the summary. A transaction that rolls back
-takes the written rows with it.
+``ingest_rejections`` through the sink's ``insert_rejections`` (the same
+rows, ids and de-duplication as one bulk insert: a batch's first occurrence
+wins, and the anti-join sees the batches written before) every
+:data:`BATCH_ROWS` rows, inside the caller's transaction, and keeps only
+their count and the first :data:`SAMPLE_SIZE` for the summary. A transaction
+that rolls back takes the written rows with it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Final, Protocol
 
-import duckdb
-
-from egregora_pipeline.ingestion.loader import insert_rejections
 from egregora_pipeline.ingestion.report import Rejection
 
 BATCH_ROWS: Final = 10_000
@@ -44,22 +41,19 @@ class RejectionLog:
 
     def __init__(
         self,
-        conn: duckdb.DuckDBPyConnection,
+        write: Callable[[list[Rejection]], object],
         *,
-        run_id: str,
-        input_kind: str,
         transform: Callable[[Rejection], Rejection] | None = None,
         batch_rows: int = BATCH_ROWS,
         sample_size: int = SAMPLE_SIZE,
     ) -> None:
-        self._conn = conn
-        self._run_id = run_id
-        self._input_kind = input_kind
+        """``write`` records one batch (the sink's ``insert_rejections``, bound to the
+        run and the input kind); ``transform`` rewrites each rejection first."""
+        self._write = write
         self._transform = transform
         self._batch_rows = batch_rows
         self._sample_size = sample_size
         self._pending: list[Rejection] = []
-        self._now = datetime.now(UTC)
         self.count = 0
         """Rejections received (duplicates included, as ``InputReport.rejected`` counts)."""
         self.sample: list[Rejection] = []
@@ -81,10 +75,4 @@ class RejectionLog:
         """Write what is pending (the caller's transaction decides whether it stays)."""
         pending, self._pending = self._pending, []
         if pending:
-            insert_rejections(
-                self._conn,
-                pending,
-                run_id=self._run_id,
-                input_kind=self._input_kind,
-                now=self._now,
-            )
+            self._write(pending)

@@ -35,10 +35,12 @@ if TYPE_CHECKING:
     from egregora_pipeline.migrations.drift import check_connection
     from egregora_pipeline.migrations.errors import (
         AdoptionError,
+        BackendNotSupportedError,
         DestructiveOperationError,
         DuplicateRevisionError,
         HistoryError,
         MigrationError,
+        MigrationLockedError,
         MissingParentError,
         MultipleHeadsError,
         ReconcileError,
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
         TableDrift,
         UpgradeResult,
     )
+    from egregora_pipeline.migrations.warehouse import Warehouse, open_warehouse
 
 _HOME: dict[str, str] = {
     "check_connection": "drift",
@@ -75,6 +78,10 @@ _HOME: dict[str, str] = {
     "upgrade": "commands",
     "upgrade_connection": "commands",
     "AdoptionError": "errors",
+    "BackendNotSupportedError": "errors",
+    "MigrationLockedError": "errors",
+    "Warehouse": "warehouse",
+    "open_warehouse": "warehouse",
     "DestructiveOperationError": "errors",
     "DuplicateRevisionError": "errors",
     "HistoryError": "errors",
@@ -107,6 +114,7 @@ __all__ = [
     "BACKFILLS",
     "AdoptionError",
     "AppliedRevision",
+    "BackendNotSupportedError",
     "CheckReport",
     "Column",
     "ColumnMismatch",
@@ -116,6 +124,7 @@ __all__ = [
     "HistoryError",
     "MigrationConfig",
     "MigrationError",
+    "MigrationLockedError",
     "MigrationPlan",
     "MissingParentError",
     "MultipleHeadsError",
@@ -129,11 +138,13 @@ __all__ = [
     "TableDrift",
     "UnknownTargetError",
     "UpgradeResult",
+    "Warehouse",
     "check",
     "check_connection",
     "current",
     "downgrade",
     "history",
+    "open_warehouse",
     "plan",
     "plan_downgrade",
     "revision",

@@ -17,13 +17,14 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
-
-import duckdb
+from typing import TYPE_CHECKING, Final
 
 from egregora_pipeline.migrations import catalog
 from egregora_pipeline.migrations.script import ScriptDirectory
 from egregora_pipeline.sql import quote_ident, quote_literal
+
+if TYPE_CHECKING:
+    from egregora_pipeline.migrations.impl.base import Connection
 
 TABLE: Final = "egregora_migrations"
 
@@ -73,11 +74,11 @@ def applied_by() -> str:
     return f"{user}@{socket.gethostname()} pid {os.getpid()}"
 
 
-def exists(conn: duckdb.DuckDBPyConnection) -> bool:
+def exists(conn: Connection) -> bool:
     return catalog.table_exists(conn, TABLE)
 
 
-def read(conn: duckdb.DuckDBPyConnection) -> list[AppliedRow]:
+def read(conn: Connection) -> list[AppliedRow]:
     """Every applied row, oldest first (empty when the table does not exist)."""
     if not exists(conn):
         return []

@@ -1,20 +1,20 @@
-"""Read the live schema from DuckDB's catalog functions (metadata only).
+"""Read the live schema through the backend's catalog (metadata only).
 
-Everything here reads ``duckdb_tables()`` / ``duckdb_columns()``, never table
-data, so it costs the same on a 1k-row and a 3M-row warehouse. Types come back
-normalized (see :mod:`egregora_pipeline.schema.duckdb_types`) so comparisons do
-not report false drift between spellings of one type.
+Every function delegates to the connection's implementation
+(:mod:`egregora_pipeline.migrations.impl`): DuckDB's ``duckdb_columns()``,
+PostgreSQL's ``pg_catalog`` read the way Ibis's ``get_schema`` reads it. None
+reads table data, so each costs the same on a 1k-row and a 3M-row warehouse.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import duckdb
+if TYPE_CHECKING:
+    import ibis.expr.datatypes as dt
 
-from egregora_pipeline.schema.duckdb_types import normalize_type
-
-_SCOPE = "database_name = current_database() AND schema_name = current_schema()"
+    from egregora_pipeline.migrations.impl.base import Connection
 
 
 @dataclass(frozen=True)
@@ -23,64 +23,49 @@ class LiveColumn:
 
     name: str
     type: str
-    """Normalized DuckDB type, e.g. ``VARCHAR[]``, ``TIMESTAMP WITH TIME ZONE``."""
+    """DuckDB: the normalized DuckDB type (``VARCHAR[]``); PostgreSQL: the Ibis type
+    string Ibis's ``PostgresType`` reads the catalog's type as (``array<string>``).
+    Either is a valid revision type (:mod:`egregora_pipeline.schema.types`)."""
     nullable: bool
 
+    @property
+    def dtype(self) -> dt.DataType:
+        """The column's Ibis dtype (nullable as it is)."""
+        from egregora_pipeline.schema.types import to_dtype
 
-def table_names(conn: duckdb.DuckDBPyConnection) -> set[str]:
+        return to_dtype(self.type).copy(nullable=self.nullable)
+
+
+def table_names(conn: Connection) -> set[str]:
     """Names of the base tables in the current schema."""
-    rows = conn.execute(f"SELECT table_name FROM duckdb_tables() WHERE {_SCOPE}").fetchall()
-    return {str(r[0]) for r in rows}
+    from egregora_pipeline.migrations.impl import impl_for
+
+    return impl_for(conn).table_names(conn)
 
 
-def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+def table_exists(conn: Connection, table: str) -> bool:
     """True when ``table`` is a base table in the current schema."""
-    row = conn.execute(
-        f"SELECT count(*) FROM duckdb_tables() WHERE {_SCOPE} AND table_name = ?", [table]
-    ).fetchone()
-    return bool(row and row[0])
+    from egregora_pipeline.migrations.impl import impl_for
+
+    return impl_for(conn).table_exists(conn, table)
 
 
-def columns(conn: duckdb.DuckDBPyConnection, table: str) -> dict[str, LiveColumn]:
+def columns(conn: Connection, table: str) -> dict[str, LiveColumn]:
     """The columns of ``table`` in table order (empty when the table does not exist)."""
-    rows = conn.execute(
-        f"SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
-        f"WHERE {_SCOPE} AND table_name = ? ORDER BY column_index",
-        [table],
-    ).fetchall()
-    return {
-        str(name): LiveColumn(str(name), normalize_type(str(dtype)), bool(nullable))
-        for name, dtype, nullable in rows
-    }
+    from egregora_pipeline.migrations.impl import impl_for
+
+    return impl_for(conn).columns(conn, table)
 
 
-def all_columns(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, LiveColumn]]:
+def all_columns(conn: Connection) -> dict[str, dict[str, LiveColumn]]:
     """Every base table's columns, in one catalog query."""
-    rows = conn.execute(
-        f"SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
-        f"WHERE {_SCOPE} AND NOT internal ORDER BY table_name, column_index"
-    ).fetchall()
-    result: dict[str, dict[str, LiveColumn]] = {name: {} for name in table_names(conn)}
-    for table, name, dtype, nullable in rows:
-        if table in result:
-            result[str(table)][str(name)] = LiveColumn(
-                str(name), normalize_type(str(dtype)), bool(nullable)
-            )
-    return result
+    from egregora_pipeline.migrations.impl import impl_for
+
+    return impl_for(conn).all_columns(conn)
 
 
-def schema_ddl(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    """The ``CREATE`` statements that rebuild the current schema (no data).
+def schema_ddl(conn: Connection) -> list[str]:
+    """The ``CREATE`` statements that rebuild a DuckDB warehouse's schema (no data)."""
+    from egregora_pipeline.migrations.impl.duckdb import DuckDBImpl
 
-    Used to build an in-memory *shadow* of the warehouse so a dry run can execute
-    the exact SQL of a plan without touching the file.
-    """
-    statements: list[str] = []
-    for query in (
-        f"SELECT sql FROM duckdb_sequences() WHERE {_SCOPE}",
-        f"SELECT sql FROM duckdb_tables() WHERE {_SCOPE} ORDER BY table_oid",
-        f"SELECT sql FROM duckdb_indexes() WHERE {_SCOPE} AND sql IS NOT NULL",
-        f"SELECT sql FROM duckdb_views() WHERE {_SCOPE} AND NOT internal ORDER BY view_oid",
-    ):
-        statements.extend(str(r[0]) for r in conn.execute(query).fetchall() if r[0])
-    return statements
+    return DuckDBImpl().schema_ddl(conn)

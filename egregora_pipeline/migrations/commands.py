@@ -1,12 +1,14 @@
 """The engine's commands, each a function taking a :class:`MigrationConfig` first.
 
-These open the warehouse (through :func:`connect_warehouse`, which waits for
-DuckDB's single-writer lock), call :mod:`.engine`, and close it. The CLI is a
-thin layer over them; the Dagster op uses :func:`upgrade_connection` on its own
-connection instead.
+These open the warehouse (:func:`~.warehouse.open_warehouse`: a DuckDB file,
+waiting for its single-writer lock, or a PostgreSQL URL), call :mod:`.engine`,
+and close it. Writing commands hold the migrators' lock (DuckDB's file lock; a
+PostgreSQL advisory lock). The CLI is a thin layer over them; the Dagster op uses
+:func:`upgrade_connection` on its own connection instead.
 
 Read-only commands (``plan``, ``check``, ``current``, ``history``, ``--sql``)
-open the file read-only and never create it.
+open a DuckDB file read-only and never create it; on PostgreSQL their session is
+read-only, except a dry run, which runs in a transaction that is rolled back.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from egregora_pipeline.backup import BackupPolicy
-from egregora_pipeline.connection import connect_warehouse
 from egregora_pipeline.errors import WarehouseNotFoundError
 from egregora_pipeline.migrations import bookkeeping, catalog
 from egregora_pipeline.migrations.errors import NotAtHeadError, VersionsDirError
@@ -34,15 +36,24 @@ from egregora_pipeline.migrations.results import (
     UpgradeResult,
 )
 from egregora_pipeline.migrations.script import ScriptDirectory
+from egregora_pipeline.migrations.warehouse import migration_lock, open_warehouse
 from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.sql import quote_ident
+from egregora_pipeline.warehouse_url import (
+    DuckDBTarget,
+    PostgresTarget,
+    WarehouseTarget,
+    is_postgres_url,
+    parse_warehouse,
+)
 
 
 @dataclass(frozen=True)
 class MigrationConfig:
     """Which warehouse, which revision files, and how careful to be."""
 
-    database: Path
+    database: Path | str
+    """A DuckDB file, or a PostgreSQL URL (a ``str``: a ``Path`` would fold its ``//``)."""
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS
     allow_destructive: bool = False
     versions_dir: Path | None = None
@@ -59,20 +70,47 @@ class MigrationConfig:
             raise VersionsDirError(self.versions_dir)
         return ScriptDirectory.load(self.versions_dir)
 
-    def existing_database(self) -> Path:
-        """The warehouse path, which must exist (commands that only make sense on one)."""
-        if not self.database.exists():
+    @property
+    def target(self) -> WarehouseTarget:
+        if not is_postgres_url(self.database):  # no libpq needed to read a path
+            return DuckDBTarget(Path(self.database))
+        return parse_warehouse(self.database)
+
+    @property
+    def is_postgres(self) -> bool:
+        return isinstance(self.target, PostgresTarget)
+
+    @property
+    def display(self) -> str:
+        """The DuckDB path, or the URL without its password: what messages show."""
+        return self.target.display
+
+    def exists(self) -> bool:
+        """Whether there is a warehouse to read (a PostgreSQL database always is one: a
+        wrong URL fails at connect time, loudly)."""
+        return self.is_postgres or Path(self.database).exists()
+
+    def existing_database(self) -> Path | str:
+        """The warehouse, which must exist (commands that only make sense on one)."""
+        if not self.exists():
             raise WarehouseNotFoundError(str(self.database))
         return self.database
 
 
 @contextlib.contextmanager
-def _open(config: MigrationConfig, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
-    conn = connect_warehouse(config.database, read_only=read_only, lock_timeout=config.lock_timeout)
+def _open(config: MigrationConfig, *, read_only: bool, purpose: str = "db") -> Iterator[Any]:
+    """The warehouse's connection; a writing one holds the migrators' lock throughout."""
+    warehouse = open_warehouse(
+        config.target, read_only=read_only, lock_timeout=config.lock_timeout, purpose=purpose
+    )
     try:
-        yield conn
+        if read_only:
+            yield warehouse.conn
+        else:
+            with warehouse.migration_lock():
+                yield warehouse.conn
     finally:
-        conn.close()
+        warehouse.close()
 
 
 def shadow_of(real: duckdb.DuckDBPyConnection | None) -> duckdb.DuckDBPyConnection:
@@ -97,7 +135,16 @@ def shadow_of(real: duckdb.DuckDBPyConnection | None) -> duckdb.DuckDBPyConnecti
 
 @contextlib.contextmanager
 def _dry_probe(config: MigrationConfig) -> Iterator[Probe]:
-    if not config.database.exists():
+    if config.is_postgres:
+        # transactional DDL: the plan really runs, in a transaction that is rolled back
+        with _open(config, read_only=False, purpose="db plan") as conn:
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                yield Probe(catalog=conn, data=conn, dry_run=True)
+            finally:
+                conn.execute("ROLLBACK")
+        return
+    if not Path(config.database).exists():
         shadow = shadow_of(None)
         try:
             yield Probe(catalog=shadow, data=shadow, dry_run=True)
@@ -113,23 +160,30 @@ def _dry_probe(config: MigrationConfig) -> Iterator[Probe]:
 
 
 def upgrade_connection(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Any,
     target: str = "head",
     *,
     allow_destructive: bool = False,
     versions_dir: Path | None = None,
     backup: BackupPolicy | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
 ) -> UpgradeResult:
-    """Upgrade an already-open read-write connection (the Dagster op's).
+    """Upgrade an already-open read-write connection (the Dagster op's): a DuckDB
+    connection or :attr:`Warehouse.conn <.warehouse.Warehouse.conn>` of either backend.
 
-    Backs the file up first when the plan drops or rewrites data (``backup``:
-    default from the environment); ``result.backup`` names the copy.
+    On DuckDB, backs the file up first when the plan drops or rewrites data
+    (``backup``: default from the environment); ``result.backup`` names the copy.
+    On PostgreSQL, holds the migrators' advisory lock (waiting up to
+    ``lock_timeout``) and takes no file backup (use ``pg_dump``).
     """
     from egregora_pipeline.migrations.engine import run_upgrade
     from egregora_pipeline.migrations.safeguard import backup_if_risky, database_file, restore_hint
 
     scripts = ScriptDirectory.load(versions_dir)
     probe = Probe(catalog=conn, data=conn)
+    if not isinstance(conn, duckdb.DuckDBPyConnection):
+        with migration_lock(conn, lock_timeout):
+            return run_upgrade(conn, probe, scripts, target, allow_destructive=allow_destructive)
     database = database_file(conn)
     taken = backup_if_risky(
         conn, database, scripts, target, allow_destructive=allow_destructive, policy=backup
@@ -154,7 +208,7 @@ def _execute(
     scripts = config.scripts()
     options: dict[str, object] = {
         "allow_destructive": config.allow_destructive,
-        "database": str(config.database),
+        "database": config.display,
     }
     if runner is run_upgrade:
         options["strict_adoption"] = config.strict_adoption
@@ -162,16 +216,19 @@ def _execute(
         with _dry_probe(config) as probe:
             return runner(probe.catalog, probe, scripts, target, **options)
     with _open(config, read_only=False) as conn:
+        if config.is_postgres:  # no file to copy: pg_dump is the backup (docs/backends.md)
+            return runner(conn, Probe(catalog=conn, data=conn), scripts, target, **options)
+        database = Path(config.database)
         taken = backup_if_risky(
             conn,
-            config.database,
+            database,
             scripts,
             target,
             downgrade=runner is run_downgrade,
             allow_destructive=config.allow_destructive,
             policy=config.backup,
         )
-        with restore_hint(taken, config.database):
+        with restore_hint(taken, database):
             result = runner(conn, Probe(catalog=conn, data=conn), scripts, target, **options)
         result.backup = taken
         return result
@@ -225,7 +282,7 @@ def check(config: MigrationConfig) -> CheckReport:
 
     scripts = config.scripts()
     with _open(config, read_only=True) as conn:
-        return check_connection(conn, scripts=scripts, database=str(config.database))
+        return check_connection(conn, scripts=scripts, database=config.display)
 
 
 def history(config: MigrationConfig) -> tuple[list[HistoryEntry], list[str]]:
@@ -233,7 +290,7 @@ def history(config: MigrationConfig) -> tuple[list[HistoryEntry], list[str]]:
     from egregora_pipeline.migrations.engine import history_entries
 
     scripts = config.scripts()
-    if not config.database.exists():
+    if not config.exists():
         entries, state = history_entries(None, scripts)
         return entries, state.problems
     with _open(config, read_only=True) as conn:
@@ -278,10 +335,12 @@ def revision(config: MigrationConfig, message: str, *, autogenerate: bool = Fals
     scripts = config.scripts()
     if not autogenerate:
         return write_revision(scripts, message, None)
-    applied = current(config) if config.database.exists() else None
+    applied = current(config) if config.exists() else None
     if applied != scripts.head:
-        raise NotAtHeadError(config.database, applied, scripts.head)
-    if not config.database.exists():
+        raise NotAtHeadError(
+            config.display if config.is_postgres else Path(config.database), applied, scripts.head
+        )
+    if not config.exists():
         shadow = shadow_of(None)
         try:
             return write_revision(scripts, message, shadow)

@@ -104,6 +104,8 @@ def indexes_on(conn: duckdb.DuckDBPyConnection, table: str) -> tuple[IndexDef, .
 
 
 def checks_of(conn: duckdb.DuckDBPyConnection, table: str) -> tuple[CheckDef, ...]:
+    if not isinstance(conn, duckdb.DuckDBPyConnection):  # CHECK widening is DuckDB-only
+        return ()
     rows = conn.execute(
         f"SELECT expression, constraint_text, constraint_column_names FROM duckdb_constraints() "
         f"WHERE {_SCOPE} AND table_name = ? AND constraint_type = 'CHECK' "
@@ -160,7 +162,12 @@ def _closure(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 def dependents(conn: duckdb.DuckDBPyConnection, table: str) -> Dependents:
-    """Read the dependents of ``table`` from the catalog of ``conn``."""
+    """Read the dependents of ``table`` from the catalog of ``conn``.
+
+    Only DuckDB refuses ALTERs for dependents; on another backend nothing is in the way.
+    """
+    if not isinstance(conn, duckdb.DuckDBPyConnection):
+        return Dependents(table=table, sql="", indexes=(), children=(), checks=())
     children = tuple(
         ChildTable(name, table_sql(conn, name), indexes_on(conn, name))
         for name in _closure(conn, table)

@@ -2,26 +2,33 @@
 
 Metadata only (catalog functions and the small bookkeeping table), so it costs
 milliseconds whatever the row count; the Dagster asset checks and the in-asset
-gate call :func:`check_connection` before every write.
+gate call :func:`check_connection` before every write. Types are compared by Ibis
+dtype (:func:`~egregora_pipeline.schema.types.same_type`), so ``VARCHAR`` / ``text``
+and ``TIMESTAMPTZ`` / ``timestamp with time zone`` are never drift, on any backend.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import duckdb
+from typing import Any
 
 from egregora_pipeline.migrations import bookkeeping, catalog
+from egregora_pipeline.migrations.impl import impl_for
 from egregora_pipeline.migrations.results import CheckReport, ColumnMismatch, TableDrift
 from egregora_pipeline.migrations.script import ScriptDirectory
 from egregora_pipeline.schema.declared import DECLARED_TABLES
 from egregora_pipeline.schema.duckdb_types import duckdb_type, normalize_type
+from egregora_pipeline.schema.types import ibis_type_string, same_type
 
 
 def table_drift(
-    conn: duckdb.DuckDBPyConnection, live_tables: dict[str, dict[str, catalog.LiveColumn]]
+    conn: Any, live_tables: dict[str, dict[str, catalog.LiveColumn]]
 ) -> dict[str, TableDrift]:
-    """Per declared table: missing, mismatched and undeclared columns."""
+    """Per declared table: missing, mismatched and undeclared columns.
+
+    Types are shown as the backend's catalog names them: DuckDB type names on DuckDB,
+    Ibis type strings elsewhere."""
+    native = impl_for(conn).name == "duckdb"
     result: dict[str, TableDrift] = {}
     for name, table in DECLARED_TABLES.items():
         live = live_tables.get(name)
@@ -35,13 +42,15 @@ def table_drift(
             if have is None:
                 missing.append(column)
                 continue
-            expected_type = duckdb_type(dtype)
-            if normalize_type(have.type) != expected_type or have.nullable != dtype.nullable:
+            expected_type = duckdb_type(dtype) if native else ibis_type_string(dtype)
+            type_ok = same_type(have.type, dtype)
+            if not type_ok or have.nullable != dtype.nullable:
+                actual = normalize_type(have.type) if native else have.type
                 mismatched.append(
                     ColumnMismatch(
                         column=column,
                         expected_type=expected_type,
-                        actual_type=normalize_type(have.type),
+                        actual_type=expected_type if type_ok else actual,
                         expected_nullable=bool(dtype.nullable),
                         actual_nullable=have.nullable,
                     )
@@ -52,7 +61,7 @@ def table_drift(
 
 
 def check_connection(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Any,
     *,
     versions_dir: Path | None = None,
     scripts: ScriptDirectory | None = None,

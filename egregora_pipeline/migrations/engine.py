@@ -19,8 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-
-import duckdb
+from typing import Any
 
 from egregora_pipeline.migrations import bookkeeping, catalog
 from egregora_pipeline.migrations.adoption import (
@@ -44,6 +43,7 @@ from egregora_pipeline.migrations.batch import (
 )
 from egregora_pipeline.migrations.errors import (
     AdoptionError,
+    BackendNotSupportedError,
     BatchVerificationError,
     DestructiveOperationError,
     DryRunFailedError,
@@ -52,6 +52,7 @@ from egregora_pipeline.migrations.errors import (
     ReconcileError,
     RevisionFailedError,
 )
+from egregora_pipeline.migrations.impl.base import Connection, MigrationImpl, impl_for, using
 from egregora_pipeline.migrations.ops import CreateTable, Operation
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.migrations.reconcile import (
@@ -73,12 +74,23 @@ from egregora_pipeline.migrations.widening import plan_widenings
 from egregora_pipeline.schema.declared import DECLARED_TABLES, DOCUMENTS_TABLE
 from egregora_pipeline.sql import quote_ident, quote_literal
 
+PORTABLE_LAYOUTS: frozenset[str] = frozenset({"empty", "partial_unified", "unversioned_current"})
+"""Layouts a warehouse without bookkeeping can be adopted from on every backend; the
+others only ever existed in DuckDB files (docs/backends.md)."""
+
 
 class Runner:
-    """Executes SQL on one connection and records every statement, per step."""
+    """Executes SQL on one connection and records every statement, per step.
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+    ``nested``: the whole run is inside an outer transaction the caller rolls back (a
+    PostgreSQL dry run), so each step's transaction is a savepoint; the plan still
+    shows ``BEGIN TRANSACTION`` / ``COMMIT``, what a real run executes.
+    """
+
+    def __init__(self, conn: Connection, *, nested: bool = False) -> None:
         self.conn = conn
+        self.impl: MigrationImpl = impl_for(conn)
+        self.nested = nested
         self.statements: list[str] = []
         self.steps: list[PlanStep] = []
         self.last = ""
@@ -90,11 +102,9 @@ class Runner:
 
     def run(
         self, sql: str, params: Sequence[object] | None = None, shown: str | None = None
-    ) -> duckdb.DuckDBPyConnection:
+    ) -> Any:
         self.last = shown or sql
-        cursor = (
-            self.conn.execute(sql, list(params)) if params is not None else self.conn.execute(sql)
-        )
+        cursor = self.impl.execute(self.conn, sql, params)
         self.statements.append(self.last)
         if self.steps:
             self.steps[-1].statements.append(self.last)
@@ -104,28 +114,40 @@ class Runner:
         if self.steps:
             self.steps[-1].statements.append(f"-- {text}")
 
+    def begin(self) -> None:
+        if self.nested:
+            self.run("SAVEPOINT egregora_step", shown="BEGIN TRANSACTION")
+        else:
+            self.run("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        self.run("RELEASE SAVEPOINT egregora_step" if self.nested else "COMMIT", shown="COMMIT")
+
     def rollback(self) -> None:
         # no transaction may be open (when BEGIN itself failed)
-        with contextlib.suppress(duckdb.Error):
-            self.conn.execute("ROLLBACK")
+        with contextlib.suppress(*self.impl.errors):
+            if self.nested:
+                self.impl.execute(self.conn, "ROLLBACK TO SAVEPOINT egregora_step")
+            else:
+                self.impl.execute(self.conn, "ROLLBACK")
 
     def checkpoint(self, warnings: list[str]) -> None:
+        statement = self.impl.checkpoint_statement()
+        if statement is None:
+            return
         try:
-            self.run("CHECKPOINT")
-        except duckdb.TransactionException as error:
+            self.run(statement)
+        except self.impl.errors as error:
             warnings.append(f"CHECKPOINT postponed (another transaction is open): {error}")
 
 
-def database_label(conn: duckdb.DuckDBPyConnection) -> str:
-    """The file behind ``conn`` (for messages)."""
-    row = conn.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchone()
-    return str(row[0]) if row and row[0] else "the in-memory database"
+def database_label(conn: Connection) -> str:
+    """The warehouse behind ``conn`` (for messages; a URL without its password)."""
+    return impl_for(conn).database_label(conn)
 
 
 def _verified(
-    conn: duckdb.DuckDBPyConnection, scripts: ScriptDirectory, database: str
+    conn: Connection, scripts: ScriptDirectory, database: str
 ) -> bookkeeping.HistoryState:
     state = bookkeeping.verify(bookkeeping.read(conn), scripts)
     if state.problems:
@@ -139,7 +161,8 @@ def _execute_op(runner: Runner, probe: Probe, op: Operation, *, recheck: bool = 
     ``recheck`` looks at the catalog again right before an ALTER: a revision's raw
     SQL (``op.execute``) may have created an index since the step was planned.
     Generated plans (adoption, reconcile) run exactly what they planned."""
-    if recheck and not isinstance(op, BatchTable):
+    op = op.prepare(probe)
+    if recheck and not isinstance(op, BatchTable) and runner.impl.legacy_layouts:
         op = needs_batch(probe, op) or op
     if isinstance(op, BatchTable):
         runner.comment(op.describe())
@@ -158,7 +181,7 @@ def _run_ops(
     allow_destructive: bool,
     warnings: list[str],
 ) -> None:
-    batched, _ = plan_batches(probe, ops)
+    batched = plan_batches(probe, ops)[0] if runner.impl.legacy_layouts else list(ops)
     for op in batched:
         if not allow_destructive:
             risk = op.risk(probe)
@@ -199,21 +222,24 @@ def _cause(error: MigrationError) -> str:
 def _in_transaction(
     runner: Runner,
     body: Callable[[], None],
-    on_error: Callable[[duckdb.Error], MigrationError],
+    on_error: Callable[[Exception], MigrationError],
     warnings: list[str],
     *,
     dry_run: bool = False,
 ) -> None:
-    """Run ``body`` in one transaction; a dry run reports what would fail, never a rollback."""
-    runner.run("BEGIN TRANSACTION")
+    """Run ``body`` in one transaction; a dry run reports what would fail, never a rollback.
+
+    On PostgreSQL the step's DDL and its bookkeeping row commit together (transactional
+    DDL); on DuckDB too, and the WAL is checkpointed after the commit."""
+    runner.begin()
     try:
         body()
-        runner.run("COMMIT")
-    except duckdb.Error as error:
+        runner.commit()
+    except runner.impl.errors as error:
         runner.rollback()
         if dry_run:
             raise _dry_run_failure(runner, str(error)) from error
-        raise on_error(error) from error
+        raise on_error(error) from error  # type: ignore[arg-type]
     except (AdoptionError, ReconcileError, BatchVerificationError) as error:
         runner.rollback()
         if dry_run:
@@ -225,7 +251,7 @@ def _in_transaction(
     runner.checkpoint(warnings)
 
 
-def _applied_ids(conn: duckdb.DuckDBPyConnection) -> set[str]:
+def _applied_ids(conn: Connection) -> set[str]:
     return {r.revision_id for r in bookkeeping.read(conn)}
 
 
@@ -247,13 +273,16 @@ def _adopt(
             f"ALTER TABLE {quote_ident(DOCUMENTS_TABLE)} RENAME TO {quote_ident(ATOM_LEGACY)}"
         )
     baseline = plan_baseline(probe, ops)
-    widenings = plan_widenings(probe, list(DECLARED_TABLES), strict=strict)
-    batched, batch_actions = plan_batches(probe, baseline.ops, widenings)
+    if runner.impl.legacy_layouts:
+        widenings = plan_widenings(probe, list(DECLARED_TABLES), strict=strict)
+        batched, batch_actions = plan_batches(probe, baseline.ops, widenings)
+    else:  # PostgreSQL alters any table in place: no batch, and no CHECK is widened
+        widenings, batched, batch_actions = [], list(baseline.ops), []
     for op in batched:
         _execute_op(runner, probe, op)
     for op in ops:
         if not isinstance(op, CreateTable):
-            for statement in op.render():
+            for statement in op.prepare(probe).render():
                 runner.run(statement)
     problems = verify_reconciled(probe, baseline)
     if problems:
@@ -296,7 +325,7 @@ def _fold_atom(
     insert = plan_atom(probe, BACKFILLS[(DOCUMENTS_TABLE, "created_at")].sql(frozenset())[0])
     try:
         inserted_row = runner.run(insert).fetchone()
-    except duckdb.Error as error:
+    except runner.impl.errors as error:
         raise AdoptionError(layout, ATOM_LEGACY, insert, str(error)) from error
     inserted = int(inserted_row[0]) if inserted_row else 0
     if not probe.dry_run and inserted != rows:
@@ -328,7 +357,7 @@ def _run_fold(
         )
     try:
         inserted_row = runner.run(insert).fetchone()
-    except duckdb.Error as error:
+    except runner.impl.errors as error:
         raise AdoptionError(layout, fold.table, insert, str(error)) from error
     inserted = int(inserted_row[0]) if inserted_row else 0
     if not probe.dry_run and inserted != rows - already:
@@ -397,7 +426,7 @@ def _apply_revision(
         )
         runner.run(sql, params, shown)
 
-    def failed(error: duckdb.Error) -> MigrationError:
+    def failed(error: Exception) -> MigrationError:
         return RevisionFailedError(rev.revision, rev.path, runner.last, str(error))
 
     _in_transaction(runner, body, failed, result.warnings, dry_run=probe.dry_run)
@@ -417,7 +446,9 @@ def _reconcile(runner: Runner, probe: Probe, result: UpgradeResult) -> None:
     result.warnings.extend(w for w in plan.unresolved if w not in result.warnings)
     if plan.is_empty:
         return
-    batched, batch_actions = plan_batches(probe, plan.ops)
+    batched, batch_actions = (
+        plan_batches(probe, plan.ops) if runner.impl.legacy_layouts else (list(plan.ops), [])
+    )
     runner.start("reconcile", None, "add missing declared columns in place")
 
     def body() -> None:
@@ -427,7 +458,7 @@ def _reconcile(runner: Runner, probe: Probe, result: UpgradeResult) -> None:
         if problems:
             raise ReconcileError(problems)
 
-    def failed(error: duckdb.Error) -> MigrationError:
+    def failed(error: Exception) -> MigrationError:
         return ReconcileError([f"{runner.last}: {error}"])
 
     _in_transaction(runner, body, failed, result.warnings, dry_run=probe.dry_run)
@@ -436,7 +467,7 @@ def _reconcile(runner: Runner, probe: Probe, result: UpgradeResult) -> None:
 
 
 def run_upgrade(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Connection,
     probe: Probe,
     scripts: ScriptDirectory,
     target: str = "head",
@@ -451,21 +482,22 @@ def run_upgrade(
     declared rules."""
     token = MIGRATION_CLOCK.set(datetime.now(UTC))
     try:
-        return _run_upgrade(
-            conn,
-            probe,
-            scripts,
-            target,
-            allow_destructive=allow_destructive,
-            database=database,
-            strict=strict_adoption,
-        )
+        with using(conn):
+            return _run_upgrade(
+                conn,
+                probe,
+                scripts,
+                target,
+                allow_destructive=allow_destructive,
+                database=database,
+                strict=strict_adoption,
+            )
     finally:
         MIGRATION_CLOCK.reset(token)
 
 
 def _run_upgrade(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Connection,
     probe: Probe,
     scripts: ScriptDirectory,
     target: str,
@@ -485,8 +517,16 @@ def _run_upgrade(
             "use `egregora-pipeline db downgrade` to go back"
         )
     layout = detect_layout(probe) if not state.rows else None
+    impl = impl_for(conn)
+    if layout is not None and not impl.legacy_layouts and layout not in PORTABLE_LAYOUTS:
+        raise BackendNotSupportedError(
+            impl.name,
+            f"adopting the {layout} layout",
+            "that layout only ever existed in DuckDB warehouses; adopt it in DuckDB first "
+            "(`egregora-pipeline db upgrade --database FILE.duckdb`), then copy the tables",
+        )
     result = UpgradeResult(from_revision=state.current, to_revision=state.current)
-    runner = Runner(conn)
+    runner = Runner(conn, nested=probe.dry_run and impl.transactional_ddl)
     for rev in scripts.chain[here:goal]:
         _apply_revision(
             runner,
@@ -508,7 +548,7 @@ def _run_upgrade(
 
 
 def run_downgrade(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Connection,
     probe: Probe,
     scripts: ScriptDirectory,
     target: str,
@@ -517,6 +557,26 @@ def run_downgrade(
     database: str | None = None,
 ) -> UpgradeResult:
     """Revert revisions, newest first, down to ``target`` (an id, ``-N`` or ``base``)."""
+    with using(conn):
+        return _run_downgrade(
+            conn,
+            probe,
+            scripts,
+            target,
+            allow_destructive=allow_destructive,
+            database=database,
+        )
+
+
+def _run_downgrade(
+    conn: Connection,
+    probe: Probe,
+    scripts: ScriptDirectory,
+    target: str,
+    *,
+    allow_destructive: bool,
+    database: str | None,
+) -> UpgradeResult:
     started = time.perf_counter()
     database = database or database_label(probe.data)
     state = _verified(conn, scripts, database)
@@ -528,7 +588,7 @@ def run_downgrade(
             "use `egregora-pipeline db upgrade`"
         )
     result = UpgradeResult(from_revision=state.current, to_revision=state.current)
-    runner = Runner(conn)
+    runner = Runner(conn, nested=probe.dry_run and impl_for(conn).transactional_ddl)
     for rev in reversed(scripts.chain[goal:here]):
         runner.start("downgrade", rev.revision, f"revert: {rev.message}")
         step_started = time.perf_counter()
@@ -550,7 +610,7 @@ def run_downgrade(
             sql, params, shown = bookkeeping.delete_sql(rev.revision)
             runner.run(sql, params, shown)
 
-        def failed(error: duckdb.Error, rev: Revision = rev) -> MigrationError:
+        def failed(error: Exception, rev: Revision = rev) -> MigrationError:
             return RevisionFailedError(rev.revision, rev.path, runner.last, str(error))
 
         _in_transaction(runner, body, failed, result.warnings, dry_run=probe.dry_run)
@@ -566,9 +626,7 @@ def run_downgrade(
     return result
 
 
-def run_stamp(
-    conn: duckdb.DuckDBPyConnection, scripts: ScriptDirectory, target: str
-) -> UpgradeResult:
+def run_stamp(conn: Connection, scripts: ScriptDirectory, target: str) -> UpgradeResult:
     """Record ``target`` (and its ancestors) as applied without running them.
 
     Also the repair tool for history problems: rows of revisions above the
@@ -619,7 +677,7 @@ def run_stamp(
                     f"note = 're-stamped' WHERE revision_id = {quote_literal(rev.revision)}",
                 )
 
-    def failed(error: duckdb.Error) -> MigrationError:
+    def failed(error: Exception) -> MigrationError:
         return MigrationError(f"stamp failed and was rolled back: {runner.last}: {error}")
 
     _in_transaction(runner, body, failed, result.warnings)
@@ -630,7 +688,7 @@ def run_stamp(
 
 
 def history_entries(
-    conn: duckdb.DuckDBPyConnection | None, scripts: ScriptDirectory
+    conn: Connection | None, scripts: ScriptDirectory
 ) -> tuple[list[HistoryEntry], bookkeeping.HistoryState]:
     """Every revision file, oldest first, marked with its bookkeeping row if applied."""
     rows = bookkeeping.read(conn) if conn is not None else []

@@ -112,8 +112,9 @@ class VersionsDirError(MigrationError):
 class NotAtHeadError(MigrationError):
     """``revision --autogenerate`` needs the warehouse at head to compare with."""
 
-    def __init__(self, database: Path, current: str | None, head: str | None) -> None:
-        where = f"at {current}" if current else "at base" if database.exists() else "missing"
+    def __init__(self, database: Path | str, current: str | None, head: str | None) -> None:
+        exists = not isinstance(database, Path) or database.exists()
+        where = f"at {current}" if current else "at base" if exists else "missing"
         super().__init__(
             f"warehouse {database} is {where} but the revisions' head is {head}: autogenerate "
             "compares the declared schema with the live warehouse, so it would repeat what "
@@ -261,3 +262,31 @@ class DryRunFailedError(MigrationError):
         self.step = step
         self.statement = statement
         self.cause = cause
+
+
+# --- backends ---------------------------------------------------------------------
+
+
+class MigrationLockedError(MigrationError):
+    """Another migrator held the PostgreSQL advisory lock for longer than we wait."""
+
+    def __init__(self, database: str, waited_seconds: float, holder: str) -> None:
+        super().__init__(
+            f"warehouse {database}: another migrator holds the migration lock ({holder}); "
+            f"waited {waited_seconds:.0f}s. Wait for it to finish, raise "
+            "EGREGORA_LOCK_TIMEOUT, or end a stuck session with "
+            "`SELECT pg_terminate_backend(PID)`."
+        )
+        self.database = database
+        self.waited_seconds = waited_seconds
+        self.holder = holder
+
+
+class BackendNotSupportedError(MigrationError):
+    """Something only DuckDB warehouses have (legacy layouts, raw SQL of another dialect)."""
+
+    def __init__(self, backend: str, what: str, advice: str) -> None:
+        super().__init__(f"{what} is not supported on {backend}: {advice}")
+        self.backend = backend
+        self.what = what
+        self.advice = advice

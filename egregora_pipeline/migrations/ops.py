@@ -21,35 +21,74 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from egregora_pipeline.migrations import catalog
+from egregora_pipeline.migrations.errors import BackendNotSupportedError
+from egregora_pipeline.migrations.impl.base import current_dialect, impl_for
 from egregora_pipeline.migrations.probe import Probe
-from egregora_pipeline.schema.duckdb_types import normalize_type
+from egregora_pipeline.schema.types import TypeSpec, is_duckdb_spelling, render_type, same_type
 from egregora_pipeline.sql import quote_ident
 
 q = quote_ident
 
 
+def type_python(spec: TypeSpec) -> str:
+    """A type as Python source for a generated revision (a string in either grammar)."""
+    return repr(spec if isinstance(spec, str) else str(spec))
+
+
+def sql_type(spec: TypeSpec) -> str:
+    """``spec`` in the DDL of the backend being rendered for (Ibis's type mappers)."""
+    return render_type(spec, current_dialect())
+
+
 @dataclass(frozen=True)
 class Column:
-    """A column definition as frozen in a revision file."""
+    """A column definition as frozen in a revision file.
+
+    ``type`` is an Ibis dtype, an Ibis type string (``"!string"``, ``"array<string>"``)
+    or a DuckDB type name in capitals (``"VARCHAR"``, the pre-backend form): see
+    :mod:`egregora_pipeline.schema.types`. A non-nullable Ibis type (``"!string"``,
+    ``dt.String(nullable=False)``) makes the column NOT NULL.
+    """
 
     name: str
-    type: str
+    type: TypeSpec
     nullable: bool = True
     default: str | None = None
     """A SQL expression (``'published'``, ``now()``), used verbatim."""
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.type, str) or not is_duckdb_spelling(self.type):
+            from egregora_pipeline.schema.types import to_dtype
+
+            if not to_dtype(self.type).nullable:
+                object.__setattr__(self, "nullable", False)
+
+    @property
+    def sql_type(self) -> str:
+        return sql_type(self.type)
+
     def ddl(self) -> str:
         default = f" DEFAULT {self.default}" if self.default is not None else ""
         not_null = "" if self.nullable else " NOT NULL"
-        return f"{q(self.name)} {self.type}{default}{not_null}"
+        return f"{q(self.name)} {self.sql_type}{default}{not_null}"
 
     def python(self) -> str:
         extra = "" if self.nullable else ", nullable=False"
         if self.default is not None:
             extra += f", default={self.default!r}"
-        return f"Column({self.name!r}, {self.type!r}{extra})"
+        return f"Column({self.name!r}, {type_python(self.type)}{extra})"
+
+    def as_nullable(self) -> Column:
+        """The same column, nullable (a non-nullable Ibis type made nullable too)."""
+        spec = self.type
+        if not isinstance(spec, str) or not is_duckdb_spelling(spec):
+            from egregora_pipeline.schema.types import to_dtype
+
+            spec = to_dtype(spec).copy(nullable=True)
+        return Column(self.name, spec, True, self.default)
 
 
 @dataclass(frozen=True)
@@ -69,6 +108,11 @@ class Operation(ABC):
     @abstractmethod
     def render(self) -> list[str]:
         """The SQL statements this operation runs, in order."""
+
+    def prepare(self, probe: Probe) -> Operation:
+        """This operation ready to render against ``probe``'s backend (Ibis expressions
+        compiled); most operations are ready as they are."""
+        return self
 
     def reverse(self) -> Operation | None:
         """The operation that undoes this one, or None when it cannot be undone from data."""
@@ -167,6 +211,9 @@ class AddColumn(Operation):
     the default only serves existing rows and is dropped afterwards, so later
     inserts must give the value.
 
+    On PostgreSQL a NOT NULL column with a ``default`` is added in one statement
+    (``ADD COLUMN ... DEFAULT ... NOT NULL``): metadata-only for a constant default.
+
     The statement order matters in DuckDB 2.0: ``SET NOT NULL`` on a column
     that was UPDATEd earlier in the same transaction fails ("Cannot create
     index with outstanding updates"). So with a ``default`` placeholder the
@@ -185,14 +232,18 @@ class AddColumn(Operation):
         c = self.column
         t, n = q(self.table), q(c.name)
         default = f" DEFAULT {c.default}" if c.default is not None else ""
-        out = [f"ALTER TABLE {t} ADD COLUMN {n} {c.type}{default}"]
+        # PostgreSQL fills a constant DEFAULT without touching a row, and a NOT NULL given
+        # in the same ADD needs no scan; a separate SET NOT NULL would read every row
+        inline = current_dialect() != "duckdb" and c.default is not None and not c.nullable
+        not_null = " NOT NULL" if inline else ""
+        out = [f"ALTER TABLE {t} ADD COLUMN {n} {c.sql_type}{default}{not_null}"]
         late: list[str] = []
         if self.backfill is not None:
             if c.default is not None or c.nullable:
                 late.append(f"UPDATE {t} SET {n} = {self.backfill}")
             else:
                 out.extend(FillNulls(self.table, c.name, c.type, self.backfill).render())
-        if not c.nullable:
+        if not c.nullable and not inline:
             out.append(f"ALTER TABLE {t} ALTER COLUMN {n} SET NOT NULL")
         if c.default is not None and not self.keep_default:
             out.append(f"ALTER TABLE {t} ALTER COLUMN {n} DROP DEFAULT")
@@ -210,7 +261,7 @@ class AddColumn(Operation):
             extra += f", backfill={self.backfill!r}"
         if not self.keep_default:
             extra += ", keep_default=False"
-        return f"op.add_column({self.table!r}, {c.name!r}, {c.type!r}{extra})"
+        return f"op.add_column({self.table!r}, {c.name!r}, {type_python(c.type)}{extra})"
 
 
 @dataclass(frozen=True)
@@ -227,8 +278,7 @@ class DropColumn(Operation):
     def reverse(self) -> Operation | None:
         if self.column is None:
             return None
-        nullable_copy = Column(self.column.name, self.column.type, True, self.column.default)
-        return AddColumn(self.table, nullable_copy)
+        return AddColumn(self.table, self.column.as_nullable())
 
     def risk(self, probe: Probe) -> Risk | None:
         values = probe.count(f"SELECT count({q(self.name)}) FROM {q(self.table)}")
@@ -266,9 +316,9 @@ class AlterColumnType(Operation):
 
     table: str
     name: str
-    type: str
+    type: TypeSpec
     using: str | None = None
-    old_type: str | None = None
+    old_type: TypeSpec | None = None
     """The type before, only so that :meth:`reverse` can restore it."""
     destructive = True
 
@@ -276,7 +326,7 @@ class AlterColumnType(Operation):
         using = f" USING {self.using}" if self.using is not None else ""
         return [
             f"ALTER TABLE {q(self.table)} ALTER COLUMN {q(self.name)} "
-            f"SET DATA TYPE {self.type}{using}"
+            f"SET DATA TYPE {sql_type(self.type)}{using}"
         ]
 
     def reverse(self) -> Operation | None:
@@ -286,27 +336,35 @@ class AlterColumnType(Operation):
 
     def risk(self, probe: Probe) -> Risk | None:
         live = catalog.columns(probe.catalog, self.table).get(self.name)
-        if live is None or normalize_type(live.type) == normalize_type(self.type):
+        if live is None or same_type(live.type, self.type):
             return None
         col = q(self.name)
-        converted = self.using if self.using is not None else f"TRY_CAST({col} AS {self.type})"
-        lost = probe.count(
-            f"SELECT count(*) FROM {q(self.table)} WHERE {col} IS NOT NULL AND "
-            f"({converted} IS NULL OR TRY_CAST({converted} AS {live.type}) IS DISTINCT FROM {col})"
-        )
+        if impl_for(probe.catalog).name != "duckdb":
+            # no TRY_CAST to count exactly what would not survive: every value is at risk
+            lost = probe.count(f"SELECT count({col}) FROM {q(self.table)}")
+            what = "(PostgreSQL cannot test each value's conversion: every value counts)"
+        else:
+            new = sql_type(self.type)
+            converted = self.using if self.using is not None else f"TRY_CAST({col} AS {new})"
+            lost = probe.count(
+                f"SELECT count(*) FROM {q(self.table)} WHERE {col} IS NOT NULL AND "
+                f"({converted} IS NULL OR TRY_CAST({converted} AS {live.type}) "
+                f"IS DISTINCT FROM {col})"
+            )
+            what = "(values that do not convert or do not round-trip)"
         if not lost:
             return None
         return Risk(
-            f"changing {self.table}.{self.name} from {live.type} to {self.type} "
-            "(values that do not convert or do not round-trip)",
-            lost,
+            f"changing {self.table}.{self.name} from {live.type} to {self.type} {what}", lost
         )
 
     def python(self) -> str:
         extra = f", using={self.using!r}" if self.using is not None else ""
         if self.old_type is not None:
-            extra += f", old_type={self.old_type!r}"
-        return f"op.alter_column_type({self.table!r}, {self.name!r}, {self.type!r}{extra})"
+            extra += f", old_type={type_python(self.old_type)}"
+        return (
+            f"op.alter_column_type({self.table!r}, {self.name!r}, {type_python(self.type)}{extra})"
+        )
 
 
 @dataclass(frozen=True)
@@ -424,16 +482,31 @@ class RebuildTable(Operation):
 class Backfill(Operation):
     """``UPDATE table SET column = expression`` (by default only where it is NULL).
 
+    ``expression`` (and ``where``) are SQL text, or Ibis expressions over the table
+    -- ``_.id``, ``_.title.lower()``, or a function of the table -- compiled for the
+    backend that runs them (:meth:`prepare`, against the live columns' dtypes).
+
     Do not ``set_not_null`` the same column later in the same revision (DuckDB
     2.0 refuses it after an UPDATE); use :class:`FillNulls` for that.
     """
 
     table: str
     name: str
-    expression: str
-    where: str | None = None
+    expression: Any
+    where: Any = None
+
+    def prepare(self, probe: Probe) -> Operation:
+        if isinstance(self.expression, str) and (self.where is None or isinstance(self.where, str)):
+            return self
+        expression = _compile(self.table, self.expression, probe)
+        where = None if self.where is None else _compile(self.table, self.where, probe)
+        return Backfill(self.table, self.name, expression, where)
 
     def render(self) -> list[str]:
+        if not isinstance(self.expression, str) or not (
+            self.where is None or isinstance(self.where, str)
+        ):
+            raise TypeError("an Ibis backfill is compiled by prepare(probe) before render()")
         col = q(self.name)
         where = self.where if self.where is not None else f"{col} IS NULL"
         return [f"UPDATE {q(self.table)} SET {col} = {self.expression} WHERE {where}"]
@@ -441,6 +514,38 @@ class Backfill(Operation):
     def python(self) -> str:
         where = f", where={self.where!r}" if self.where is not None else ""
         return f"op.backfill({self.table!r}, {self.name!r}, {self.expression!r}{where})"
+
+
+def _compile(table: str, expression: Any, probe: Probe) -> str:
+    """An Ibis value over ``table`` as one SQL expression in the running backend's dialect.
+
+    The table is described by its live columns (so the expression type-checks against
+    what is really there), the value compiled by ``ibis.to_sql`` for the dialect, and
+    its projection taken out of the ``SELECT`` (sqlglot) without table qualifiers, to
+    sit in an ``UPDATE``.
+    """
+    import ibis
+    import sqlglot
+    from ibis.common.deferred import Deferred
+    from sqlglot import exp
+
+    dialect = impl_for(probe.catalog).name
+    live = catalog.columns(probe.catalog, table)
+    unbound = ibis.table({name: column.dtype for name, column in live.items()}, name=table)
+    if isinstance(expression, Deferred):
+        value = expression.resolve(unbound)
+    elif callable(expression):
+        value = expression(unbound)
+    else:
+        value = expression
+    selected = ibis.to_sql(unbound.select(__egregora_value=value), dialect=dialect)
+    tree = sqlglot.parse_one(str(selected), read=dialect)
+    projection = tree.expressions[0]
+    if isinstance(projection, exp.Alias):
+        projection = projection.this
+    for column in projection.find_all(exp.Column):
+        column.set("table", None)
+    return str(projection.sql(dialect=dialect))
 
 
 @dataclass(frozen=True)
@@ -454,35 +559,57 @@ class FillNulls(Operation):
 
     table: str
     name: str
-    type: str
+    type: TypeSpec
     expression: str
 
     def render(self) -> list[str]:
         col = q(self.name)
+        if current_dialect() != "duckdb":  # an UPDATE is no obstacle to SET NOT NULL there
+            return [f"UPDATE {q(self.table)} SET {col} = {self.expression} WHERE {col} IS NULL"]
         return [
-            f"ALTER TABLE {q(self.table)} ALTER COLUMN {col} SET DATA TYPE {self.type} "
-            f"USING COALESCE({col}, {self.expression})"
+            f"ALTER TABLE {q(self.table)} ALTER COLUMN {col} SET DATA TYPE "
+            f"{sql_type(self.type)} USING COALESCE({col}, {self.expression})"
         ]
 
     def python(self) -> str:
-        return f"op.fill_nulls({self.table!r}, {self.name!r}, {self.type!r}, {self.expression!r})"
+        return (
+            f"op.fill_nulls({self.table!r}, {self.name!r}, {type_python(self.type)}, "
+            f"{self.expression!r})"
+        )
 
 
 @dataclass(frozen=True)
 class Execute(Operation):
-    """Raw SQL, verbatim. The guard cannot see inside it: review it like code."""
+    """Raw SQL, verbatim. The guard cannot see inside it: review it like code.
+
+    ``dialect`` (``"duckdb"``, ``"postgres"``) names the backend the SQL is written
+    for; on another backend the revision is refused before anything runs. Without
+    one the SQL is taken as portable and runs everywhere.
+    """
 
     sql: str
     reverse_sql: str | None = None
+    dialect: str | None = None
 
     def render(self) -> list[str]:
+        backend = current_dialect()
+        if self.dialect is not None and self.dialect != backend:
+            raise BackendNotSupportedError(
+                backend,
+                f"raw SQL written for {self.dialect} ({self.sql.strip().splitlines()[0][:60]})",
+                "give the revision a variant for this backend "
+                f'(op.execute(sql, dialect="{backend}")) or an Ibis backfill',
+            )
         return [self.sql]
 
     def reverse(self) -> Operation | None:
-        return Execute(self.reverse_sql, self.sql) if self.reverse_sql is not None else None
+        if self.reverse_sql is None:
+            return None
+        return Execute(self.reverse_sql, self.sql, self.dialect)
 
     def python(self) -> str:
-        return f"op.execute({self.sql!r})"
+        dialect = f", dialect={self.dialect!r}" if self.dialect is not None else ""
+        return f"op.execute({self.sql!r}{dialect})"
 
 
 def _mentions(expression: str, column: str) -> bool:
@@ -505,6 +632,12 @@ class Operations:
 
     def __init__(self) -> None:
         self.recorded: list[Operation] = []
+
+    @property
+    def dialect(self) -> str:
+        """The backend this revision is being run for (``duckdb`` or ``postgres``), for a
+        revision that needs raw SQL per backend."""
+        return current_dialect()
 
     def _add(self, operation: Operation) -> None:
         self.recorded.append(operation)
@@ -578,12 +711,17 @@ class Operations:
     ) -> None:
         self._add(RebuildTable(table, tuple(columns), tuple(constraints), dict(copy or {})))
 
-    def backfill(self, table: str, name: str, expression: str, *, where: str | None = None) -> None:
+    def backfill(self, table: str, name: str, expression: Any, *, where: Any = None) -> None:
+        """Set ``name`` where it is NULL (or where ``where`` holds) to ``expression``: SQL
+        text, or an Ibis expression such as ``_.id`` compiled for the running backend."""
         self._add(Backfill(table, name, expression, where))
 
     def fill_nulls(self, table: str, name: str, type_: str, expression: str) -> None:
         """Fill NULLs so that ``set_not_null`` may follow in the same revision."""
         self._add(FillNulls(table, name, type_, expression))
 
-    def execute(self, sql: str, *, reverse_sql: str | None = None) -> None:
-        self._add(Execute(sql, reverse_sql))
+    def execute(
+        self, sql: str, *, reverse_sql: str | None = None, dialect: str | None = None
+    ) -> None:
+        """Raw SQL; name its ``dialect`` when it is not portable (refused elsewhere)."""
+        self._add(Execute(sql, reverse_sql, dialect))

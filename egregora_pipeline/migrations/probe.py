@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
@@ -19,14 +20,15 @@ import duckdb
 class Probe:
     """Where the schema is (``catalog``) and where the rows are (``data``)."""
 
-    catalog: duckdb.DuckDBPyConnection
-    data: duckdb.DuckDBPyConnection
+    catalog: Any
+    """A DuckDB connection or a :class:`~.impl.postgres.PgConnection` (``impl.Connection``)."""
+    data: Any
     dry_run: bool = False
 
     def count(self, sql: str, params: Sequence[object] = ()) -> int:
         """Run a single-value counting query against the data connection."""
         try:
-            row = self.data.execute(sql, list(params)).fetchone()
+            row = self.data.execute(sql, list(params) or None).fetchone()
         except (duckdb.CatalogException, duckdb.BinderException):
             if not self.dry_run:
                 raise

@@ -40,7 +40,8 @@ from egregora_pipeline.migrations.ops import (
 )
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.schema.declared import DECLARED_TABLES, DeclaredTable
-from egregora_pipeline.schema.duckdb_types import duckdb_type, normalize_type
+from egregora_pipeline.schema.duckdb_types import duckdb_type
+from egregora_pipeline.schema.types import same_type
 from egregora_pipeline.settings import DEFAULT_TENANT
 from egregora_pipeline.sql import quote_ident, quote_literal
 
@@ -282,7 +283,7 @@ def _plan_table(
                     "(op.backfill) and set it NOT NULL"
                 )
             continue
-        if normalize_type(have.type) != normalize_type(col.type):
+        if not same_type(have.type, col.type):
             plan.unresolved.append(
                 f"{name} is {have.type}, declared {col.type}: not changed by reconcile (a type "
                 "change can lose data); write a revision (`db revision --autogenerate`)"

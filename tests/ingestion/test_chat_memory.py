@@ -116,7 +116,11 @@ def test_rejections_written_in_batches_are_the_rows_of_one_bulk_insert(
     warehouse.execute("DELETE FROM messages")
     warehouse.execute("DELETE FROM ingest_rejections")
 
-    log = RejectionLog(warehouse, run_id="r", input_kind="whatsapp", batch_rows=2, sample_size=3)
+    log = RejectionLog(
+        lambda batch: insert_rejections(warehouse, batch, run_id="r", input_kind="whatsapp"),
+        batch_rows=2,
+        sample_size=3,
+    )
     _load(warehouse, chat, rejections=log)
     log.flush()
 

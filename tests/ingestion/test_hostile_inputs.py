@@ -216,7 +216,7 @@ def test_one_document_failing_its_write_does_not_cost_the_others_theirs(
     """A group whose upsert fails is written again input by input."""
     import duckdb
 
-    from egregora_pipeline.ingestion.pipeline import _Candidate, _write_documents
+    from egregora_pipeline.ingestion.pipeline import DuckDBSink, _Candidate, _write_documents
     from egregora_pipeline.ingestion.report import InputReport
     from egregora_pipeline.schema import DECLARED_TABLES, create_table_sql
 
@@ -238,7 +238,7 @@ def test_one_document_failing_its_write_does_not_cost_the_others_theirs(
         return _Candidate(InputReport(Path(f"{slug}.md"), "markdown"), record)
 
     group = [post("a"), post("b", extensions="{not json"), post("c")]
-    _write_documents(conn, group)
+    _write_documents(DuckDBSink(conn), group)
     assert sorted(r[0] for r in conn.execute("SELECT slug FROM documents").fetchall()) == [
         "a",
         "c",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import psycopg
 import pytest
 
 from egregora_pipeline.migrations import MigrationConfig
@@ -152,3 +154,59 @@ def build_partial_unified(database: Path, rows: int = 5) -> None:
                    TIMESTAMPTZ '2024-01-01 00:00:00+00' + INTERVAL (i) HOUR AS created_at
             FROM range({rows}) t(i)""",
     )
+
+
+# --- both backends ----------------------------------------------------------------
+# The real PostgreSQL server of tests/postgres (one per session, started on first use).
+from tests.postgres.conftest import postgres_database, postgres_server  # noqa: E402, F401
+from tests.postgres.server import PostgresServer  # noqa: E402
+
+BACKENDS = ("duckdb", "postgres")
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """A warehouse of one backend for a test: what ``--database`` takes, and SQL on it."""
+
+    backend: str
+    database: Path | str
+    """A DuckDB path, or a PostgreSQL URL with its password."""
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if isinstance(self.database, Path):
+            return query(self.database, sql, params)
+        with psycopg.connect(self.database, autocommit=True, connect_timeout=10) as conn:
+            cursor = conn.execute(sql.replace("?", "%s"), list(params) or None)
+            return cursor.fetchall() if cursor.description else []
+
+    def execute(self, *statements: str) -> None:
+        if isinstance(self.database, Path):
+            execute(self.database, *statements)
+            return
+        with psycopg.connect(self.database, autocommit=True, connect_timeout=10) as conn:
+            for statement in statements:
+                conn.execute(statement.encode())
+
+    def tables(self) -> set[str]:
+        if self.backend == "duckdb":
+            return tables_of(self.database) if Path(self.database).exists() else set()
+        rows = self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+        return {r[0] for r in rows}
+
+    def config(self, versions_dir: Path | None = None, **options: Any) -> MigrationConfig:
+        return MigrationConfig(
+            database=self.database, lock_timeout=30, versions_dir=versions_dir, **options
+        )
+
+
+@pytest.fixture(params=BACKENDS)
+def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
+    """An empty warehouse, once on DuckDB (a file not created yet) and once on PostgreSQL
+    (a fresh database on the session's real server)."""
+    if request.param == "duckdb":
+        return Warehouse("duckdb", tmp_path / "warehouse" / "egregora.duckdb")
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name: str = request.getfixturevalue("postgres_database")
+    return Warehouse("postgres", server.url(name))

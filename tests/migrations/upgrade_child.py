@@ -1,6 +1,6 @@
 """Child processes for the concurrency and crash tests.
 
-``python upgrade_child.py DB VERSIONS [GO]``: import everything, print
+``python upgrade_child.py DB VERSIONS [GO]`` (DB: a DuckDB path or a PostgreSQL URL): import everything, print
 ``ready``, wait for the file GO to exist (so several children start migrating
 at the same moment), run ``upgrade``, print the applied revision ids as JSON.
 
@@ -27,7 +27,12 @@ import egregora_pipeline.migrations.safeguard  # noqa: F401
 from egregora_pipeline.migrations import MigrationConfig, upgrade
 
 
-def _upgrade(database: Path, versions: Path) -> list[str]:
+def _warehouse(value: str) -> Path | str:
+    """A DuckDB path, or a PostgreSQL URL kept as text (``Path`` would fold its ``//``)."""
+    return value if value.startswith("postgresql:") else Path(value)
+
+
+def _upgrade(database: Path | str, versions: Path) -> list[str]:
     result = upgrade(MigrationConfig(database, lock_timeout=60, versions_dir=versions))
     return [a.revision_id for a in result.applied]
 
@@ -35,7 +40,7 @@ def _upgrade(database: Path, versions: Path) -> list[str]:
 def fork_server(versions: Path) -> int:
     print("ready", flush=True)
     for line in sys.stdin:
-        database = Path(line.strip())
+        database = _warehouse(line.strip())
         pid = os.fork()
         if pid == 0:
             try:
@@ -51,7 +56,7 @@ def fork_server(versions: Path) -> int:
 def main(argv: list[str]) -> int:
     if argv[0] == "--fork-server":
         return fork_server(Path(argv[1]))
-    database, versions = Path(argv[0]), Path(argv[1])
+    database, versions = _warehouse(argv[0]), Path(argv[1])
     go = Path(argv[2]) if len(argv) > 2 else None
     print("ready", flush=True)
     while go is not None and not go.exists():
