@@ -145,13 +145,14 @@ def table_drift(name: str, declared: ibis.Schema, live: ibis.Schema) -> TableDri
         same_type = canonical(wanted.copy(nullable=True)) == canonical(found.copy(nullable=True))
         if same_type and wanted.nullable == found.nullable:
             continue
+        # Same type spelt differently (``timestamp('UTC')`` / ``timestamp('UTC', 6)``) is not a
+        # type difference: report the declared spelling, so only nullability shows as changed.
+        actual = found.copy(nullable=True) if not same_type else wanted.copy(nullable=True)
         mismatched.append(
             ColumnMismatch(
                 column=column,
                 expected_type=str(wanted.copy(nullable=True)),
-                actual_type=str(found.copy(nullable=True))
-                if not same_type
-                else str(wanted.copy(nullable=True)),
+                actual_type=str(actual),
                 expected_nullable=wanted.nullable,
                 actual_nullable=found.nullable,
             )

@@ -12,6 +12,9 @@ config, job snapshot, tags, events) nor a sensor's or schedule's run request.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -112,6 +115,29 @@ def test_the_url_picks_the_resource_the_kind_and_the_pool(tmp_path: Path) -> Non
         assert {k for key in graph.get_all_asset_keys() for k in graph.get(key).kinds} == {kind}
     assert pg.resources["egregora"].database == "postgresql://bob@db.example:5432/egregora"
     assert "s3cret" not in repr(pg.resources)
+
+
+def test_the_code_location_loads_with_a_postgresql_url_in_the_environment(tmp_path: Path) -> None:
+    """What ``dagster dev`` / a code server does at start: import ``defs`` from the environment."""
+    url = "postgresql://bob:s3cret@db.example:5432/egregora"
+    probe = (
+        "from egregora_pipeline.definitions import defs\n"
+        "job = defs.resolve_job_def('ingest_job')\n"
+        "print(type(defs.resources['warehouse']).__name__)\n"
+        "print(sorted({str(n.definition.pool) for n in job.nodes_in_topological_order}))\n"
+    )
+    env = {**os.environ, "EGREGORA_DATABASE": url, "EGREGORA_INBOX": str(tmp_path / "inbox")}
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["PostgresWarehouseResource", "['None']"]
+    assert "s3cret" not in done.stdout + done.stderr
 
 
 def test_declared_tables_pass_the_blocking_column_checks_on_both_backends(
