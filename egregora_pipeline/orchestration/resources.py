@@ -90,7 +90,7 @@ class PostgresWarehouseResource(dg.ConfigurableResource):
 
     The password stays in that variable (or in ``PGPASSWORD`` / the password
     file, as libpq looks it up): never in config, tags, metadata or logs, which
-    show :attr:`display`.
+    show the target's ``display`` form.
     """
 
     url: str = Field(description="PostgreSQL URL, from the environment (EGREGORA_DATABASE).")
@@ -100,10 +100,6 @@ class PostgresWarehouseResource(dg.ConfigurableResource):
         if not isinstance(target, PostgresTarget):  # the variable changed under us
             raise WarehouseURLError(str(target), "is not a PostgreSQL URL any more")
         return target
-
-    @property
-    def display(self) -> str:
-        return self.target().display
 
 
 Warehouse = WarehouseResource | PostgresWarehouseResource
