@@ -25,11 +25,12 @@ from egregora_pipeline.ingestion import IngestReport, ProgressEvent, ingest
 from egregora_pipeline.migrations import check_connection
 from egregora_pipeline.orchestration.metadata import column_schema, counts_metadata
 from egregora_pipeline.orchestration.resources import (
-    WAREHOUSE_POOL,
     EgregoraSettingsResource,
-    WarehouseResource,
+    Warehouse,
+    warehouse_display,
 )
 from egregora_pipeline.orchestration.schema_assets import SCHEMA_ASSET
+from egregora_pipeline.orchestration.warehouse import WAREHOUSE_POOL, engine_connection
 from egregora_pipeline.quality import row_count
 from egregora_pipeline.schema import DOCUMENTS, MESSAGES, DeclaredTable
 
@@ -120,12 +121,12 @@ def input_summaries(report: IngestReport) -> list[dict[str, object]]:
     ]
 
 
-def _ingestion_spec(table: DeclaredTable, description: str) -> dg.AssetSpec:
+def _ingestion_spec(table: DeclaredTable, description: str, kind: str) -> dg.AssetSpec:
     return dg.AssetSpec(
         dg.AssetKey(table.name),
         deps=[SCHEMA_ASSET],
         group_name="ingestion",
-        kinds={"duckdb"},
+        kinds={kind},
         description=description,
         metadata={"dagster/column_schema": column_schema(table.schema)},
         skippable=True,
@@ -133,37 +134,59 @@ def _ingestion_spec(table: DeclaredTable, description: str) -> dg.AssetSpec:
     )
 
 
-@dg.multi_asset(
-    name=INGEST_OP,
-    specs=[
-        _ingestion_spec(MESSAGES, "Chat messages (staging), one row per WhatsApp message."),
-        _ingestion_spec(DOCUMENTS, "Posts, profiles, journal entries and media, one wide table."),
-    ],
-    can_subset=True,
-    pool=WAREHOUSE_POOL,
-)
-def ingest_inputs(
+def build_ingest_inputs(
+    pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb"
+) -> dg.AssetsDefinition:
+    """The ingestion op for one backend: in ``pool`` (none: no limit), tagged ``kind``."""
+
+    @dg.multi_asset(
+        name=INGEST_OP,
+        specs=[
+            _ingestion_spec(
+                MESSAGES, "Chat messages (staging), one row per WhatsApp message.", kind
+            ),
+            _ingestion_spec(
+                DOCUMENTS, "Posts, profiles, journal entries and media, one wide table.", kind
+            ),
+        ],
+        can_subset=True,
+        pool=pool,
+    )
+    def ingest_inputs(
+        context: dg.AssetExecutionContext,
+        config: IngestConfig,
+        warehouse: dg.ResourceParam[Warehouse],
+        egregora: EgregoraSettingsResource,
+        progress: dg.ResourceParam[ProgressSink],
+    ) -> Iterator[dg.MaterializeResult]:
+        """Ingest the configured paths (or the inbox) into the selected tables."""
+        settings = egregora.settings()
+        targets = frozenset(key.path[-1] for key in context.selected_asset_keys)
+        paths = _input_paths(config, settings.inbox)
+        context.log.info("ingesting %d input(s) into %s", len(paths), warehouse_display(egregora))
+        with engine_connection(warehouse, step="ingestion (the loader)") as conn:
+            assert_schema_ready(conn)
+            report = ingest(
+                conn,
+                paths,
+                settings=settings,
+                run_id=context.run.run_id,
+                targets=targets,
+                progress=progress,
+            )
+            counts = {name: row_count(conn, name) for name in targets}
+        yield from _materializations(context, report, targets, counts)
+
+    return ingest_inputs
+
+
+def _materializations(
     context: dg.AssetExecutionContext,
-    config: IngestConfig,
-    warehouse: WarehouseResource,
-    egregora: EgregoraSettingsResource,
-    progress: dg.ResourceParam[ProgressSink],
+    report: IngestReport,
+    targets: frozenset[str],
+    counts: dict[str, int],
 ) -> Iterator[dg.MaterializeResult]:
-    """Ingest the configured paths (or the inbox) into the selected tables."""
-    settings = egregora.settings()
-    targets = frozenset(key.path[-1] for key in context.selected_asset_keys)
-    paths = _input_paths(config, settings.inbox)
-    with warehouse.get_connection() as conn:
-        assert_schema_ready(conn)
-        report = ingest(
-            conn,
-            paths,
-            settings=settings,
-            run_id=context.run.run_id,
-            targets=targets,
-            progress=progress,
-        )
-        counts = {name: row_count(conn, name) for name in targets}
+    """Log what was rejected; one materialization per selected table, with its counts."""
     for item in report.inputs:
         if item.error:
             context.log.error("input rejected as a whole: %s: %s", item.source, item.error)
@@ -196,3 +219,7 @@ def ingest_inputs(
                 "dagster/column_schema": column_schema(table.schema),
             },
         )
+
+
+ingest_inputs = build_ingest_inputs()
+"""The DuckDB definition (pool ``egregora_warehouse``); ``definitions.py`` builds per backend."""

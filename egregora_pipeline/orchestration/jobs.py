@@ -6,11 +6,14 @@ the schema asset and its checks alone (what CI or an operator runs to gate a
 warehouse without ingesting).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: Dagster reads the schedule's resource
+# annotation at definition time.
 
 import dagster as dg
 
+from egregora_pipeline.orchestration.resources import EgregoraSettingsResource, warehouse_display
 from egregora_pipeline.orchestration.schema_assets import SCHEMA_ASSET
+from egregora_pipeline.orchestration.warehouse import WAREHOUSE_TAG
 
 INGEST_JOB = "ingest_job"
 MIGRATE_JOB = "migrate_job"
@@ -27,7 +30,8 @@ migrate_job = dg.define_asset_job(
     description="Bring the warehouse to head and run the blocking schema checks.",
 )
 
-daily_ingest_schedule = dg.ScheduleDefinition(
+
+@dg.schedule(
     name="daily_ingest",
     job=ingest_job,
     cron_schedule="0 5 * * *",
@@ -35,6 +39,10 @@ daily_ingest_schedule = dg.ScheduleDefinition(
     description="Every day at 05:00 UTC, ingest whatever is in the inbox.",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
+def daily_ingest_schedule(egregora: EgregoraSettingsResource) -> dg.RunRequest:
+    """One ``ingest_job`` run over the inbox, tagged with its warehouse (never a password)."""
+    return dg.RunRequest(tags={WAREHOUSE_TAG: warehouse_display(egregora)})
+
 
 ingestion_automation_sensor = dg.AutomationConditionSensorDefinition(
     name="ingestion_automation",

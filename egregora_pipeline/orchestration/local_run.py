@@ -20,8 +20,13 @@ from egregora_pipeline.orchestration.dead_runs import new_run_id, release_dead_r
 from egregora_pipeline.orchestration.ingestion_assets import INGEST_OP, ProgressSink, no_progress
 from egregora_pipeline.orchestration.instance import InstanceChoice, open_instance
 from egregora_pipeline.orchestration.jobs import INGEST_JOB
-from egregora_pipeline.orchestration.resources import build_resources
+from egregora_pipeline.orchestration.resources import (
+    EgregoraSettingsResource,
+    build_resources,
+    warehouse_display,
+)
 from egregora_pipeline.orchestration.schema_assets import SCHEMA_ASSET
+from egregora_pipeline.orchestration.warehouse import WAREHOUSE_TAG
 from egregora_pipeline.settings import Settings
 
 if TYPE_CHECKING:  # only annotates: the class lives in Dagster's internal package
@@ -109,17 +114,24 @@ def run_ingest_job(
     progress: ProgressSink = no_progress,
     log_level: str = "CRITICAL",
     instance: InstanceChoice = EPHEMERAL,
+    database: str | None = None,
 ) -> IngestRunOutcome:
     """Execute ``ingest_job`` on ``paths`` against ``settings.database``; never raises.
 
     The run is recorded in ``instance`` (see :mod:`.instance`); the default is a
-    throw-away one, which is what library callers and tests want.
+    throw-away one, which is what library callers and tests want. ``database``
+    is the raw warehouse value when it is a PostgreSQL URL (``settings.database``
+    is a path); ``defs`` should then come from
+    :func:`egregora_pipeline.definitions.build_defs` for the same value.
     """
     job = defs.resolve_job_def(INGEST_JOB)
     run_config = {
         "ops": {INGEST_OP: {"config": {"paths": [str(p) for p in paths]}}},
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
+    resources = {**build_resources(settings, database), "progress": progress}
+    egregora = resources["egregora"]
+    assert isinstance(egregora, EgregoraSettingsResource)
     with open_instance(instance) as dagster_instance:
         if instance.persistent:  # a killed earlier run must not hold the pool slot forever
             release_dead_runs(dagster_instance)
@@ -128,9 +140,9 @@ def run_ingest_job(
             run_config=run_config,
             instance=dagster_instance,
             raise_on_error=False,
-            resources={**build_resources(settings), "progress": progress},
+            resources=resources,
             run_id=run_id,
-            tags=run_tags(run_id),
+            tags={**run_tags(run_id), WAREHOUSE_TAG: warehouse_display(egregora)},
         )
     outcome = collect_outcome(result)
     outcome.instance = instance

@@ -1,14 +1,22 @@
-"""Dagster resources: the warehouse connection and the run-time settings.
+"""Dagster resources: the warehouse (DuckDB or PostgreSQL, from its URL) and the settings.
 
 ``WarehouseResource`` *is* a :class:`dagster_duckdb.DuckDBResource` (so it shows
 up and configures like one), but opens connections through
 :func:`egregora_pipeline.connection.connect_warehouse`: the stock resource gives
 up after ten quick retries, while two Dagster runs started together can hold
 DuckDB's single-writer lock for far longer than that.
+
+``PostgresWarehouseResource`` holds a PostgreSQL URL, always bound as
+``EnvVar("EGREGORA_DATABASE")``: Dagster stores every run's job snapshot in the
+instance, resource configuration included, and an ``EnvVar`` is stored by its
+name while a literal value is stored as is (measured) -- so the password never
+reaches the instance, the UI or a log. :func:`build_resources` picks the
+resource from the URL.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,13 +27,30 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from egregora_pipeline.connection import connect_warehouse
+from egregora_pipeline.orchestration.warehouse import WAREHOUSE_POOL
 from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS, Settings
+from egregora_pipeline.warehouse_url import (
+    DuckDBTarget,
+    PostgresTarget,
+    WarehouseURLError,
+    is_postgres_url,
+    parse_warehouse,
+    redact_url,
+)
 
-WAREHOUSE_POOL = "egregora_warehouse"
-"""The Dagster concurrency pool of every step that opens the warehouse.
+__all__ = [
+    "WAREHOUSE_POOL",
+    "WAREHOUSE_URL_ENV",
+    "EgregoraSettingsResource",
+    "PostgresWarehouseResource",
+    "Warehouse",
+    "WarehouseResource",
+    "build_resources",
+    "warehouse_display",
+]
 
-``dagster.yaml`` gives it a limit of 1, so steps of concurrent runs queue
-instead of fighting over DuckDB's file lock."""
+WAREHOUSE_URL_ENV = "EGREGORA_DATABASE"
+"""Where a PostgreSQL warehouse URL reaches the steps: the environment, never config."""
 
 
 class WarehouseResource(DuckDBResource):
@@ -35,6 +60,9 @@ class WarehouseResource(DuckDBResource):
         default=DEFAULT_LOCK_TIMEOUT_SECONDS,
         description="How long to wait for another process to release the DuckDB file lock.",
     )
+
+    def target(self) -> DuckDBTarget:
+        return DuckDBTarget(Path(self.database))
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -57,6 +85,27 @@ class WarehouseResource(DuckDBResource):
             conn.close()
 
 
+class PostgresWarehouseResource(dg.ConfigurableResource):
+    """A PostgreSQL warehouse; ``url`` is bound as ``EnvVar("EGREGORA_DATABASE")``.
+
+    The password stays in that variable (or in ``PGPASSWORD`` / the password
+    file, as libpq looks it up): never in config, tags, metadata or logs, which
+    show the target's ``display`` form.
+    """
+
+    url: str = Field(description="PostgreSQL URL, from the environment (EGREGORA_DATABASE).")
+
+    def target(self) -> PostgresTarget:
+        target = parse_warehouse(self.url)
+        if not isinstance(target, PostgresTarget):  # the variable changed under us
+            raise WarehouseURLError(str(target), "is not a PostgreSQL URL any more")
+        return target
+
+
+Warehouse = WarehouseResource | PostgresWarehouseResource
+"""The ``warehouse`` resource of every job: one class per backend."""
+
+
 class EgregoraSettingsResource(dg.ConfigurableResource):
     """How ingestion interprets its inputs (inbox, time zone, tenant, pseudonyms).
 
@@ -65,7 +114,10 @@ class EgregoraSettingsResource(dg.ConfigurableResource):
     that differ from the deployment's environment.
     """
 
-    database: str = Field(default="", description="Warehouse path (EGREGORA_DATABASE).")
+    database: str = Field(
+        default="",
+        description="Warehouse path, or a PostgreSQL URL without its password (EGREGORA_DATABASE).",
+    )
     inbox: str = Field(default="", description="Folder the sensor watches (EGREGORA_INBOX).")
     timezone: str = Field(default="", description="Time zone of chat exports (EGREGORA_TIMEZONE).")
     tenant_id: str = Field(default="", description="Tenant written to messages (EGREGORA_TENANT).")
@@ -80,17 +132,46 @@ class EgregoraSettingsResource(dg.ConfigurableResource):
         )
 
 
-def build_resources(settings: Settings) -> dict[str, object]:
-    """The resource set every job of the code location uses, for ``settings``."""
+def build_resources(settings: Settings, database: str | None = None) -> dict[str, object]:
+    """The resource set every job of the code location uses, for ``settings``.
+
+    ``database`` is the raw ``EGREGORA_DATABASE`` / ``--database`` value when the
+    caller has it (``Settings.database`` is a path, which folds a URL's ``//``);
+    without it, ``settings.database``. A PostgreSQL URL gets
+    :class:`PostgresWarehouseResource` bound to ``EnvVar("EGREGORA_DATABASE")``;
+    if the variable does not hold that URL yet (``--database`` on the command
+    line), it is set in this process, whose steps and subprocesses read it there.
+    """
+    value = database if database is not None else str(settings.database)
+    target = parse_warehouse(value)
+    warehouse: Warehouse
+    if isinstance(target, PostgresTarget):
+        if os.environ.get(WAREHOUSE_URL_ENV) != value:
+            os.environ[WAREHOUSE_URL_ENV] = value
+        warehouse = PostgresWarehouseResource(url=dg.EnvVar(WAREHOUSE_URL_ENV))
+        shown = target.display
+    else:
+        warehouse = WarehouseResource(
+            database=str(target.path), lock_timeout_seconds=settings.lock_timeout_seconds
+        )
+        shown = str(target.path)
     return {
-        "warehouse": WarehouseResource(
-            database=str(settings.database),
-            lock_timeout_seconds=settings.lock_timeout_seconds,
-        ),
+        "warehouse": warehouse,
         "egregora": EgregoraSettingsResource(
-            database=str(settings.database),
+            database=shown,
             inbox=str(settings.inbox),
             timezone=settings.timezone,
             tenant_id=settings.tenant_id,
         ),
     }
+
+
+def warehouse_display(egregora: EgregoraSettingsResource) -> str:
+    """The warehouse of this run as tags and logs show it: a path, or a URL without password."""
+    value = egregora.database or os.environ.get(WAREHOUSE_URL_ENV) or str(Settings().database)
+    if not is_postgres_url(value):
+        return value
+    try:
+        return parse_warehouse(value).display
+    except WarehouseURLError:
+        return redact_url(value)

@@ -7,6 +7,12 @@ declared column is missing or has another type or nullability, or if the
 migration history is not intact. Drift the engine must not repair (a column
 whose type was changed by hand) therefore stops ingestion instead of being
 written into.
+
+The column checks are backend-neutral: Ibis ``get_schema`` and a comparison by
+Ibis dtype, on DuckDB and PostgreSQL alike. The migration and the history check
+go through :func:`.warehouse.engine_connection`, the seam not yet wired for
+PostgreSQL. :func:`build_schema_assets` makes the definitions for one backend
+(its pool and kind); the module-level ones are DuckDB's.
 """
 
 # No ``from __future__ import annotations``: Dagster reads the annotations of
@@ -26,7 +32,14 @@ from egregora_pipeline.orchestration.metadata import (
     live_column_schema,
     upgrade_metadata,
 )
-from egregora_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from egregora_pipeline.orchestration.resources import Warehouse
+from egregora_pipeline.orchestration.warehouse import (
+    WAREHOUSE_POOL,
+    WarehouseNotWiredError,
+    declared_column_drift,
+    engine_connection,
+    ibis_backend,
+)
 from egregora_pipeline.schema import DECLARED_TABLES, DOCUMENTS, MESSAGES
 
 SCHEMA_ASSET = dg.AssetKey("egregora_schema")
@@ -46,7 +59,7 @@ SCHEMA_CHECK_SPECS: tuple[dg.AssetCheckSpec, ...] = (
             blocking=True,
             description=(
                 f"Every declared column of `{table.name}` exists with its declared "
-                "DuckDB type and nullability."
+                "type (compared by Ibis dtype) and nullability."
             ),
         )
         for table in DECLARED_TABLES.values()
@@ -60,82 +73,109 @@ SCHEMA_CHECK_SPECS: tuple[dg.AssetCheckSpec, ...] = (
 )
 
 
-@dg.multi_asset(
-    name="migrate_schema",
-    specs=[
-        dg.AssetSpec(
-            SCHEMA_ASSET,
-            group_name="schema",
-            kinds={"duckdb"},
-            description=(
-                "The warehouse schema at head: revisions applied, missing declared "
-                "columns added in place, legacy layouts adopted."
-            ),
+def build_schema_assets(
+    pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb"
+) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
+    """``migrate_schema`` and its blocking checks, in ``pool`` (none: no limit)."""
+
+    @dg.multi_asset(
+        name="migrate_schema",
+        specs=[
+            dg.AssetSpec(
+                SCHEMA_ASSET,
+                group_name="schema",
+                kinds={kind},
+                description=(
+                    "The warehouse schema at head: revisions applied, missing declared "
+                    "columns added in place, legacy layouts adopted."
+                ),
+                metadata={
+                    "documents_columns": column_schema(DOCUMENTS.schema),
+                    "messages_columns": column_schema(MESSAGES.schema),
+                },
+            )
+        ],
+        pool=pool,
+    )
+    def migrate_schema(
+        context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]
+    ) -> dg.MaterializeResult:
+        """Upgrade the warehouse to head and reconcile declared columns."""
+        with engine_connection(warehouse, step="migrate_schema") as conn:
+            try:
+                result = upgrade_connection(conn, "head")
+            except EgregoraError as error:
+                backup = getattr(error, "backup", None)
+                if backup is None:
+                    raise
+                # The message names the backup and the restore command; Dagster shows a
+                # Failure's description as is (a plain exception's innermost cause wins).
+                raise dg.Failure(
+                    description=str(error), metadata=backup_metadata(backup)
+                ) from error
+            live = catalog.all_columns(conn)
+        if result.backup is not None:
+            context.log.info("backed up before migrating: %s", result.backup.describe())
+        context.log.info(
+            "schema %s -> %s: %d revision(s), %d reconcile action(s)",
+            result.from_revision or "base",
+            result.to_revision or "base",
+            len(result.applied),
+            len(result.reconcile_actions),
+        )
+        return dg.MaterializeResult(
+            asset_key=SCHEMA_ASSET,
             metadata={
-                "documents_columns": column_schema(DOCUMENTS.schema),
-                "messages_columns": column_schema(MESSAGES.schema),
+                **upgrade_metadata(result),
+                "documents_columns": live_column_schema(live.get(DOCUMENTS.name, {})),
+                "messages_columns": live_column_schema(live.get(MESSAGES.name, {})),
             },
         )
-    ],
-    pool=WAREHOUSE_POOL,
-)
-def migrate_schema(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """Upgrade the warehouse to head and reconcile declared columns."""
-    with warehouse.get_connection() as conn:
+
+    @dg.multi_asset_check(
+        specs=SCHEMA_CHECK_SPECS,
+        name="egregora_schema_checks",
+        description="Blocking: declared columns present with declared types; history intact.",
+        pool=pool,
+    )
+    def egregora_schema_checks(
+        warehouse: dg.ResourceParam[Warehouse],
+    ) -> Iterator[dg.AssetCheckResult]:
+        """Read each declared table's schema (metadata only), then the migration history."""
+        with ibis_backend(warehouse) as backend:
+            drifts = declared_column_drift(backend)
+        for name, drift in drifts.items():
+            yield dg.AssetCheckResult(
+                asset_key=SCHEMA_ASSET,
+                check_name=columns_check_name(name),
+                passed=drift.ok,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata=drift_metadata(drift),
+            )
         try:
-            result = upgrade_connection(conn, "head")
-        except EgregoraError as error:
-            backup = getattr(error, "backup", None)
-            if backup is None:
-                raise
-            # The message names the backup and the restore command; Dagster shows a
-            # Failure's description as is (a plain exception's innermost cause wins).
-            raise dg.Failure(description=str(error), metadata=backup_metadata(backup)) from error
-        live = catalog.all_columns(conn)
-    if result.backup is not None:
-        context.log.info("backed up before migrating: %s", result.backup.describe())
-    context.log.info(
-        "schema %s -> %s: %d revision(s), %d reconcile action(s)",
-        result.from_revision or "base",
-        result.to_revision or "base",
-        len(result.applied),
-        len(result.reconcile_actions),
-    )
-    return dg.MaterializeResult(
-        asset_key=SCHEMA_ASSET,
-        metadata={
-            **upgrade_metadata(result),
-            "documents_columns": live_column_schema(live.get(DOCUMENTS.name, {})),
-            "messages_columns": live_column_schema(live.get(MESSAGES.name, {})),
-        },
-    )
-
-
-@dg.multi_asset_check(
-    specs=SCHEMA_CHECK_SPECS,
-    name="egregora_schema_checks",
-    description="Blocking: declared columns present with declared types; history intact.",
-    pool=WAREHOUSE_POOL,
-)
-def egregora_schema_checks(warehouse: WarehouseResource) -> Iterator[dg.AssetCheckResult]:
-    """Read the catalog once (metadata only) and judge every declared table and the history."""
-    with warehouse.get_read_only_connection() as conn:
-        report = check_connection(conn)
-    for name in DECLARED_TABLES:
-        drift = report.tables[name]
+            with engine_connection(
+                warehouse, step="the migration history check", read_only=True
+            ) as conn:
+                report = check_connection(conn)
+        except WarehouseNotWiredError as error:
+            yield dg.AssetCheckResult(
+                asset_key=SCHEMA_ASSET,
+                check_name=HISTORY_CHECK,
+                passed=False,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"problems": dg.MetadataValue.json([str(error)])},
+            )
+            return
         yield dg.AssetCheckResult(
             asset_key=SCHEMA_ASSET,
-            check_name=columns_check_name(name),
-            passed=drift.ok,
+            check_name=HISTORY_CHECK,
+            passed=report.history_ok and report.at_head,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata=drift_metadata(drift),
+            metadata=history_metadata(report),
         )
-    yield dg.AssetCheckResult(
-        asset_key=SCHEMA_ASSET,
-        check_name=HISTORY_CHECK,
-        passed=report.history_ok and report.at_head,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata=history_metadata(report),
-    )
+
+    return migrate_schema, egregora_schema_checks
+
+
+migrate_schema, egregora_schema_checks = build_schema_assets()
+"""The DuckDB definitions (pool ``egregora_warehouse``); ``definitions.py`` builds per backend."""

@@ -26,7 +26,8 @@ import dagster as dg
 from egregora_pipeline.ingestion import discover_inputs
 from egregora_pipeline.orchestration.ingestion_assets import INGEST_OP
 from egregora_pipeline.orchestration.jobs import ingest_job
-from egregora_pipeline.orchestration.resources import EgregoraSettingsResource
+from egregora_pipeline.orchestration.resources import EgregoraSettingsResource, warehouse_display
+from egregora_pipeline.orchestration.warehouse import WAREHOUSE_TAG
 
 INGESTIBLE_KINDS = frozenset({"whatsapp", "markdown", "media"})
 """What :func:`discover_inputs` recognises; anything else in the inbox is left alone."""
@@ -106,11 +107,12 @@ def inbox_sensor(
         )
     batch = fresh[:MAX_RUNS_PER_TICK]
     requested.update(item.sha256 for item in batch)
+    warehouse = warehouse_display(egregora)  # a path, or a URL without its password
     requests = [
         dg.RunRequest(
             run_key=item.sha256,
             run_config={"ops": {INGEST_OP: {"config": {"paths": [str(item.path)]}}}},
-            tags={"egregora/input": item.path.name},
+            tags={"egregora/input": item.path.name, WAREHOUSE_TAG: warehouse},
         )
         for item in batch
     ]

@@ -14,6 +14,7 @@ from egregora_pipeline.orchestration.ingestion_assets import INGEST_OP
 from egregora_pipeline.orchestration.resources import build_resources
 from egregora_pipeline.orchestration.schema_assets import HISTORY_CHECK, SCHEMA_CHECK_SPECS
 from egregora_pipeline.orchestration.sensors import MAX_RUNS_PER_TICK, inbox_sensor
+from egregora_pipeline.orchestration.warehouse import WAREHOUSE_TAG
 from egregora_pipeline.settings import Settings
 
 
@@ -35,13 +36,15 @@ def _settled_tick(settings: Settings, cursor: str | None) -> dg.SensorResult:
     return _tick(settings, _tick(settings, cursor).cursor)
 
 
-def test_the_daily_schedule_requests_an_inbox_run_of_ingest_job() -> None:
+def test_the_daily_schedule_requests_an_inbox_run_of_ingest_job(settings: Settings) -> None:
     schedule = defs.resolve_schedule_def("daily_ingest")
     assert schedule.job_name == "ingest_job"
     assert schedule.cron_schedule == "0 5 * * *"
-    requests = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
+    context = dg.build_schedule_context(resources=build_resources(settings))
+    requests = schedule.evaluate_tick(context).run_requests
     assert requests is not None
     assert len(requests) == 1
+    assert requests[0].tags[WAREHOUSE_TAG] == str(settings.database)
 
 
 def test_the_sensor_skips_an_empty_or_missing_inbox(settings: Settings) -> None:

@@ -1,0 +1,161 @@
+"""What each Dagster step does on each warehouse backend, chosen from the URL.
+
+``EGREGORA_DATABASE`` / ``--database`` name a DuckDB file or a PostgreSQL server
+(:func:`egregora_pipeline.warehouse_url.parse_warehouse`). The Dagster layer
+serves both through two resources (:mod:`.resources`) and two kinds of access:
+
+- **Ibis** (:func:`ibis_backend`), for what is backend-neutral already: the
+  blocking column checks read each declared table with Ibis ``get_schema`` and
+  compare by Ibis dtype (:mod:`egregora_pipeline.schema.compare`), so
+  ``VARCHAR`` / ``character varying`` or ``TIMESTAMPTZ`` / ``timestamp with time
+  zone`` are never drift.
+- **The engine connection** (:func:`engine_connection`), for what the migration
+  engine, the loader and the data checks do through a DuckDB connection today.
+  This is the one seam left for PostgreSQL: on a PostgreSQL warehouse it raises
+  :class:`WarehouseNotWiredError` until the engine and the loader on PostgreSQL
+  are wired here, so a step refuses loudly instead of doing half of its work.
+
+The pool that serializes warehouse steps exists for DuckDB's single writer;
+:func:`warehouse_pool` gives PostgreSQL none, so runs may write concurrently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from egregora_pipeline.errors import WarehouseError
+from egregora_pipeline.migrations.results import ColumnMismatch, TableDrift
+from egregora_pipeline.schema import DECLARED_TABLES
+from egregora_pipeline.schema.compare import canonical
+from egregora_pipeline.warehouse_url import DuckDBTarget, PostgresTarget, WarehouseTarget
+
+if TYPE_CHECKING:
+    import duckdb
+    import ibis
+    from ibis.backends import BaseBackend
+
+    from egregora_pipeline.orchestration.resources import Warehouse
+
+WAREHOUSE_POOL = "egregora_warehouse"
+"""The Dagster concurrency pool of every step that opens a DuckDB warehouse.
+
+``dagster.yaml`` gives it a limit of 1, so steps of concurrent runs queue
+instead of fighting over DuckDB's file lock."""
+
+WAREHOUSE_TAG = "egregora/warehouse"
+"""Run tag naming the warehouse a run writes to, in its display form (no password)."""
+
+
+class WarehouseNotWiredError(WarehouseError):
+    """A step needs the migration engine or the loader on PostgreSQL, not wired to Dagster yet.
+
+    ``url`` is the display form of the warehouse URL (never with its password).
+    """
+
+    def __init__(self, url: str, step: str) -> None:
+        super().__init__(
+            f"{step} on the PostgreSQL warehouse {url} is not wired into the Dagster layer "
+            "yet (issue 10: the migration engine and the loader on PostgreSQL), so nothing "
+            "was done. Use a DuckDB warehouse for this step until then."
+        )
+        self.url = url
+        self.step = step
+
+
+def warehouse_pool(target: WarehouseTarget) -> str | None:
+    """``egregora_warehouse`` for a DuckDB file (one writer); none for PostgreSQL."""
+    return WAREHOUSE_POOL if isinstance(target, DuckDBTarget) else None
+
+
+def warehouse_kind(target: WarehouseTarget) -> str:
+    """The Dagster ``kinds`` tag of the warehouse assets: ``duckdb`` or ``postgres``."""
+    return "duckdb" if isinstance(target, DuckDBTarget) else "postgres"
+
+
+@contextlib.contextmanager
+def engine_connection(
+    warehouse: Warehouse, *, step: str, read_only: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """THE SEAM: the connection the migration engine, the loader and the data checks take.
+
+    DuckDB: the lock-aware connection of :class:`.resources.WarehouseResource`.
+    PostgreSQL: :class:`WarehouseNotWiredError` naming ``step``, until the engine
+    and the loader run on PostgreSQL; wiring them is a change to this function
+    (and the types of its callers) only.
+    """
+    target = warehouse.target()
+    if isinstance(target, PostgresTarget):
+        raise WarehouseNotWiredError(target.display, step)
+    from egregora_pipeline.orchestration.resources import WarehouseResource
+
+    assert isinstance(warehouse, WarehouseResource)
+    opened = warehouse.get_read_only_connection() if read_only else warehouse.get_connection()
+    with opened as conn:
+        yield conn
+
+
+@contextlib.contextmanager
+def ibis_backend(warehouse: Warehouse) -> Iterator[BaseBackend]:
+    """A read-only look at the warehouse through Ibis, on either backend; closed on exit."""
+    target = warehouse.target()
+    if isinstance(target, PostgresTarget):
+        backend: BaseBackend = target.connect_ibis()
+        try:
+            yield backend
+        finally:
+            backend.disconnect()
+        return
+    from egregora_pipeline.ibis_compat import connect_duckdb
+    from egregora_pipeline.orchestration.resources import WarehouseResource
+
+    assert isinstance(warehouse, WarehouseResource)
+    with warehouse.get_read_only_connection() as conn:
+        yield connect_duckdb(conn)
+
+
+def declared_column_drift(backend: BaseBackend) -> dict[str, TableDrift]:
+    """Each declared table's missing and mismatched columns, compared by Ibis dtype.
+
+    Read with ``get_schema`` (catalog metadata only, no table scan). Columns the
+    declaration does not have are listed as ``extra`` and are not a failure.
+    """
+    import ibis.common.exceptions as ibis_errors
+
+    drifts: dict[str, TableDrift] = {}
+    for name, table in DECLARED_TABLES.items():
+        try:
+            live = backend.get_schema(name)
+        except ibis_errors.TableNotFound:
+            drifts[name] = TableDrift(table=name, exists=False, missing=list(table.schema.names))
+            continue
+        drifts[name] = table_drift(name, table.schema, live)
+    return drifts
+
+
+def table_drift(name: str, declared: ibis.Schema, live: ibis.Schema) -> TableDrift:
+    """How ``live`` differs from ``declared``: by canonical dtype, then by nullability."""
+    missing = [column for column in declared.names if column not in live]
+    mismatched = []
+    for column, wanted in declared.items():
+        if column not in live:
+            continue
+        found = live[column]
+        same_type = canonical(wanted.copy(nullable=True)) == canonical(found.copy(nullable=True))
+        if same_type and wanted.nullable == found.nullable:
+            continue
+        # Same type spelt differently (``timestamp('UTC')`` / ``timestamp('UTC', 6)``) is not a
+        # type difference: report the declared spelling, so only nullability shows as changed.
+        actual = found.copy(nullable=True) if not same_type else wanted.copy(nullable=True)
+        mismatched.append(
+            ColumnMismatch(
+                column=column,
+                expected_type=str(wanted.copy(nullable=True)),
+                actual_type=str(actual),
+                expected_nullable=wanted.nullable,
+                actual_nullable=found.nullable,
+            )
+        )
+    extra = [column for column in live.names if column not in declared]
+    return TableDrift(table=name, exists=True, missing=missing, mismatched=mismatched, extra=extra)
