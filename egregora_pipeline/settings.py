@@ -94,8 +94,25 @@ class Settings:
 
     @property
     def media_store(self) -> Path:
-        """Content-addressed media store; by default ``media/`` next to the warehouse."""
-        return self.media_dir if self.media_dir is not None else self.database.parent / "media"
+        """Content-addressed media store; by default ``media/`` next to the warehouse.
+
+        A PostgreSQL warehouse has no folder beside it (a path derived from its URL
+        would be a meaningless local folder), so there ``EGREGORA_MEDIA_DIR`` is
+        required: :class:`SettingsError` without it.
+        """
+        if self.media_dir is not None:
+            return self.media_dir
+        from egregora_pipeline.warehouse_url import is_postgres_url, redact_url
+
+        if is_postgres_url(self.database):
+            raise SettingsError(
+                "EGREGORA_MEDIA_DIR",
+                "",
+                "a folder for the media store: the PostgreSQL warehouse "
+                f"{redact_url(self.database)} has no folder of its own to keep it beside "
+                "(set EGREGORA_MEDIA_DIR to a folder every run can reach)",
+            )
+        return self.database.parent / "media"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -10,6 +10,7 @@ the in-asset schema gate, or a warehouse locked past the timeout).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 
 from egregora_pipeline.cli.exit_codes import ExitCode
-from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, DatabaseOption
+from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, WarehouseOption
 from egregora_pipeline.errors import SettingsError
 from egregora_pipeline.orchestration.instance import choose_instance
 from egregora_pipeline.settings import Settings
@@ -45,7 +46,7 @@ def ingest_command(
             resolve_path=False,
         ),
     ],
-    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_DATABASE_PATH,
     timezone: Annotated[
         str | None,
         typer.Option(
@@ -74,6 +75,9 @@ def ingest_command(
     to head first, blocking checks confirm every declared column, then the
     inputs are ingested and the data checks run. A per-input summary follows.
 
+    ``--database`` is a DuckDB file or a PostgreSQL URL; on PostgreSQL the media
+    store is ``EGREGORA_MEDIA_DIR`` (required: a server has no folder beside it).
+
     The run is recorded in the project's Dagster instance (``./dagster.yaml``, the
     one ``make dagster-dev`` shows), in ``DAGSTER_HOME``'s if set, or nowhere with
     ``--ephemeral``.
@@ -85,8 +89,17 @@ def ingest_command(
     from egregora_pipeline.ingestion.errors import InvalidSettingError
     from egregora_pipeline.ingestion.limits import InputLimits
     from egregora_pipeline.ingestion.whatsapp.formats import date_order_override
+    from egregora_pipeline.warehouse_url import is_postgres_url, redact_url
 
+    # the raw URL (a str: ``Path`` would fold its ``//``) goes to the Dagster resources;
+    # what is shown is always its password-free form
+    url = str(database) if is_postgres_url(database) else None
     settings = Settings.from_env(database=database, timezone=timezone)
+    try:
+        settings.media_store  # noqa: B018  # PostgreSQL without EGREGORA_MEDIA_DIR: refuse now
+    except SettingsError as error:
+        raise typer.BadParameter(str(error), param_hint=error.variable) from None
+    shown = settings if url is None else replace(settings, database=redact_url(url))  # type: ignore[arg-type]
     instance = choose_instance(ephemeral=ephemeral)
     try:
         date_order_override(None)  # a bad EGREGORA_DATE_ORDER is a usage error, not a run
@@ -99,9 +112,11 @@ def ingest_command(
     out = Console()
     if not out.is_terminal:  # logs and pipes: wide enough that paths and tables stay whole
         out = Console(width=200)
-    from egregora_pipeline.definitions import defs  # Dagster: only once the inputs are valid
+    # Dagster: only once the inputs are valid
+    from egregora_pipeline.definitions import build_defs
     from egregora_pipeline.orchestration.local_run import run_ingest_job
 
+    defs = build_defs(settings, url)
     with IngestProgressBars(Console(stderr=True)) as progress:
         outcome = run_ingest_job(
             defs,
@@ -110,10 +125,11 @@ def ingest_command(
             progress=progress,
             log_level="INFO" if verbose else "CRITICAL",
             instance=instance,
+            database=url,
         )
     if outcome.interrupted:
         raise KeyboardInterrupt  # main() prints what an interruption leaves behind
-    render_outcome(out, outcome, settings)
+    render_outcome(out, outcome, shown)
     out.print(f"Dagster run {outcome.run_id}: {instance.reason}", highlight=False, markup=False)
     if outcome.failed_checks or outcome.failed_inputs:
         raise typer.Exit(ExitCode.CHECK_FAILED)

@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 from pydantic import Field
 
 from egregora_pipeline.ingestion import IngestReport, ProgressEvent, ingest
 from egregora_pipeline.migrations import check_connection
+from egregora_pipeline.migrations.impl.base import Connection
 from egregora_pipeline.orchestration.metadata import column_schema, counts_metadata
 from egregora_pipeline.orchestration.resources import (
     EgregoraSettingsResource,
@@ -30,7 +30,11 @@ from egregora_pipeline.orchestration.resources import (
     warehouse_display,
 )
 from egregora_pipeline.orchestration.schema_assets import SCHEMA_ASSET
-from egregora_pipeline.orchestration.warehouse import WAREHOUSE_POOL, engine_connection
+from egregora_pipeline.orchestration.warehouse import (
+    WAREHOUSE_POOL,
+    engine_connection,
+    loader_sink,
+)
 from egregora_pipeline.quality import row_count
 from egregora_pipeline.schema import DOCUMENTS, MESSAGES, DeclaredTable
 
@@ -68,7 +72,7 @@ class SchemaNotReadyError(dg.Failure):
     """The warehouse does not match the declared schema: ingestion refuses to write."""
 
 
-def assert_schema_ready(conn: duckdb.DuckDBPyConnection) -> None:
+def assert_schema_ready(conn: Connection) -> None:
     """Refuse (with every problem listed) unless the live schema is the declared one."""
     report = check_connection(conn)
     if report.ok:
@@ -164,16 +168,19 @@ def build_ingest_inputs(
         targets = frozenset(key.path[-1] for key in context.selected_asset_keys)
         paths = _input_paths(config, settings.inbox)
         context.log.info("ingesting %d input(s) into %s", len(paths), warehouse_display(egregora))
-        with engine_connection(warehouse, step="ingestion (the loader)") as conn:
+        if DOCUMENTS.name in targets:
+            settings.media_store  # noqa: B018  # no media folder on PostgreSQL: refuse first
+        with engine_connection(warehouse, step="ingestion") as conn:
             assert_schema_ready(conn)
-            report = ingest(
-                conn,
-                paths,
-                settings=settings,
-                run_id=context.run.run_id,
-                targets=targets,
-                progress=progress,
-            )
+            with loader_sink(warehouse, conn, settings=settings) as sink:
+                report = ingest(
+                    sink,
+                    paths,
+                    settings=settings,
+                    run_id=context.run.run_id,
+                    targets=targets,
+                    progress=progress,
+                )
             counts = {name: row_count(conn, name) for name in targets}
         yield from _materializations(context, report, targets, counts)
 

@@ -94,6 +94,10 @@ class PostgresWarehouseResource(dg.ConfigurableResource):
     """
 
     url: str = Field(description="PostgreSQL URL, from the environment (EGREGORA_DATABASE).")
+    lock_timeout_seconds: float = Field(
+        default=DEFAULT_LOCK_TIMEOUT_SECONDS,
+        description="How long to wait for a lock another session holds (migration, table).",
+    )
 
     def target(self) -> PostgresTarget:
         target = parse_warehouse(self.url)
@@ -121,14 +125,30 @@ class EgregoraSettingsResource(dg.ConfigurableResource):
     inbox: str = Field(default="", description="Folder the sensor watches (EGREGORA_INBOX).")
     timezone: str = Field(default="", description="Time zone of chat exports (EGREGORA_TIMEZONE).")
     tenant_id: str = Field(default="", description="Tenant written to messages (EGREGORA_TENANT).")
+    media_dir: str = Field(
+        default="",
+        description=(
+            "Media store folder (EGREGORA_MEDIA_DIR); required on a PostgreSQL warehouse, "
+            "else `media/` beside the DuckDB file."
+        ),
+    )
 
     def settings(self) -> Settings:
-        """The effective :class:`Settings` for this run."""
+        """The effective :class:`Settings` for this run.
+
+        A PostgreSQL warehouse stays its (password-free) URL string: folded into a
+        ``Path`` it would still read as a URL, but the media store must never be
+        derived from it (:attr:`Settings.media_store` refuses instead).
+        """
+        database: Path | str | None = None
+        if self.database:
+            database = self.database if is_postgres_url(self.database) else Path(self.database)
         return Settings.from_env(
-            database=Path(self.database) if self.database else None,
+            database=database,
             inbox=Path(self.inbox) if self.inbox else None,
             timezone=self.timezone or None,
             tenant_id=self.tenant_id or None,
+            media_dir=Path(self.media_dir) if self.media_dir else None,
         )
 
 
@@ -148,7 +168,9 @@ def build_resources(settings: Settings, database: str | None = None) -> dict[str
     if isinstance(target, PostgresTarget):
         if os.environ.get(WAREHOUSE_URL_ENV) != value:
             os.environ[WAREHOUSE_URL_ENV] = value
-        warehouse = PostgresWarehouseResource(url=dg.EnvVar(WAREHOUSE_URL_ENV))
+        warehouse = PostgresWarehouseResource(
+            url=dg.EnvVar(WAREHOUSE_URL_ENV), lock_timeout_seconds=settings.lock_timeout_seconds
+        )
         shown = target.display
     else:
         warehouse = WarehouseResource(
@@ -162,6 +184,7 @@ def build_resources(settings: Settings, database: str | None = None) -> dict[str
             inbox=str(settings.inbox),
             timezone=settings.timezone,
             tenant_id=settings.tenant_id,
+            media_dir=str(settings.media_dir) if settings.media_dir is not None else "",
         ),
     }
 

@@ -10,9 +10,10 @@ written into.
 
 The column checks are backend-neutral: Ibis ``get_schema`` and a comparison by
 Ibis dtype, on DuckDB and PostgreSQL alike. The migration and the history check
-go through :func:`.warehouse.engine_connection`, the seam not yet wired for
-PostgreSQL. :func:`build_schema_assets` makes the definitions for one backend
-(its pool and kind); the module-level ones are DuckDB's.
+go through :func:`.warehouse.engine_connection` (a DuckDB connection, or a
+PostgreSQL session where the engine takes its advisory lock and commits each
+revision with its bookkeeping row). :func:`build_schema_assets` makes the
+definitions for one backend (its pool and kind); the module-level ones are DuckDB's.
 """
 
 # No ``from __future__ import annotations``: Dagster reads the annotations of
@@ -35,7 +36,6 @@ from egregora_pipeline.orchestration.metadata import (
 from egregora_pipeline.orchestration.resources import Warehouse
 from egregora_pipeline.orchestration.warehouse import (
     WAREHOUSE_POOL,
-    WarehouseNotWiredError,
     declared_column_drift,
     engine_connection,
     ibis_backend,
@@ -103,7 +103,9 @@ def build_schema_assets(
         """Upgrade the warehouse to head and reconcile declared columns."""
         with engine_connection(warehouse, step="migrate_schema") as conn:
             try:
-                result = upgrade_connection(conn, "head")
+                result = upgrade_connection(
+                    conn, "head", lock_timeout=warehouse.lock_timeout_seconds
+                )
             except EgregoraError as error:
                 backup = getattr(error, "backup", None)
                 if backup is None:
@@ -152,20 +154,10 @@ def build_schema_assets(
                 severity=dg.AssetCheckSeverity.ERROR,
                 metadata=drift_metadata(drift),
             )
-        try:
-            with engine_connection(
-                warehouse, step="the migration history check", read_only=True
-            ) as conn:
-                report = check_connection(conn)
-        except WarehouseNotWiredError as error:
-            yield dg.AssetCheckResult(
-                asset_key=SCHEMA_ASSET,
-                check_name=HISTORY_CHECK,
-                passed=False,
-                severity=dg.AssetCheckSeverity.ERROR,
-                metadata={"problems": dg.MetadataValue.json([str(error)])},
-            )
-            return
+        with engine_connection(
+            warehouse, step="the migration history check", read_only=True
+        ) as conn:
+            report = check_connection(conn)
         yield dg.AssetCheckResult(
             asset_key=SCHEMA_ASSET,
             check_name=HISTORY_CHECK,

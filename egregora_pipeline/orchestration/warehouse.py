@@ -9,11 +9,15 @@ serves both through two resources (:mod:`.resources`) and two kinds of access:
   compare by Ibis dtype (:mod:`egregora_pipeline.schema.compare`), so
   ``VARCHAR`` / ``character varying`` or ``TIMESTAMPTZ`` / ``timestamp with time
   zone`` are never drift.
-- **The engine connection** (:func:`engine_connection`), for what the migration
-  engine, the loader and the data checks do through a DuckDB connection today.
-  This is the one seam left for PostgreSQL: on a PostgreSQL warehouse it raises
-  :class:`WarehouseNotWiredError` until the engine and the loader on PostgreSQL
-  are wired here, so a step refuses loudly instead of doing half of its work.
+- **The engine connection** (:func:`engine_connection`), for the migration
+  engine, the in-asset schema gate and the data checks: the resource's DuckDB
+  connection, or a session opened by
+  :func:`egregora_pipeline.migrations.open_warehouse` on PostgreSQL. Both answer
+  ``execute(sql, params)`` and the engine picks its implementation from the type.
+- **The loader's sink** (:func:`loader_sink`), for the ingestion op: the DuckDB
+  sink over that same connection, or a
+  :class:`~egregora_pipeline.ingestion.postgres_load.PostgresSink` on its own
+  session (COPY and anti-join upserts under per-table advisory locks).
 
 The pool that serializes warehouse steps exists for DuckDB's single writer;
 :func:`warehouse_pool` gives PostgreSQL none, so runs may write concurrently.
@@ -25,18 +29,19 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from egregora_pipeline.errors import WarehouseError
 from egregora_pipeline.migrations.results import ColumnMismatch, TableDrift
 from egregora_pipeline.schema import DECLARED_TABLES
 from egregora_pipeline.schema.compare import canonical
 from egregora_pipeline.warehouse_url import DuckDBTarget, PostgresTarget, WarehouseTarget
 
 if TYPE_CHECKING:
-    import duckdb
     import ibis
     from ibis.backends import BaseBackend
 
+    from egregora_pipeline.ingestion.sinks import Sink
+    from egregora_pipeline.migrations.impl.base import Connection
     from egregora_pipeline.orchestration.resources import Warehouse
+    from egregora_pipeline.settings import Settings
 
 WAREHOUSE_POOL = "egregora_warehouse"
 """The Dagster concurrency pool of every step that opens a DuckDB warehouse.
@@ -46,22 +51,6 @@ instead of fighting over DuckDB's file lock."""
 
 WAREHOUSE_TAG = "egregora/warehouse"
 """Run tag naming the warehouse a run writes to, in its display form (no password)."""
-
-
-class WarehouseNotWiredError(WarehouseError):
-    """A step needs the migration engine or the loader on PostgreSQL, not wired to Dagster yet.
-
-    ``url`` is the display form of the warehouse URL (never with its password).
-    """
-
-    def __init__(self, url: str, step: str) -> None:
-        super().__init__(
-            f"{step} on the PostgreSQL warehouse {url} is not wired into the Dagster layer "
-            "yet (issue 10: the migration engine and the loader on PostgreSQL), so nothing "
-            "was done. Use a DuckDB warehouse for this step until then."
-        )
-        self.url = url
-        self.step = step
 
 
 def warehouse_pool(target: WarehouseTarget) -> str | None:
@@ -77,23 +66,57 @@ def warehouse_kind(target: WarehouseTarget) -> str:
 @contextlib.contextmanager
 def engine_connection(
     warehouse: Warehouse, *, step: str, read_only: bool = False
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """THE SEAM: the connection the migration engine, the loader and the data checks take.
+) -> Iterator[Connection]:
+    """The connection the migration engine, the schema gate and the data checks take.
 
     DuckDB: the lock-aware connection of :class:`.resources.WarehouseResource`.
-    PostgreSQL: :class:`WarehouseNotWiredError` naming ``step``, until the engine
-    and the loader run on PostgreSQL; wiring them is a change to this function
-    (and the types of its callers) only.
+    PostgreSQL: a session of :func:`~egregora_pipeline.migrations.open_warehouse`
+    (autocommit, lock waits bounded by the resource's ``lock_timeout_seconds``,
+    named after ``step`` in ``pg_stat_activity``; read-only refuses every write).
+    Closed on exit.
     """
     target = warehouse.target()
     if isinstance(target, PostgresTarget):
-        raise WarehouseNotWiredError(target.display, step)
+        from egregora_pipeline.migrations import open_warehouse
+
+        with open_warehouse(
+            target,
+            read_only=read_only,
+            lock_timeout=warehouse.lock_timeout_seconds,
+            purpose=step,
+        ) as opened:
+            yield opened.conn
+        return
     from egregora_pipeline.orchestration.resources import WarehouseResource
 
     assert isinstance(warehouse, WarehouseResource)
-    opened = warehouse.get_read_only_connection() if read_only else warehouse.get_connection()
-    with opened as conn:
+    connection = warehouse.get_read_only_connection() if read_only else warehouse.get_connection()
+    with connection as conn:
         yield conn
+
+
+@contextlib.contextmanager
+def loader_sink(warehouse: Warehouse, conn: Connection, *, settings: Settings) -> Iterator[Sink]:
+    """Where the ingestion op writes, given the ``conn`` of :func:`engine_connection`.
+
+    DuckDB: the sink over ``conn`` itself (one writer, one connection per step).
+    PostgreSQL: a :class:`~egregora_pipeline.ingestion.postgres_load.PostgresSink`
+    on its own session, so the loader's transactions never mix with the gate's
+    reads; its per-table advisory locks let concurrent runs write safely.
+    """
+    target = warehouse.target()
+    if isinstance(target, PostgresTarget):
+        from egregora_pipeline.ingestion.postgres_load import PostgresSink
+
+        with PostgresSink.open(target, lock_timeout=settings.lock_timeout_seconds) as sink:
+            yield sink
+        return
+    import duckdb
+
+    from egregora_pipeline.ingestion.pipeline import DuckDBSink
+
+    assert isinstance(conn, duckdb.DuckDBPyConnection)
+    yield DuckDBSink(conn)
 
 
 @contextlib.contextmanager

@@ -1,9 +1,8 @@
 """Shared by the ``test_postgres_*`` ingestion tests: a PostgreSQL warehouse with the
 declared tables, and table contents normalised so DuckDB and PostgreSQL compare equal.
 
-The tables are created with Ibis from the single declaration
-(``egregora_pipeline/schema/``); once the migration engine runs on PostgreSQL this
-fixture can call it instead.
+The tables are created by the migration engine (``upgrade_connection`` to head),
+so the loader is tested on the schema users really get from ``db upgrade``.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from egregora_pipeline.migrations import open_warehouse, upgrade_connection
 from egregora_pipeline.schema import DECLARED_TABLES
 from egregora_pipeline.warehouse_url import PostgresTarget, parse_warehouse
 from tests.postgres.conftest import postgres_database, postgres_server
@@ -39,15 +39,11 @@ def pg_target(postgres_server: PostgresServer, postgres_database: str) -> Postgr
 
 
 def with_declared_tables(url: str) -> PostgresTarget:
-    """The database at ``url`` with every declared table created (from the Ibis declaration)."""
+    """The database at ``url`` migrated to head (every declared table, empty)."""
     target = parse_warehouse(url)
     assert isinstance(target, PostgresTarget)
-    backend = target.connect_ibis()
-    try:
-        for name, table in DECLARED_TABLES.items():
-            backend.create_table(name, schema=table.schema)
-    finally:
-        backend.disconnect()
+    with open_warehouse(target) as warehouse:
+        upgrade_connection(warehouse.conn, "head")
     return target
 
 
