@@ -89,7 +89,7 @@ def ingest_command(
     from egregora_pipeline.ingestion.errors import InvalidSettingError
     from egregora_pipeline.ingestion.limits import InputLimits
     from egregora_pipeline.ingestion.whatsapp.formats import date_order_override
-    from egregora_pipeline.warehouse_url import is_postgres_url, redact_url
+    from egregora_pipeline.warehouse_url import is_postgres_url, parse_warehouse
 
     # the raw URL (a str: ``Path`` would fold its ``//``) goes to the Dagster resources;
     # what is shown is always its password-free form
@@ -99,7 +99,7 @@ def ingest_command(
         settings.media_store  # noqa: B018  # PostgreSQL without EGREGORA_MEDIA_DIR: refuse now
     except SettingsError as error:
         raise typer.BadParameter(str(error), param_hint=error.variable) from None
-    shown = settings if url is None else replace(settings, database=redact_url(url))  # type: ignore[arg-type]
+    shown = settings if url is None else replace(settings, database=parse_warehouse(url).display)  # type: ignore[arg-type]
     instance = choose_instance(ephemeral=ephemeral)
     try:
         date_order_override(None)  # a bad EGREGORA_DATE_ORDER is a usage error, not a run
