@@ -1,14 +1,25 @@
-"""Data-quality queries behind the asset checks on ``documents`` and ``messages``."""
+"""Data-quality queries behind the asset checks on ``documents`` and ``messages``.
+
+Each runs on both backends: a DuckDB file, and a PostgreSQL database migrated by
+the engine (the session :func:`open_warehouse` gives the Dagster checks).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
+from egregora_pipeline.migrations import open_warehouse, upgrade_connection
 from egregora_pipeline.quality import doc_type_rule_violations, duplicate_keys, row_count
 from egregora_pipeline.schema import DECLARED_TABLES, create_table_sql
+from tests.postgres.conftest import postgres_database, postgres_server
+from tests.postgres.server import PostgresServer
+
+__all__ = ["postgres_database", "postgres_server"]
 
 INSERT = (
     "INSERT INTO documents (id, created_at, source_checksum, status, doc_type, title, slug) "
@@ -16,12 +27,19 @@ INSERT = (
 )
 
 
-@pytest.fixture
-def conn(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+@pytest.fixture(params=["duckdb", "postgres"])
+def conn(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        with open_warehouse(server.url(request.getfixturevalue("postgres_database"))) as wh:
+            upgrade_connection(wh.conn, "head")
+            yield wh.conn
+        return
     connection = duckdb.connect(str(tmp_path / "q.duckdb"))
     for table in DECLARED_TABLES.values():
         connection.execute(create_table_sql(table.name, table.schema))
-    return connection
+    yield connection
+    connection.close()
 
 
 def test_a_clean_table_has_no_findings(conn: duckdb.DuckDBPyConnection) -> None:
