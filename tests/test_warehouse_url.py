@@ -128,7 +128,6 @@ def test_a_url_folded_by_a_path_is_refused_with_how_to_write_it() -> None:
     [
         ["db", "backup"],
         ["db", "backups"],
-        ["ingest", "examples"],
     ],
 )
 def test_commands_without_postgres_support_refuse_a_url_without_printing_its_password(
@@ -175,6 +174,25 @@ def test_a_db_command_that_cannot_reach_the_server_says_so_without_the_password(
     assert "cannot connect" in err
     assert "internal error" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ingest_that_cannot_reach_the_server_fails_without_the_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EGREGORA_DATABASE", raising=False)
+    monkeypatch.setenv("EGREGORA_MEDIA_DIR", str(tmp_path / "media"))
+    (tmp_path / "post.md").write_text("---\ntitle: T\n---\nbody\n", encoding="utf-8")
+    url = f"postgresql://bob:{ENCODED}@127.0.0.1:1/egregora"  # nothing listens on port 1
+
+    code = main(["ingest", "--ephemeral", "--database", url, "post.md"])
+
+    out, err = capsys.readouterr()
+    assert code == ExitCode.ERROR
+    assert SECRET not in out + err
+    assert ENCODED not in out + err
+    assert "postgresql://bob@127.0.0.1:1/egregora" in out + err
+    assert "internal error" not in err
 
 
 def test_the_environment_variable_names_a_postgres_warehouse_too(
