@@ -76,3 +76,21 @@ def test_a_bad_date_order_is_a_usage_error_before_any_run(
     assert code == ExitCode.USAGE
     assert "EGREGORA_DATE_ORDER" in capsys.readouterr().err
     assert not database.exists()
+
+
+@pytest.mark.parametrize(
+    "database",
+    ["postgresql://bob:s3cret@db.example/egregora", Path("postgresql://bob:s3cret@db/egregora")],
+)
+def test_a_postgresql_warehouse_has_no_media_folder_of_its_own(database: str | Path) -> None:
+    """Never ``postgresql:/bob.../media``: a folder derived from the URL would mean nothing."""
+    settings = Settings.from_env(environ={"EGREGORA_DATABASE": str(database)}, database=database)
+
+    with pytest.raises(SettingsError) as caught:
+        _ = settings.media_store
+
+    assert caught.value.variable == "EGREGORA_MEDIA_DIR"
+    assert "s3cret" not in str(caught.value)
+    assert Settings.from_env(
+        environ={"EGREGORA_MEDIA_DIR": "/srv/media"}, database=database
+    ).media_store == Path("/srv/media")
