@@ -30,7 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -61,10 +61,10 @@ _COPIER: Final = Path(__file__).with_name("_copy_file.py")
 _SAFE_NAME: Final = re.compile(r"[^A-Za-z0-9_.-]+")
 
 POSTGRES_ADVICE: Final = (
-    "egregora-pipeline backs up DuckDB warehouse files only; PostgreSQL is not supported "
-    "as a warehouse yet. For a PostgreSQL database use its own tools: `pg_dump -Fc` for a "
-    "logical backup (restore with `pg_restore`), or base backups with WAL archiving for "
-    "point-in-time recovery. Each migration revision already runs in one transaction there."
+    "a backup is a file, not a database URL: give --to a folder or file path and `db "
+    "restore` a backup file. To back up a PostgreSQL warehouse, pass its URL as --database: "
+    "`db backup` then runs pg_dump (see docs/migrations.md); base backups with WAL archiving "
+    "remain the tool for point-in-time recovery."
 )
 
 
@@ -81,10 +81,16 @@ class BackupInfo:
     taken_at: datetime
     kind: BackupKind
     database: str
+    """The warehouse file's name; for PostgreSQL, its URL without the password."""
     reason: str | None = None
+    backend: str = "duckdb"
+    extra: dict[str, str] = field(default_factory=dict)
+    """Backend-specific manifest fields (PostgreSQL: host, port, dbname, versions)."""
 
     def manifest(self) -> dict[str, Any]:
+        backend = {} if self.backend == "duckdb" else {"backend": self.backend}
         return {
+            **backend,
             "database": self.database,
             "revision": self.revision,
             "taken_at": self.taken_at.isoformat(),
@@ -92,6 +98,7 @@ class BackupInfo:
             "sha256": self.sha256,
             "kind": self.kind,
             "reason": self.reason,
+            **self.extra,
         }
 
     def describe(self) -> str:
@@ -103,7 +110,9 @@ class BackupInfo:
 
 
 def refuse_non_file(database: str | Path) -> None:
-    """A PostgreSQL URL gets the advice of what to use instead, not a half-working copy."""
+    """A PostgreSQL URL where a file is expected (a DuckDB warehouse, ``--to``, a backup
+    file) is refused with what to do instead, never half-used (:mod:`.backup_postgres`
+    is the PostgreSQL side)."""
     if _POSTGRES.match(str(database)):
         raise UnsupportedBackendError(redact_url(database), POSTGRES_ADVICE)
 

@@ -126,8 +126,6 @@ def test_a_url_folded_by_a_path_is_refused_with_how_to_write_it() -> None:
 @pytest.mark.parametrize(
     "command",
     [
-        ["db", "backup"],
-        ["db", "backups"],
         ["ingest", "examples"],
     ],
 )

@@ -11,8 +11,6 @@ from egregora_pipeline.errors import WarehouseUnusableError
 from egregora_pipeline.settings import DEFAULT_DATABASE
 from egregora_pipeline.warehouse_url import POSTGRES_NOT_YET, is_postgres_url, redact_url
 
-_OWN_POSTGRES_ADVICE = frozenset({"backup", "backups", "restore"})
-
 
 def _parse_database(raw: str | Path) -> Path:
     """The option's value as a path; a URL stays a string so no ``//`` is lost before
@@ -27,13 +25,9 @@ def _refuse_postgres_url(ctx: typer.Context, value: Path) -> Path:
     """Refuse a PostgreSQL URL before the command runs, showing it without its password.
 
     At parse time, so the URL never reaches a Dagster run config, a log or a later
-    message; the backup commands give their own advice (``pg_dump``) instead.
+    message.
     """
     if is_postgres_url(value):
-        if ctx.info_name in _OWN_POSTGRES_ADVICE:
-            from egregora_pipeline.backup import refuse_non_file  # imports DuckDB: not for --help
-
-            refuse_non_file(value)
         raise WarehouseUnusableError(redact_url(value), POSTGRES_NOT_YET)
     return value
 
