@@ -362,7 +362,7 @@ def backup_warehouse(
         conn.close()
 
 
-def _read_manifest(path: Path) -> dict[str, Any] | None:
+def read_manifest(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(manifest_of(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -386,10 +386,10 @@ def read_backup(path: Path) -> BackupInfo:
     falls back to what the file name (or, last, its modification time) says, so
     one bad manifest never stops a listing, a restore or a prune.
     """
-    data = _read_manifest(path) or {}
+    data = read_manifest(path) or {}
     match = _NAME.search(path.name)
     taken = (
-        _parse_time(data.get("taken_at"))
+        parse_manifest_time(data.get("taken_at"))
         or (_name_time(match.group(1)) if match else None)
         or datetime.fromtimestamp(path.stat().st_mtime, UTC)
     )
@@ -412,7 +412,7 @@ def read_backup(path: Path) -> BackupInfo:
     )
 
 
-def _parse_time(value: object) -> datetime | None:
+def parse_manifest_time(value: object) -> datetime | None:
     """An ISO time from a manifest, always aware (naive is taken as UTC); None if unreadable."""
     if not isinstance(value, str):
         return None

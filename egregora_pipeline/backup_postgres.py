@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import secrets
@@ -58,6 +57,9 @@ from egregora_pipeline.backup import (
     fsync_dir,
     make_folder,
     manifest_of,
+    parse_manifest_time,
+    read_manifest,
+    write_manifest,
 )
 from egregora_pipeline.errors import BackupError, WarehouseInUseError
 from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
@@ -300,13 +302,6 @@ def _backup_name(ident: Identity, taken_at: datetime, revision: str, kind: Backu
     return f"{db}-{taken_at.strftime(_TIME_FORMAT)}-{rev}{suffix}{DUMP_SUFFIX}"
 
 
-def _write_manifest(info: BackupInfo) -> None:
-    target = manifest_of(info.path)
-    scratch = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    scratch.write_text(json.dumps(info.manifest(), indent=2) + "\n", encoding="utf-8")
-    os.replace(scratch, target)
-
-
 def _fsync_and_hash(path: Path) -> tuple[str, int]:
     with path.open("rb") as handle:
         digest = hashlib.file_digest(handle, "sha256").hexdigest()
@@ -365,7 +360,7 @@ def take_backup(
             "pg_dump_version": tools.version,
         },
     )
-    _write_manifest(info)
+    write_manifest(info)
     return info
 
 
@@ -395,29 +390,11 @@ def backup_warehouse(
 # --- listing -------------------------------------------------------------------------------
 
 
-def _read_manifest(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(manifest_of(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
 def read_backup(path: Path) -> BackupInfo:
     """A dump and what its manifest says (a damaged manifest falls back to the file name)."""
-    data = _read_manifest(path)
+    data = read_manifest(path) or {}
     match = _NAME.search(path.name)
-    taken = _parse_time(data.get("taken_at"))
+    taken = parse_manifest_time(data.get("taken_at"))
     if taken is None and match:
         with contextlib.suppress(ValueError):
             taken = datetime.strptime(match.group(1), _TIME_FORMAT).replace(tzinfo=UTC)
@@ -585,65 +562,86 @@ def restore(
     backup: Path, target: PostgresTarget, *, other_warehouse: bool = False
 ) -> PgRestoreResult:
     """Put ``backup`` in place of the warehouse database, all or nothing (module docstring)."""
-    from psycopg import sql
-
     info = verify_backup(backup, target, other_warehouse=other_warehouse)
     ident = identity_of(target)
     dbname = ident.dbname
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     scratch = f"{dbname[: _MAX_IDENT - 32]}_restoring_{secrets.token_hex(4)}"
     kept = f"{dbname[: _MAX_IDENT - 27]}_pre_restore_{stamp}"
+    import psycopg
+
     admin = _maintenance(target)
     try:
-        tools = find_tools(_server_major(admin))
-        row = admin.execute(
-            "SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding) "
-            "FROM pg_catalog.pg_database WHERE datname = %s",
-            [dbname],
-        ).fetchone()
-        if row is None:
-            raise BackupError(f"there is no database {dbname!r} on the server to restore into")
-        owner, encoding = row
-        _refuse_if_in_use(target, admin, dbname)
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} WITH TEMPLATE template0 OWNER {} ENCODING {}").format(
-                sql.Identifier(scratch), sql.Identifier(str(owner)), sql.Literal(str(encoding))
-            )
-        )
-        try:
-            _run(restore_command_line(tools, target, backup, scratch), target, "pg_restore")
-            _check_restored(target, scratch, backup)
-            _refuse_if_in_use(target, admin, dbname)
-            admin.execute(
-                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                    sql.Identifier(dbname), sql.Identifier(kept)
-                )
-            )
-        except BaseException:
-            with contextlib.suppress(Exception):
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(scratch)))
-            raise
-        try:
-            admin.execute(
-                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                    sql.Identifier(scratch), sql.Identifier(dbname)
-                )
-            )
-        except Exception as error:
-            with contextlib.suppress(Exception):
-                admin.execute(
-                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                        sql.Identifier(kept), sql.Identifier(dbname)
-                    )
-                )
-            raise BackupError(
-                f"could not rename the restored database {scratch!r} to {dbname!r} ({error}); "
-                f"the warehouse was put back under its name. Drop {scratch!r} or rename it "
-                "yourself."
-            ) from None
+        _restore_into(admin, target, backup, dbname, scratch, kept)
+    except psycopg.Error as error:
+        raise BackupError(
+            f"restoring {backup} into {target.display} failed ({str(error).strip()}); nothing "
+            "was restored. A restore creates a database and renames the warehouse's, so its "
+            "user needs the CREATEDB privilege and must own the warehouse database."
+        ) from None
     finally:
         admin.close()
     return PgRestoreResult(display=target.display, restored=info, kept_database=kept)
+
+
+def _restore_into(
+    admin: psycopg.Connection[Any],
+    target: PostgresTarget,
+    backup: Path,
+    dbname: str,
+    scratch: str,
+    kept: str,
+) -> None:
+    """Restore into ``scratch``, then rename ``dbname`` to ``kept`` and ``scratch`` to
+    ``dbname``; until the first rename, a failure drops ``scratch`` and changes nothing."""
+    from psycopg import sql
+
+    tools = find_tools(_server_major(admin))
+    row = admin.execute(
+        "SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding) "
+        "FROM pg_catalog.pg_database WHERE datname = %s",
+        [dbname],
+    ).fetchone()
+    if row is None:
+        raise BackupError(f"there is no database {dbname!r} on the server to restore into")
+    owner, encoding = row
+    _refuse_if_in_use(target, admin, dbname)
+    admin.execute(
+        sql.SQL("CREATE DATABASE {} WITH TEMPLATE template0 OWNER {} ENCODING {}").format(
+            sql.Identifier(scratch), sql.Identifier(str(owner)), sql.Literal(str(encoding))
+        )
+    )
+    try:
+        _run(restore_command_line(tools, target, backup, scratch), target, "pg_restore")
+        _check_restored(target, scratch, backup)
+        _refuse_if_in_use(target, admin, dbname)
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                sql.Identifier(dbname), sql.Identifier(kept)
+            )
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(scratch)))
+        raise
+    try:
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                sql.Identifier(scratch), sql.Identifier(dbname)
+            )
+        )
+    except Exception as error:
+        with contextlib.suppress(Exception):
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(kept), sql.Identifier(dbname)
+                )
+            )
+        raise BackupError(
+            f"could not rename the restored database {scratch!r} to {dbname!r} ({error}); "
+            f"the warehouse {kept!r} was renamed back to {dbname!r} (check it is there), "
+            f"and the restored copy is left as {scratch!r}: rename or drop it."
+        ) from None
 
 
 def _check_restored(target: PostgresTarget, dbname: str, backup: Path) -> None:

@@ -235,6 +235,12 @@ def restore_command(info: BackupInfo, database: Path | str | PostgresTarget) -> 
     return f"egregora-pipeline db restore {info.path} --database {where}"
 
 
+_SESSION_ONLY = frozenset(
+    {"password", "application_name", "connect_timeout", "hostaddr", "sslcertmode"}
+)
+"""Parameters libpq reports that name this session, not the warehouse (or are secret)."""
+
+
 def postgres_target_of(conn: PgConnection) -> PostgresTarget:
     """The warehouse an open PostgreSQL session is on (its password kept apart, unshown).
 
@@ -242,7 +248,7 @@ def postgres_target_of(conn: PgConnection) -> PostgresTarget:
     parameters it used, and the password wherever it found it (URL, PGPASSWORD, .pgpass).
     """
     info = conn.raw.info
-    params = {k: v for k, v in info.get_parameters().items() if k != "password"}
+    params = {k: v for k, v in info.get_parameters().items() if k not in _SESSION_ONLY}
     params.update({"host": info.host, "port": str(info.port), "dbname": info.dbname})
     params.setdefault("user", info.user)
     return PostgresTarget(params, info.password or None)

@@ -391,3 +391,86 @@ def test_no_backup_skips_it_from_the_cli(
     )
     assert code == ExitCode.OK, output
     assert backup_postgres.list_backups(_target(url)) == []
+
+
+def _with_manifest(dump: Path, like: Path) -> None:
+    """Give ``dump`` a manifest copied from ``like``'s with its own, correct SHA-256."""
+    import hashlib
+
+    manifest = json.loads(like.with_name(like.name + ".json").read_text())
+    manifest["sha256"] = hashlib.sha256(dump.read_bytes()).hexdigest()
+    dump.with_name(dump.name + ".json").write_text(json.dumps(manifest))
+
+
+def _databases(server: PostgresServer, prefix: str) -> list[str]:
+    with psycopg.connect(server.url(), autocommit=True, connect_timeout=10) as admin:
+        rows = admin.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", [f"{prefix}%"]
+        ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def test_a_restore_that_fails_half_way_changes_nothing(
+    url: str, postgres_server: PostgresServer, postgres_database: str, tmp_path: Path
+) -> None:
+    assert _cli("db", "backup", "--to", str(tmp_path), "--database", url)[0] == ExitCode.OK
+    [good] = tmp_path.glob("*.dump")
+    cut = tmp_path / "cut.dump"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size * 2 // 3])  # a truncated archive
+    _with_manifest(cut, good)
+    _run(url, DOCUMENTS.format(start=3, stop=4))
+    after = _contents(url)
+
+    code, output = _cli("db", "restore", str(cut), "--database", url)
+
+    assert code == ExitCode.ERROR
+    assert "pg_restore failed" in output
+    assert "nothing was changed" in output
+    assert _contents(url) == after
+    assert _databases(postgres_server, f"{postgres_database}_") == []  # no scratch, no kept
+
+
+def test_a_dump_of_a_database_that_is_not_a_warehouse_is_refused(
+    url: str, postgres_server: PostgresServer, postgres_database: str, tmp_path: Path
+) -> None:
+    assert _cli("db", "backup", "--to", str(tmp_path), "--database", url)[0] == ExitCode.OK
+    [good] = tmp_path.glob("*.dump")
+    plain = f"egregora_plain_{secrets.token_hex(4)}"
+    _run(postgres_server.url(), f'CREATE DATABASE "{plain}"')
+    try:
+        _run(postgres_server.url(plain), "CREATE TABLE t (x integer)")
+        other = tmp_path / "plain" / "plain.dump"
+        other.parent.mkdir()
+        assert (
+            _cli("db", "backup", "--to", str(other), "--database", postgres_server.url(plain))[0]
+            == ExitCode.OK
+        )
+        _with_manifest(other, good)
+        before = _contents(url)
+
+        code, output = _cli("db", "restore", str(other), "--database", url)
+
+        assert code == ExitCode.ERROR
+        assert "has no egregora_migrations table" in output
+        assert _contents(url) == before
+        assert _databases(postgres_server, f"{postgres_database}_") == []
+    finally:
+        _drop_kept(postgres_server, plain)
+
+
+def test_the_dagster_ops_path_takes_the_backup_from_its_open_session(
+    url: str, versions_dir: Path, write_revision: RevisionWriter, postgres_server: PostgresServer
+) -> None:
+    from egregora_pipeline.migrations.commands import upgrade_connection
+    from egregora_pipeline.migrations.warehouse import open_warehouse
+
+    write_revision(versions_dir, "0002", "0001", 'op.drop_column("documents", "title")')
+    with open_warehouse(url) as wh:
+        result = upgrade_connection(
+            wh.conn, versions_dir=versions_dir, allow_destructive=True, lock_timeout=30
+        )
+
+    assert result.backup is not None
+    assert [b.path for b in backup_postgres.list_backups(_target(url))] == [result.backup.path]
+    assert result.backup.database == _target(url).display
+    assert postgres_server.password not in result.backup.path.with_suffix(".dump.json").read_text()
