@@ -186,8 +186,8 @@ def upgrade_command(
     runs in its own transaction with its bookkeeping row; a failure rolls that revision
     back and exits 3. Waits for DuckDB's file lock (EGREGORA_LOCK_TIMEOUT seconds) if
     another process holds the warehouse. Before a step that drops or rewrites data
-    (not before one that only adds), the warehouse is backed up to backups/ beside it,
-    unless --no-backup.
+    (not before one that only adds), the warehouse is backed up to backups/ beside it
+    (PostgreSQL: a pg_dump into backups/<host>-<port>-<db>/ here), unless --no-backup.
     """
     from egregora_pipeline.migrations import plan, upgrade
 
