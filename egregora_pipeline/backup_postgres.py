@@ -9,8 +9,10 @@ warehouse is a database on a server, so here:
   concurrent ingests do not matter). It is written under a temporary name,
   fsynced, hashed (SHA-256) and renamed, with the same JSON manifest as a DuckDB
   backup plus the backend, host, port, database, server and ``pg_dump`` versions.
-* **Where**: ``--to``, else ``backups/<host>-<port>-<database>/`` in the current
-  directory (a URL has no file to keep them beside).
+* **Where**: ``--to``, else ``<folder>/<host>-<port>-<database>/`` where the folder
+  is ``EGREGORA_PG_BACKUP_DIR``, or ``backups`` in the current directory (a URL has
+  no file to keep them beside). Both are read here, not in :mod:`.settings`: only
+  this module uses them.
 * **The password** never reaches a command line, a manifest or a message: the
   child gets the connection string *without* it and ``PGPASSWORD`` in its
   environment (or finds it where libpq does: ``PGPASSWORD``, ``~/.pgpass``);
@@ -73,6 +75,10 @@ if TYPE_CHECKING:
 BACKEND: Final = "postgresql"
 DUMP_SUFFIX: Final = ".dump"
 PG_BIN_VARIABLE: Final = "EGREGORA_PG_BIN"
+"""A folder holding the ``pg_dump`` and ``pg_restore`` to use (only there when set)."""
+BACKUP_DIR_VARIABLE: Final = "EGREGORA_PG_BACKUP_DIR"
+"""Where a PostgreSQL warehouse's backups go by default (one sub-folder per warehouse)."""
+DEFAULT_BACKUP_DIR: Final = "backups"
 _TIME_FORMAT: Final = "%Y%m%dT%H%M%S.%fZ"
 _SAFE: Final = re.compile(r"[^A-Za-z0-9_.-]+")
 _VERSION: Final = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
@@ -118,9 +124,12 @@ def identity_of(target: PostgresTarget, environ: Mapping[str, str] | None = None
     return Identity(host=host, port=port, dbname=dbname)
 
 
-def default_folder(target: PostgresTarget) -> Path:
-    """``backups/<host>-<port>-<database>/`` in the current directory."""
-    return Path("backups") / identity_of(target).folder_name
+def default_folder(target: PostgresTarget, environ: Mapping[str, str] | None = None) -> Path:
+    """``<EGREGORA_PG_BACKUP_DIR>/<host>-<port>-<database>/``; unset: ``backups/`` in the
+    current directory."""
+    env = os.environ if environ is None else environ
+    root = Path(env.get(BACKUP_DIR_VARIABLE) or DEFAULT_BACKUP_DIR)
+    return root / identity_of(target, env).folder_name
 
 
 # --- the tools ---------------------------------------------------------------------------

@@ -434,7 +434,8 @@ def backup_command(
             help=(
                 "An existing folder to put the backup in, or the path of the file to write "
                 "(default: backups/ beside a DuckDB warehouse; "
-                "backups/<host>-<port>-<database>/ here for a PostgreSQL URL)."
+                "backups/<host>-<port>-<database>/ here, or under EGREGORA_PG_BACKUP_DIR, for "
+                "a PostgreSQL URL)."
             ),
             show_default=False,
             parser=_parse_to,
@@ -473,7 +474,8 @@ def backups_command(
     """List the warehouse's backups, newest first. Reads no warehouse.
 
     DuckDB: backups/ beside the file. PostgreSQL: backups/<host>-<port>-<database>/ in
-    the current folder, those whose manifest names the URL's host, port and database.
+    the current folder (or under EGREGORA_PG_BACKUP_DIR), those whose manifest names the
+    URL's host, port and database.
     """
     target = _postgres(database)
     if target is not None:

@@ -95,6 +95,7 @@ def url(
     """A PostgreSQL warehouse at head with three documents (URL with its password); the test
     runs in ``tmp_path`` so default backup folders land there."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EGREGORA_PG_BACKUP_DIR")  # the documented default: backups/ here
     url = postgres_server.url(postgres_database)
     upgrade(MigrationConfig(url, lock_timeout=30))
     _run(url, DOCUMENTS.format(start=0, stop=2))
@@ -118,6 +119,7 @@ def test_backup_change_restore_gives_back_the_exact_earlier_tables_and_revision(
     code, output = _cli("db", "backup", "--database", url)
     assert code == ExitCode.OK, output
     folder = backup_postgres.default_folder(_target(url))
+    assert folder.parent.resolve() == tmp_path / "backups"
     [dump] = sorted(folder.glob("*.dump"))
     assert f"backup: {dump}" in output
     assert "revision 0001" in output
@@ -293,6 +295,18 @@ def test_missing_pg_dump_is_a_clear_error(
     assert "no pg_dump/pg_restore of PostgreSQL 18 or newer" in output
     assert f"EGREGORA_PG_BIN={empty}" in output
     assert not any(p.suffix == ".dump" for p in tmp_path.rglob("*"))
+
+
+def test_egregora_pg_backup_dir_moves_the_default_folder(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EGREGORA_PG_BACKUP_DIR", str(tmp_path / "elsewhere"))
+
+    assert _cli("db", "backup", "--database", url)[0] == ExitCode.OK
+
+    [info] = backup_postgres.list_backups(_target(url))
+    assert info.path.parent.parent == tmp_path / "elsewhere"
+    assert not (tmp_path / "backups").exists()
 
 
 def test_tools_older_than_the_server_are_skipped_or_refused() -> None:
