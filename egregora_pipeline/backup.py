@@ -409,6 +409,7 @@ def read_backup(path: Path) -> BackupInfo:
         kind=kind,
         database=str(data.get("database") or ""),
         reason=None if reason is None else str(reason),
+        backend=str(data.get("backend") or "duckdb"),
     )
 
 

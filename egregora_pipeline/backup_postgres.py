@@ -512,7 +512,7 @@ def verify_backup(path: Path, target: PostgresTarget, *, other_warehouse: bool) 
 _SESSIONS_SQL: Final = """\
 SELECT pid, application_name, coalesce(client_addr::text, 'local socket'), backend_start
 FROM pg_catalog.pg_stat_activity
-WHERE datname = %s AND pid <> pg_backend_pid()
+WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'
 ORDER BY backend_start"""
 
 

@@ -488,3 +488,25 @@ def test_the_dagster_ops_path_takes_the_backup_from_its_open_session(
     assert [b.path for b in backup_postgres.list_backups(_target(url))] == [result.backup.path]
     assert result.backup.database == _target(url).display
     assert postgres_server.password not in result.backup.path.with_suffix(".dump.json").read_text()
+
+
+def test_a_backup_of_one_backend_is_refused_by_the_other(
+    url: str, tmp_path: Path, warehouse_path: Path
+) -> None:
+    assert _cli("db", "backup", "--to", str(tmp_path), "--database", url)[0] == ExitCode.OK
+    [dump] = tmp_path.glob("*.dump")
+    assert _cli("db", "upgrade", "--database", str(warehouse_path))[0] == ExitCode.OK
+    code, output = _cli("db", "backup", "--to", str(tmp_path), "--database", str(warehouse_path))
+    assert code == ExitCode.OK, output
+    [duckdb_backup] = tmp_path.glob("*.duckdb")
+    before = _contents(url)
+
+    into_duckdb = _cli("db", "restore", str(dump), "--database", str(warehouse_path))
+    into_postgres = _cli("db", "restore", str(duckdb_backup), "--database", url)
+
+    assert into_duckdb[0] == ExitCode.ERROR
+    assert "is a postgresql backup (of postgresql://postgres@" in into_duckdb[1]
+    assert "nothing was restored" in into_duckdb[1]
+    assert into_postgres[0] == ExitCode.ERROR
+    assert "no manifest of a PostgreSQL backup" in into_postgres[1]
+    assert _contents(url) == before
