@@ -30,7 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -61,10 +61,10 @@ _COPIER: Final = Path(__file__).with_name("_copy_file.py")
 _SAFE_NAME: Final = re.compile(r"[^A-Za-z0-9_.-]+")
 
 POSTGRES_ADVICE: Final = (
-    "egregora-pipeline backs up DuckDB warehouse files only; PostgreSQL is not supported "
-    "as a warehouse yet. For a PostgreSQL database use its own tools: `pg_dump -Fc` for a "
-    "logical backup (restore with `pg_restore`), or base backups with WAL archiving for "
-    "point-in-time recovery. Each migration revision already runs in one transaction there."
+    "a backup is a file, not a database URL: give --to a folder or file path and `db "
+    "restore` a backup file. To back up a PostgreSQL warehouse, pass its URL as --database: "
+    "`db backup` then runs pg_dump (see docs/migrations.md); base backups with WAL archiving "
+    "remain the tool for point-in-time recovery."
 )
 
 
@@ -81,10 +81,16 @@ class BackupInfo:
     taken_at: datetime
     kind: BackupKind
     database: str
+    """The warehouse file's name; for PostgreSQL, its URL without the password."""
     reason: str | None = None
+    backend: str = "duckdb"
+    extra: dict[str, str] = field(default_factory=dict)
+    """Backend-specific manifest fields (PostgreSQL: host, port, dbname, versions)."""
 
     def manifest(self) -> dict[str, Any]:
+        backend = {} if self.backend == "duckdb" else {"backend": self.backend}
         return {
+            **backend,
             "database": self.database,
             "revision": self.revision,
             "taken_at": self.taken_at.isoformat(),
@@ -92,6 +98,7 @@ class BackupInfo:
             "sha256": self.sha256,
             "kind": self.kind,
             "reason": self.reason,
+            **self.extra,
         }
 
     def describe(self) -> str:
@@ -103,7 +110,9 @@ class BackupInfo:
 
 
 def refuse_non_file(database: str | Path) -> None:
-    """A PostgreSQL URL gets the advice of what to use instead, not a half-working copy."""
+    """A PostgreSQL URL where a file is expected (a DuckDB warehouse, ``--to``, a backup
+    file) is refused with what to do instead, never half-used (:mod:`.backup_postgres`
+    is the PostgreSQL side)."""
     if _POSTGRES.match(str(database)):
         raise UnsupportedBackendError(redact_url(database), POSTGRES_ADVICE)
 
@@ -353,7 +362,7 @@ def backup_warehouse(
         conn.close()
 
 
-def _read_manifest(path: Path) -> dict[str, Any] | None:
+def read_manifest(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(manifest_of(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -377,10 +386,10 @@ def read_backup(path: Path) -> BackupInfo:
     falls back to what the file name (or, last, its modification time) says, so
     one bad manifest never stops a listing, a restore or a prune.
     """
-    data = _read_manifest(path) or {}
+    data = read_manifest(path) or {}
     match = _NAME.search(path.name)
     taken = (
-        _parse_time(data.get("taken_at"))
+        parse_manifest_time(data.get("taken_at"))
         or (_name_time(match.group(1)) if match else None)
         or datetime.fromtimestamp(path.stat().st_mtime, UTC)
     )
@@ -400,10 +409,11 @@ def read_backup(path: Path) -> BackupInfo:
         kind=kind,
         database=str(data.get("database") or ""),
         reason=None if reason is None else str(reason),
+        backend=str(data.get("backend") or "duckdb"),
     )
 
 
-def _parse_time(value: object) -> datetime | None:
+def parse_manifest_time(value: object) -> datetime | None:
     """An ISO time from a manifest, always aware (naive is taken as UTC); None if unreadable."""
     if not isinstance(value, str):
         return None

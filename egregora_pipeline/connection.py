@@ -29,7 +29,7 @@ from egregora_pipeline.errors import (
     WarehouseUnusableError,
 )
 from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
-from egregora_pipeline.warehouse_url import POSTGRES_NOT_YET, is_postgres_url, redact_url
+from egregora_pipeline.warehouse_url import POSTGRES_NOT_A_FILE, is_postgres_url, redact_url
 
 _LOCK_MESSAGE = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE)
 _HOLDER = re.compile(r"Conflicting lock is held in (.*?)(?:\. See also|$)")
@@ -65,7 +65,7 @@ def check_warehouse_path(target: Path) -> None:
     """
     text = str(target)
     if is_postgres_url(text):
-        raise WarehouseUnusableError(redact_url(text), POSTGRES_NOT_YET)
+        raise WarehouseUnusableError(redact_url(text), POSTGRES_NOT_A_FILE)
     if _NOT_A_FILE.match(text):
         raise WarehouseUnusableError(text, "is not a file path: the warehouse is one DuckDB file")
     if target.is_dir():

@@ -66,6 +66,12 @@ def verify_backup(path: Path) -> BackupInfo:
             f"no backup file at {path}; list them with `egregora-pipeline db backups`"
         )
     info = read_backup(path)
+    if info.backend != "duckdb":
+        raise BackupError(
+            f"backup {path} is a {info.backend} backup (of {info.database or 'another warehouse'}"
+            "), not a DuckDB file; nothing was restored. Restore it with --database set to "
+            "that warehouse's URL."
+        )
     if info.sha256 is not None:
         actual = file_sha256(path)
         if actual != info.sha256:

@@ -39,11 +39,11 @@ folds ``//`` into ``/``, and a URL that went through a ``Path`` must still never
 _QUERY_PASSWORD: Final = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 _MASK: Final = "***"
 DEFAULT_CONNECT_TIMEOUT_SECONDS: Final = 10
-POSTGRES_NOT_YET: Final = (
-    "is a PostgreSQL URL: PostgreSQL warehouses are planned (see docs/backends.md) "
-    "but not supported yet, so nothing was done"
+POSTGRES_NOT_A_FILE: Final = (
+    "is a PostgreSQL URL, but this step opens a DuckDB warehouse file; open a PostgreSQL "
+    "warehouse with migrations.open_warehouse (see docs/backends.md), so nothing was done"
 )
-"""Why a command refuses a URL today; the URL itself is shown through :func:`redact_url`."""
+"""Why a DuckDB-only opener refuses a URL; the URL itself is shown through :func:`redact_url`."""
 
 
 class WarehouseURLError(WarehouseError):

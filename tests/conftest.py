@@ -51,6 +51,16 @@ def warehouse_path(tmp_path: Path) -> Path:
     return tmp_path / "warehouse" / "egregora.duckdb"
 
 
+@pytest.fixture(autouse=True)
+def _postgres_backups_in_a_temp_folder(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Automatic backups of the tests' PostgreSQL warehouses (every destructive migration
+    takes one) go to a temporary folder, not to ``backups/`` in the checkout; the CLI
+    subprocesses inherit the setting."""
+    monkeypatch.setenv("EGREGORA_PG_BACKUP_DIR", str(tmp_path_factory.getbasetemp() / "pg-backups"))
+
+
 @pytest.fixture
 def versions_dir(tmp_path: Path) -> Path:
     """A copy of the bundled revision files that a test may edit or extend."""

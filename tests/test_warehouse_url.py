@@ -125,34 +125,6 @@ def test_a_url_folded_by_a_path_is_refused_with_how_to_write_it() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [
-        ["db", "backup"],
-        ["db", "backups"],
-    ],
-)
-def test_commands_without_postgres_support_refuse_a_url_without_printing_its_password(
-    command: list[str],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    url = f"postgresql://bob:{ENCODED}@db.example:5432/egregora"
-
-    code = main([*command, "--database", url])
-
-    out, err = capsys.readouterr()
-    assert code == ExitCode.ERROR
-    assert SECRET not in out + err
-    assert ENCODED not in out + err
-    assert "postgresql://bob:***@db.example:5432/egregora" in err  # shown as typed, redacted
-    assert ("PostgreSQL warehouses are planned" in err) or ("pg_dump" in err)
-    assert "internal error" not in err
-    assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.parametrize(
-    "command",
     [["db", "check"], ["db", "upgrade"], ["db", "current"], ["db", "history"], ["db", "plan"]],
 )
 def test_a_db_command_that_cannot_reach_the_server_says_so_without_the_password(
@@ -209,11 +181,13 @@ def test_the_environment_variable_names_a_postgres_warehouse_too(
     assert "cannot connect" in err
 
 
-def test_the_library_refuses_a_url_too(tmp_path: Path) -> None:
+def test_the_duckdb_opener_refuses_a_url_and_names_the_opener_that_takes_one(
+    tmp_path: Path,
+) -> None:
     from egregora_pipeline.connection import connect_warehouse
     from egregora_pipeline.errors import WarehouseUnusableError
 
     with pytest.raises(WarehouseUnusableError) as caught:
         connect_warehouse(f"postgresql://bob:{ENCODED}@h/egregora")
     assert ENCODED not in str(caught.value)
-    assert "planned" in str(caught.value)
+    assert "open_warehouse" in str(caught.value)

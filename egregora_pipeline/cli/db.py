@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from egregora_pipeline.cli.exit_codes import ExitCode
-from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, DatabaseOption, WarehouseOption
+from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, WarehouseOption
 from egregora_pipeline.settings import Settings
 from egregora_pipeline.warehouse_url import is_postgres_url
 
@@ -30,6 +30,7 @@ from egregora_pipeline.warehouse_url import is_postgres_url
 if TYPE_CHECKING:
     from egregora_pipeline.backup import BackupInfo
     from egregora_pipeline.migrations import CheckReport, MigrationConfig, UpgradeResult
+    from egregora_pipeline.warehouse_url import PostgresTarget
 
 db_app = typer.Typer(
     help=(
@@ -185,8 +186,8 @@ def upgrade_command(
     runs in its own transaction with its bookkeeping row; a failure rolls that revision
     back and exits 3. Waits for DuckDB's file lock (EGREGORA_LOCK_TIMEOUT seconds) if
     another process holds the warehouse. Before a step that drops or rewrites data
-    (not before one that only adds), the warehouse is backed up to backups/ beside it,
-    unless --no-backup.
+    (not before one that only adds), the warehouse is backed up to backups/ beside it
+    (PostgreSQL: a pg_dump into backups/<host>-<port>-<db>/ here), unless --no-backup.
     """
     from egregora_pipeline.migrations import plan, upgrade
 
@@ -414,6 +415,16 @@ def _refuse_url(value: Path | None) -> Path | None:
     return value
 
 
+def _postgres(database: Path) -> PostgresTarget | None:
+    """The PostgreSQL target ``--database`` names, or None for a DuckDB file."""
+    if not is_postgres_url(database):
+        return None
+    from egregora_pipeline.warehouse_url import PostgresTarget, parse_warehouse
+
+    target = parse_warehouse(database)
+    return target if isinstance(target, PostgresTarget) else None
+
+
 @db_app.command("backup")
 def backup_command(
     to: Annotated[
@@ -422,48 +433,70 @@ def backup_command(
             "--to",
             help=(
                 "An existing folder to put the backup in, or the path of the file to write "
-                "(default: backups/ beside the warehouse)."
+                "(default: backups/ beside a DuckDB warehouse; "
+                "backups/<host>-<port>-<database>/ here, or under EGREGORA_PG_BACKUP_DIR, for "
+                "a PostgreSQL URL)."
             ),
             show_default=False,
             parser=_parse_to,
             callback=_refuse_url,
         ),
     ] = None,
-    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_DATABASE_PATH,
 ) -> None:
     """Copy the warehouse to a consistent backup file; print its path, size, revision, SHA-256.
 
-    Waits for the writer's lock (EGREGORA_LOCK_TIMEOUT), so no run writes during the
-    copy; checkpoints, then copies the file. Refuses (exit 3) when the copy would not
-    fit on the disk. A PostgreSQL URL is refused with what to use instead.
+    DuckDB: waits for the writer's lock (EGREGORA_LOCK_TIMEOUT), so no run writes during
+    the copy; checkpoints, then copies the file; refuses (exit 3) when the copy would not
+    fit on the disk. PostgreSQL: pg_dump --format=custom while holding the migration
+    lock (see docs/migrations.md for which pg_dump is used).
     """
-    from egregora_pipeline.backup import backup_warehouse, refuse_non_file
     from egregora_pipeline.migrations.safeguard import restore_command
 
-    refuse_non_file(database)
-    info = backup_warehouse(database, to=to, lock_timeout=Settings.from_env().lock_timeout_seconds)
+    lock_timeout = Settings.from_env().lock_timeout_seconds
+    target = _postgres(database)
+    if target is not None:
+        from egregora_pipeline import backup_postgres
+
+        info = backup_postgres.backup_warehouse(target, to=to, lock_timeout=lock_timeout)
+    else:
+        from egregora_pipeline.backup import backup_warehouse
+
+        info = backup_warehouse(database, to=to, lock_timeout=lock_timeout)
     _print_backup(info, "backup")
     _out().print(f"  restore with: {restore_command(info, database)}", markup=False)
 
 
 @db_app.command("backups")
 def backups_command(
-    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_DATABASE_PATH,
 ) -> None:
-    """List the warehouse's backups in backups/ beside it, newest first. Reads no warehouse."""
-    from egregora_pipeline.backup import list_backups, refuse_non_file
+    """List the warehouse's backups, newest first. Reads no warehouse.
 
-    refuse_non_file(database)
-    found = list_backups(database)
+    DuckDB: backups/ beside the file. PostgreSQL: backups/<host>-<port>-<database>/ in
+    the current folder (or under EGREGORA_PG_BACKUP_DIR), those whose manifest names the
+    URL's host, port and database.
+    """
+    target = _postgres(database)
+    if target is not None:
+        from egregora_pipeline import backup_postgres
+
+        found = backup_postgres.list_backups(target)
+        where, name = backup_postgres.default_folder(target), target.display
+    else:
+        from egregora_pipeline.backup import default_folder, list_backups
+
+        found = list_backups(database)
+        where, name = default_folder(database), str(database)
     out = _out()
     if not found:
-        out.print(f"no backups of {database} in {database.parent / 'backups'}", markup=False)
+        out.print(f"no backups of {name} in {where}", markup=False)
         return
-    table = Table(title=f"backups of {database}", title_justify="left")
-    for name in ("taken at (UTC)", "revision", "size", "kind", "path"):
+    table = Table(title=f"backups of {name}", title_justify="left")
+    for column in ("taken at (UTC)", "revision", "size", "kind", "path"):
         table.add_column(
-            name,
-            justify="right" if name == "size" else "left",
+            column,
+            justify="right" if column == "size" else "left",
             overflow="fold",
         )
     for info in found:
@@ -483,13 +516,13 @@ def restore_command_(
         Path,
         typer.Argument(help="The backup file to put back.", parser=_keep_url, callback=_refuse_url),
     ],
-    database: DatabaseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_DATABASE_PATH,
     from_other_warehouse: Annotated[
         bool,
         typer.Option(
             "--from-other-warehouse",
             help=(
-                "Restore a backup whose manifest names another warehouse file (for instance "
+                "Restore a backup whose manifest names another warehouse (for instance "
                 "production's backup into a test warehouse); refused without it."
             ),
         ),
@@ -497,16 +530,33 @@ def restore_command_(
 ) -> None:
     """Put BACKUP in place of the warehouse, atomically.
 
-    The backup is verified first (SHA-256 against its manifest, opens in DuckDB, has
+    The backup is verified first (SHA-256 against its manifest; DuckDB: it opens and has
     the egregora_migrations table). Refuses (exit 3), naming the process, while another
-    process holds the warehouse open, or when the backup's manifest names another
-    warehouse file (unless --from-other-warehouse). The file it replaces, and its WAL,
-    are kept first as a pre-restore backup in backups/.
+    process holds the warehouse (PostgreSQL: the migration lock, or any session on the
+    database), or when the backup's manifest names another warehouse (unless
+    --from-other-warehouse). DuckDB keeps the replaced file and its WAL as a pre-restore
+    backup in backups/; PostgreSQL restores into a new database, then renames the
+    replaced one to <db>_pre_restore_<time> and the new one to the warehouse's name.
     """
+    out = _out()
+    target = _postgres(database)
+    if target is not None:
+        from egregora_pipeline import backup_postgres
+
+        done = backup_postgres.restore(backup, target, other_warehouse=from_other_warehouse)
+        out.print(
+            f"the replaced database was kept as {done.kept_database} "
+            "(drop it when you no longer need it)",
+            markup=False,
+        )
+        out.print(
+            f"restored {done.restored.path} -> {done.display} (revision {done.restored.revision})",
+            markup=False,
+        )
+        return
     from egregora_pipeline.restore import restore
 
     result = restore(backup, database, other_warehouse=from_other_warehouse)
-    out = _out()
     if result.previous is not None:
         _print_backup(result.previous, "the replaced warehouse was kept as")
     out.print(

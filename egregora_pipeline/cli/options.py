@@ -7,49 +7,18 @@ from typing import Annotated
 
 import typer
 
-from egregora_pipeline.errors import WarehouseUnusableError
 from egregora_pipeline.settings import DEFAULT_DATABASE
-from egregora_pipeline.warehouse_url import POSTGRES_NOT_YET, is_postgres_url, redact_url
-
-_OWN_POSTGRES_ADVICE = frozenset({"backup", "backups", "restore"})
+from egregora_pipeline.warehouse_url import is_postgres_url
 
 
 def _parse_database(raw: str | Path) -> Path:
-    """The option's value as a path; a URL stays a string so no ``//`` is lost before
-    :func:`_refuse_postgres_url` shows it (``Path`` would turn ``postgresql://`` into
-    ``postgresql:/``)."""
+    """The option's value as a path; a URL stays the string it was (``Path`` would turn
+    ``postgresql://`` into ``postgresql:/``)."""
     if isinstance(raw, str) and is_postgres_url(raw):
-        return raw  # type: ignore[return-value]  # refused by the callback, never used
+        return raw  # type: ignore[return-value]  # read by parse_warehouse, never as a path
     return Path(raw)
 
 
-def _refuse_postgres_url(ctx: typer.Context, value: Path) -> Path:
-    """Refuse a PostgreSQL URL before the command runs, showing it without its password.
-
-    At parse time, so the URL never reaches a Dagster run config, a log or a later
-    message; the backup commands give their own advice (``pg_dump``) instead.
-    """
-    if is_postgres_url(value):
-        if ctx.info_name in _OWN_POSTGRES_ADVICE:
-            from egregora_pipeline.backup import refuse_non_file  # imports DuckDB: not for --help
-
-            refuse_non_file(value)
-        raise WarehouseUnusableError(redact_url(value), POSTGRES_NOT_YET)
-    return value
-
-
-DatabaseOption = Annotated[
-    Path,
-    typer.Option(
-        "--database",
-        "-d",
-        envvar="EGREGORA_DATABASE",
-        help="Warehouse DuckDB file (env EGREGORA_DATABASE).",
-        show_default=True,
-        parser=_parse_database,
-        callback=_refuse_postgres_url,
-    ),
-]
 DEFAULT_DATABASE_PATH = Path(DEFAULT_DATABASE)
 
 
@@ -79,4 +48,4 @@ WarehouseOption = Annotated[
         callback=_parse_warehouse_url,
     ),
 ]
-"""``--database`` for the commands that work on both backends (the migration commands)."""
+"""``--database`` for every command: each works on both backends."""

@@ -171,19 +171,33 @@ def upgrade_connection(
     """Upgrade an already-open read-write connection (the Dagster op's): a DuckDB
     connection or :attr:`Warehouse.conn <.warehouse.Warehouse.conn>` of either backend.
 
-    On DuckDB, backs the file up first when the plan drops or rewrites data
-    (``backup``: default from the environment); ``result.backup`` names the copy.
-    On PostgreSQL, holds the migrators' advisory lock (waiting up to
-    ``lock_timeout``) and takes no file backup (use ``pg_dump``).
+    Backs the warehouse up first when the plan drops or rewrites data (``backup``:
+    default from the environment); ``result.backup`` names the copy: a file copy
+    on DuckDB, a ``pg_dump`` on PostgreSQL, taken while holding the migrators'
+    advisory lock (waiting up to ``lock_timeout``).
     """
     from egregora_pipeline.migrations.engine import run_upgrade
-    from egregora_pipeline.migrations.safeguard import backup_if_risky, database_file, restore_hint
+    from egregora_pipeline.migrations.safeguard import (
+        backup_if_risky,
+        database_file,
+        postgres_target_of,
+        restore_hint,
+    )
 
     scripts = ScriptDirectory.load(versions_dir)
     probe = Probe(catalog=conn, data=conn)
     if not isinstance(conn, duckdb.DuckDBPyConnection):
         with migration_lock(conn, lock_timeout):
-            return run_upgrade(conn, probe, scripts, target, allow_destructive=allow_destructive)
+            where = postgres_target_of(conn)
+            taken = backup_if_risky(
+                conn, where, scripts, target, allow_destructive=allow_destructive, policy=backup
+            )
+            with restore_hint(taken, where):
+                result = run_upgrade(
+                    conn, probe, scripts, target, allow_destructive=allow_destructive
+                )
+            result.backup = taken
+            return result
     database = database_file(conn)
     taken = backup_if_risky(
         conn, database, scripts, target, allow_destructive=allow_destructive, policy=backup
@@ -216,9 +230,8 @@ def _execute(
         with _dry_probe(config) as probe:
             return runner(probe.catalog, probe, scripts, target, **options)
     with _open(config, read_only=False) as conn:
-        if config.is_postgres:  # no file to copy: pg_dump is the backup (docs/backends.md)
-            return runner(conn, Probe(catalog=conn, data=conn), scripts, target, **options)
-        database = Path(config.database)
+        where = config.target
+        database = where if isinstance(where, PostgresTarget) else Path(config.database)
         taken = backup_if_risky(
             conn,
             database,

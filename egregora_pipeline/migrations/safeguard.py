@@ -15,8 +15,11 @@ declared columns in place), so everyday upgrades cost what they did. An
 operation the destructive guard will refuse (no ``--allow-destructive``) does
 not count either: it will not run, and neither will anything after it.
 
-The backup itself is :func:`egregora_pipeline.backup.take_backup`, on the
-connection the migration is about to use (it holds the writer's lock).
+The backup itself is :func:`egregora_pipeline.backup.take_backup` on DuckDB, on
+the connection the migration is about to use (it holds the writer's lock), and
+:func:`egregora_pipeline.backup_postgres.take_backup` (``pg_dump``) on PostgreSQL,
+while the migration's session holds the migrators' advisory lock. The same policy
+(``--no-backup``, ``EGREGORA_BACKUP``, ``EGREGORA_BACKUP_KEEP``) decides both.
 """
 
 from __future__ import annotations
@@ -26,15 +29,17 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from egregora_pipeline.backup import BackupInfo, BackupPolicy, default_folder, prune, take_backup
 from egregora_pipeline.connection import disk_full
-from egregora_pipeline.errors import EgregoraError
+from egregora_pipeline.errors import EgregoraError, WarehouseError
 from egregora_pipeline.migrations import bookkeeping
 from egregora_pipeline.migrations.adoption import detect_layout
 from egregora_pipeline.migrations.errors import MigrationError
+from egregora_pipeline.migrations.impl.base import impl_for
 from egregora_pipeline.migrations.ops import (
     AddColumn,
     Backfill,
@@ -49,6 +54,15 @@ from egregora_pipeline.migrations.ops import (
 )
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.migrations.script import Revision, ScriptDirectory
+from egregora_pipeline.warehouse_url import (
+    PostgresTarget,
+    is_postgres_url,
+    parse_warehouse,
+    redact_url,
+)
+
+if TYPE_CHECKING:
+    from egregora_pipeline.migrations.impl.postgres import PgConnection
 
 _ADDING_ONLY: tuple[type[Operation], ...] = (
     AddColumn,
@@ -93,12 +107,13 @@ def _scan(
     downgrade: bool,
     allow_destructive: bool,
     reasons: list[str],
+    errors: tuple[type[BaseException], ...] = (duckdb.Error,),
 ) -> None:
     for rev in revisions:
         for op in rev.downgrade_ops() if downgrade else rev.upgrade_ops():
             try:
                 refused = not allow_destructive and op.risk(probe) is not None
-            except duckdb.Error:  # e.g. a table an earlier pending revision creates
+            except errors:  # e.g. a table an earlier pending revision creates
                 refused = False
             if refused:
                 return  # the guard refuses here: nothing from this point on runs
@@ -108,7 +123,7 @@ def _scan(
 
 
 def assess(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Any,
     scripts: ScriptDirectory,
     target: str,
     *,
@@ -148,20 +163,18 @@ def assess(
         downgrade=downgrade,
         allow_destructive=allow_destructive,
         reasons=result.reasons,
+        errors=impl_for(conn).errors,
     )
     return result
 
 
-def _has_tables(conn: duckdb.DuckDBPyConnection) -> bool:
-    row = conn.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
-    ).fetchone()
-    return bool(row and row[0])
+def _has_tables(conn: Any) -> bool:
+    return bool(impl_for(conn).table_names(conn))
 
 
 def backup_if_risky(
-    conn: duckdb.DuckDBPyConnection,
-    database: Path | None,
+    conn: Any,
+    database: Path | PostgresTarget | None,
     scripts: ScriptDirectory,
     target: str,
     *,
@@ -172,7 +185,8 @@ def backup_if_risky(
     """Take an automatic backup when the plan drops or rewrites data; None otherwise.
 
     ``database`` is the file ``conn`` has open read-write (None for an
-    in-memory database, which has nothing to back up).
+    in-memory database, which has nothing to back up), or the PostgreSQL
+    warehouse ``conn`` (a :class:`PgConnection` holding the migration lock) is on.
     """
     chosen = policy or BackupPolicy.from_env()
     if not chosen.enabled or database is None:
@@ -183,6 +197,8 @@ def backup_if_risky(
     if not assessment.risky:
         return None
     reason = "before " + "; ".join(assessment.reasons)
+    if isinstance(database, PostgresTarget):
+        return _pg_backup(conn, database, chosen, reason)
     folder = chosen.folder or default_folder(database)
     folder.mkdir(parents=True, exist_ok=True)
     info = take_backup(conn, database, to=folder, kind="automatic", reason=reason)
@@ -190,13 +206,56 @@ def backup_if_risky(
     return info
 
 
-def restore_command(info: BackupInfo, database: Path) -> str:
-    """The one command that puts ``info`` back in place of ``database``."""
-    return f"egregora-pipeline db restore {info.path} --database {database}"
+def _pg_backup(
+    conn: PgConnection, target: PostgresTarget, policy: BackupPolicy, reason: str
+) -> BackupInfo:
+    from egregora_pipeline import backup_postgres
+
+    folder = policy.folder or backup_postgres.default_folder(target)
+    info = backup_postgres.take_backup(
+        conn.raw, target, to=_made(folder), kind="automatic", reason=reason
+    )
+    backup_postgres.prune(target, policy.keep, folder)
+    return info
+
+
+def _made(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def restore_command(info: BackupInfo, database: Path | str | PostgresTarget) -> str:
+    """The one command that puts ``info`` back in place of ``database`` (no password in it)."""
+    where = database.display if isinstance(database, PostgresTarget) else str(database)
+    if is_postgres_url(where):  # the URL without its password: libpq finds it again
+        try:
+            where = parse_warehouse(where).display
+        except WarehouseError:
+            where = redact_url(where)
+    return f"egregora-pipeline db restore {info.path} --database {where}"
+
+
+_SESSION_ONLY = frozenset(
+    {"password", "application_name", "connect_timeout", "hostaddr", "sslcertmode"}
+)
+"""Parameters libpq reports that name this session, not the warehouse (or are secret)."""
+
+
+def postgres_target_of(conn: PgConnection) -> PostgresTarget:
+    """The warehouse an open PostgreSQL session is on (its password kept apart, unshown).
+
+    For callers that hold only the connection (the Dagster op): libpq reports the
+    parameters it used, and the password wherever it found it (URL, PGPASSWORD, .pgpass).
+    """
+    info = conn.raw.info
+    params = {k: v for k, v in info.get_parameters().items() if k not in _SESSION_ONLY}
+    params.update({"host": info.host, "port": str(info.port), "dbname": info.dbname})
+    params.setdefault("user", info.user)
+    return PostgresTarget(params, info.password or None)
 
 
 @contextlib.contextmanager
-def restore_hint(info: BackupInfo | None, database: Path | None) -> Iterator[None]:
+def restore_hint(info: BackupInfo | None, database: Path | PostgresTarget | None) -> Iterator[None]:
     """Add to a failed migration's message how to get back to the automatic backup.
 
     The exception keeps its type (callers and tests match on it); its message
@@ -217,7 +276,9 @@ def restore_hint(info: BackupInfo | None, database: Path | None) -> Iterator[Non
         raise full from None
 
 
-def _add_hint(error: EgregoraError, info: BackupInfo | None, database: Path | None) -> None:
+def _add_hint(
+    error: EgregoraError, info: BackupInfo | None, database: Path | PostgresTarget | None
+) -> None:
     if info is None or database is None:
         return
     hint = (

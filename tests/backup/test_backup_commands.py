@@ -153,12 +153,16 @@ def test_restore_replaces_a_damaged_warehouse_and_keeps_it(warehouse: Path) -> N
     assert kept.stat().st_size == 0
 
 
-def test_postgresql_urls_are_refused_with_what_to_use_instead() -> None:
-    for command in (["backup"], ["backups"], ["restore", "x.duckdb"]):
-        done = cli("db", *command, "--database", "postgresql://user@host/egregora")
-        assert done.returncode == ExitCode.ERROR
-        assert "pg_dump" in done.stderr
-        assert "point-in-time" in done.stderr
+def test_a_postgresql_warehouse_that_cannot_be_reached_is_an_error_without_its_password(
+    tmp_path: Path,
+) -> None:
+    url = "postgresql://user:s3cret-pw@127.0.0.1:1/egregora"
+    for command in (["backup", "--to", str(tmp_path)], ["restore", str(tmp_path / "x.dump")]):
+        done = cli("db", *command, "--database", url)
+        assert done.returncode == ExitCode.ERROR, done.stderr
+        assert "s3cret-pw" not in done.stdout + done.stderr
+        assert "internal error" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_restore_can_be_undone_even_when_the_replaced_file_had_a_pending_wal(
