@@ -29,7 +29,13 @@ a concurrent run committed, and no key is inserted twice. Parsing and the
 ``COPY`` into the session's own staging table run outside the lock, so
 concurrent runs overlap everywhere but in the final ``INSERT ... SELECT``.
 Locks are taken in one order (messages, documents, rejections), so runs
-cannot deadlock on them.
+cannot deadlock on them. Rejections written inside a :meth:`~PostgresSink.transaction`
+(a chat writes them in batches *while it is parsed*) are therefore only staged
+in the session's own table and moved into ``ingest_rejections`` as the
+transaction's last statement, under the last lock: a batch written mid-parse
+once took the rejections lock before the messages lock, and a concurrent run
+holding messages and waiting for rejections made PostgreSQL abort one of the
+chats as a deadlock.
 """
 
 from __future__ import annotations
@@ -164,6 +170,9 @@ class PostgresSink:
         self._scratch = duckdb.connect(":memory:", config={"temp_directory": str(self._spool)})
         self._locked: set[str] = set()
         self._messages = _messages_columns()
+        self._in_transaction = False
+        """Inside :meth:`transaction`: rejections are staged, moved before COMMIT."""
+        self._staged_rejections = False
 
     @classmethod
     @contextlib.contextmanager
@@ -196,11 +205,17 @@ class PostgresSink:
     def transaction(self) -> Iterator[None]:
         """One PostgreSQL transaction; its advisory locks are released when it ends."""
         self._locked.clear()
+        self._staged_rejections = False
+        self._in_transaction = True
         try:
             with self._pg.transaction():
                 yield
+                self._in_transaction = False
+                if self._staged_rejections:
+                    self._move_staged_rejections()
         finally:
             self._locked.clear()
+            self._in_transaction = self._staged_rejections = False
 
     def _lock(self, table: str) -> None:
         """Serialise this table's key check and write with concurrent runs, until commit.
@@ -441,6 +456,11 @@ class PostgresSink:
         A NUL quoted in a rejection is stored as U+FFFD (PostgreSQL refuses
         NUL, and losing the rejection of a file holding one would be worse);
         the id is computed before, so it is the one DuckDB gives.
+
+        Inside :meth:`transaction` the rows are staged (no lock taken) and the
+        count is of the rows staged; they reach ``ingest_rejections`` at the end
+        of the transaction, after the messages and documents writes (the lock
+        order). Outside one, they are written at once and the count is of rows added.
         """
         now = datetime.now(UTC)
         rows: dict[str, tuple[Any, ...]] = {}
@@ -462,12 +482,31 @@ class PostgresSink:
             return 0
         columns = list(ARROW_SCHEMAS["ingest_rejections"].names)
         staging = quote_ident(_REJECTIONS_IN)
-        self._stage_like(staging, "ingest_rejections")
+        if not self._staged_rejections:
+            # _seq numbers the rows in the order they came: across batches too, the
+            # first occurrence of an id wins
+            self._pg.execute(f"DROP TABLE IF EXISTS {staging}")
+            self._pg.execute(
+                f"CREATE TEMP TABLE {staging} (LIKE {quote_ident('ingest_rejections')}, "
+                "_seq bigint GENERATED ALWAYS AS IDENTITY) ON COMMIT DROP"
+            )
+            self._staged_rejections = True
         self._copy_rows(staging, columns, rows.values())
+        if self._in_transaction:
+            return len(rows)
+        return self._move_staged_rejections()
+
+    def _move_staged_rejections(self) -> int:
+        """Insert the staged rejections not stored yet (first occurrence of an id wins)."""
+        self._staged_rejections = False
+        columns = list(ARROW_SCHEMAS["ingest_rejections"].names)
+        staging = quote_ident(_REJECTIONS_IN)
         self._lock("ingest_rejections")
         names = ", ".join(quote_ident(c) for c in columns)
         cursor = self._pg.execute(
-            f"INSERT INTO ingest_rejections ({names}) SELECT {names} FROM {staging} s "
+            f"INSERT INTO ingest_rejections ({names}) SELECT {names} FROM "
+            f"(SELECT DISTINCT ON (rejection_id) * FROM {staging} "
+            "ORDER BY rejection_id, _seq) s "
             "WHERE NOT EXISTS "
             "(SELECT 1 FROM ingest_rejections r WHERE r.rejection_id = s.rejection_id)"
         )
