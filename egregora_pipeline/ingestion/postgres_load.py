@@ -67,6 +67,7 @@ from egregora_pipeline.ingestion.whatsapp.formats import DateOrder
 from egregora_pipeline.ingestion.whatsapp.messages import ChatLoad, load_chat
 from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.sql import quote_ident, quote_literal
+from egregora_pipeline.warehouse_url import postgres_lock_timeout
 
 if TYPE_CHECKING:
     import psycopg
@@ -234,7 +235,7 @@ class PostgresSink:
             with self._pg.transaction():  # a savepoint
                 self._pg.execute(
                     "SELECT set_config('lock_timeout', %s, true)",
-                    (f"{max(1, round(self._lock_timeout * 1000))}ms",),
+                    (postgres_lock_timeout(self._lock_timeout),),
                 )
                 self._pg.execute("SELECT pg_advisory_xact_lock(%s, %s)", key)
         except psycopg.errors.LockNotAvailable:

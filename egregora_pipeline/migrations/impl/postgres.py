@@ -111,16 +111,22 @@ def connect(
 ) -> PgConnection:
     """A session for the engine: autocommit, named in ``pg_stat_activity``, DDL lock waits
     bounded by ``lock_timeout``; a read-only command's session cannot write at all."""
+    from egregora_pipeline.warehouse_url import postgres_lock_timeout
+
     conn = PgConnection(target.connect(autocommit=True), target.display)
     settings = {
         "application_name": f"{APPLICATION_NAME} {purpose} pid {os.getpid()}"[:63],
-        "lock_timeout": f"{max(1, int(lock_timeout * 1000))}ms",
+        "lock_timeout": postgres_lock_timeout(lock_timeout),
         "TimeZone": "UTC",
     }
     if read_only:
         settings["default_transaction_read_only"] = "on"
-    for name, value in settings.items():
-        conn.raw.execute("SELECT set_config(%s, %s, false)", [name, value])
+    try:
+        for name, value in settings.items():
+            conn.raw.execute("SELECT set_config(%s, %s, false)", [name, value])
+    except BaseException:
+        conn.close()  # never a session left open behind an error
+        raise
     return conn
 
 
