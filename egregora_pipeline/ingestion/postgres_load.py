@@ -52,7 +52,11 @@ from typing import TYPE_CHECKING, Any, Final
 import duckdb
 
 from egregora_pipeline.errors import WarehouseError, WarehouseLockedError
-from egregora_pipeline.ingestion.errors import IngestionError, InvalidSettingError
+from egregora_pipeline.ingestion.errors import (
+    IngestionError,
+    InvalidSettingError,
+    WarehouseConnectionLostError,
+)
 from egregora_pipeline.ingestion.ids import rejection_id
 from egregora_pipeline.ingestion.loader import (
     ARROW_SCHEMAS,
@@ -205,6 +209,8 @@ class PostgresSink:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """One PostgreSQL transaction; its advisory locks are released when it ends."""
+        import psycopg
+
         self._locked.clear()
         self._staged_rejections = False
         self._in_transaction = True
@@ -214,6 +220,12 @@ class PostgresSink:
                 self._in_transaction = False
                 if self._staged_rejections:
                     self._move_staged_rejections()
+        except psycopg.Error as error:
+            if self._pg.closed or self._pg.broken or _session_ended(error):
+                raise WarehouseConnectionLostError(
+                    self._display, _printable(str(error).strip().splitlines()[0] or "no detail")
+                ) from None
+            raise
         finally:
             self._locked.clear()
             self._in_transaction = self._staged_rejections = False
@@ -514,6 +526,16 @@ class PostgresSink:
         added = cursor.rowcount
         self._pg.execute(f"DROP TABLE {staging}")
         return added
+
+
+_SESSION_ENDED_STATES: Final = frozenset({"57P01", "57P02", "57P03"})
+"""admin_shutdown, crash_shutdown, cannot_connect_now: the server ended the session."""
+
+
+def _session_ended(error: BaseException) -> bool:
+    """Whether ``error`` says the session is gone (connection class 08, or a shutdown)."""
+    state = getattr(error, "sqlstate", None) or ""
+    return state.startswith("08") or state in _SESSION_ENDED_STATES
 
 
 @contextlib.contextmanager
