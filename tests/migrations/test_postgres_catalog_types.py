@@ -12,9 +12,11 @@ command that reads the catalog fail with an ``AttributeError``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from egregora_pipeline.migrations import check, upgrade
+from egregora_pipeline.migrations import check, downgrade, revision, upgrade
 from tests.migrations.conftest import Warehouse
 from tests.postgres.server import PostgresServer
 
@@ -74,3 +76,22 @@ def test_any_column_type_in_another_table_leaves_the_check_working(pg: Warehouse
 
     assert report.ok
     assert "user_notes" not in report.tables
+
+
+def test_autogenerate_repairs_such_a_type_and_its_downgrade_restores_it(
+    pg: Warehouse, versions_dir: Path
+) -> None:
+    config = pg.config(versions_dir, allow_destructive=True)
+    upgrade(config)
+    pg.execute('ALTER TABLE documents ALTER COLUMN "title" TYPE name')
+
+    path = revision(config, "title back to text", autogenerate=True)
+    assert 'op.alter_column_type("documents", "title", "name"' in path.read_text()
+    upgrade(config)
+    assert check(config).ok
+
+    downgrade(config, "-1")
+    assert pg.query(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = 'documents'::regclass AND attname = 'title'"
+    ) == [("name",)]
