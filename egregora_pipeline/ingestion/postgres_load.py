@@ -41,6 +41,8 @@ chats as a deadlock.
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import shutil
 import tempfile
 import uuid
@@ -134,11 +136,42 @@ _NUL: Final = "\x00"
 
 
 def _check_storable(record: Mapping[str, Any]) -> None:
-    """Refuse a document record holding a NUL anywhere, naming the column."""
+    """Refuse a document record holding a NUL anywhere, naming the column.
+
+    JSON columns (``extensions``) are looked into: ``json`` stores a NUL escaped
+    (``\\u0000``) but cannot give it back as text, so ``extensions->>'origin'``
+    (the identity claims of every later ingest) would fail on that row for good.
+    """
+    json_columns = _json_columns()
     for column, value in record.items():
-        values = value if isinstance(value, list) else [value]
-        if any(isinstance(item, str) and _NUL in item for item in values):
+        if column in json_columns and isinstance(value, str):
+            value = json.loads(value)
+        if _holds_nul(value):
             raise NotStorableInPostgresError(f"the {column!r} of document {record.get('id')!r}")
+
+
+@functools.cache
+def _json_columns() -> frozenset[str]:
+    """The documents' JSON columns (``extensions``), from the declaration."""
+    from egregora_pipeline.schema import DOCUMENTS
+
+    return frozenset(name for name, dtype in DOCUMENTS.schema.items() if dtype.is_json())
+
+
+def _holds_nul(value: Any) -> bool:
+    """A NUL in ``value``, a string or a JSON-like tree of lists and dicts (keys too)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _NUL in item:
+                return True
+        elif isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return False
 
 
 def _printable(text: str) -> str:
