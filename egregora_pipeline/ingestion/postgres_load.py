@@ -103,12 +103,21 @@ class IngestLockTimeoutError(WarehouseLockedError):
     same command later finishes the work.
     """
 
-    def __init__(self, url: str, table: str, waited_seconds: float, holder: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        table: str,
+        waited_seconds: float,
+        holder: str,
+        *,
+        who: str = "another ingest kept writing",
+        what: str = "that run",
+    ) -> None:
         WarehouseError.__init__(
             self,
-            f"warehouse {url}: another ingest kept writing {table!r} for "
+            f"warehouse {url}: {who} {table!r} for "
             f"{waited_seconds:g}s ({holder}); this run stopped before writing the input "
-            "it was on. Wait for that run to finish, or raise EGREGORA_LOCK_TIMEOUT.",
+            f"it was on. Wait for {what} to finish, or raise EGREGORA_LOCK_TIMEOUT.",
         )
         self.path = self.url = url
         self.table = table
@@ -253,6 +262,17 @@ class PostgresSink:
                 self._in_transaction = False
                 if self._staged_rejections:
                     self._move_staged_rejections()
+        except psycopg.errors.LockNotAvailable:
+            # a table another session holds (a migration's ALTER): not the input's fault
+            table, holder = self._table_holder()
+            raise IngestLockTimeoutError(
+                self._display,
+                table,
+                self._lock_timeout,
+                holder,
+                who="another session held the table",
+                what="that session",
+            ) from None
         except psycopg.Error as error:
             if self._pg.closed or self._pg.broken or _session_ended(error):
                 raise WarehouseConnectionLostError(
@@ -304,6 +324,28 @@ class PostgresSink:
         where = f" from {client}" if client else ""
         name = f" ({application})" if application else ""
         return f"server process {pid} of user {user}{name}{where}, in a transaction since {since}"
+
+    def _table_holder(self) -> tuple[str, str]:
+        """Which declared table another session holds in a mode that blocks writes, and who."""
+        found = self._pg.execute(
+            "SELECT c.relname, a.pid, a.usename, a.application_name, a.client_addr::text, "
+            "a.xact_start FROM pg_locks l "
+            "JOIN pg_class c ON c.oid = l.relation "
+            "JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.granted AND l.pid <> pg_backend_pid() AND c.relname = ANY(%s) "
+            "AND c.relnamespace = current_schema()::regnamespace AND l.mode IN "
+            "('AccessExclusiveLock', 'ExclusiveLock', 'ShareRowExclusiveLock', 'ShareLock') "
+            "ORDER BY l.mode = 'AccessExclusiveLock' DESC LIMIT 1",
+            (list(LOCK_ORDER),),
+        ).fetchone()
+        if found is None:
+            return "one of its tables", "a session that has ended since"
+        table, pid, user, application, client, since = found
+        where = f" from {client}" if client else ""
+        name = f" ({application})" if application else ""
+        return str(table), (
+            f"server process {pid} of user {user}{name}{where}, in a transaction since {since}"
+        )
 
     # -- messages -----------------------------------------------------------------------
 
