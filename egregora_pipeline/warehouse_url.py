@@ -39,11 +39,26 @@ folds ``//`` into ``/``, and a URL that went through a ``Path`` must still never
 _QUERY_PASSWORD: Final = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 _MASK: Final = "***"
 DEFAULT_CONNECT_TIMEOUT_SECONDS: Final = 10
+MAX_POSTGRES_LOCK_TIMEOUT_MS: Final = 2_147_483_647
+"""The longest ``lock_timeout`` PostgreSQL accepts (an int of milliseconds, ~24.8 days)."""
 POSTGRES_NOT_A_FILE: Final = (
     "is a PostgreSQL URL, but this step opens a DuckDB warehouse file; open a PostgreSQL "
     "warehouse with migrations.open_warehouse (see docs/backends.md), so nothing was done"
 )
 """Why a DuckDB-only opener refuses a URL; the URL itself is shown through :func:`redact_url`."""
+
+
+def postgres_lock_timeout(seconds: float) -> str:
+    """``EGREGORA_LOCK_TIMEOUT`` as a PostgreSQL ``lock_timeout`` value.
+
+    At least 1 ms (PostgreSQL reads 0 as "wait forever", the opposite of a zero
+    timeout) and at most :data:`MAX_POSTGRES_LOCK_TIMEOUT_MS`: a longer setting
+    means "wait as long as it takes", which PostgreSQL would otherwise refuse.
+
+    >>> postgres_lock_timeout(0), postgres_lock_timeout(1.5), postgres_lock_timeout(1e9)
+    ('1ms', '1500ms', '2147483647ms')
+    """
+    return f"{min(MAX_POSTGRES_LOCK_TIMEOUT_MS, max(1, round(seconds * 1000)))}ms"
 
 
 class WarehouseURLError(WarehouseError):

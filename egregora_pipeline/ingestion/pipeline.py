@@ -30,7 +30,11 @@ import duckdb
 from egregora_pipeline.connection import disk_full, is_interruption
 from egregora_pipeline.errors import EgregoraError, WarehouseLockedError
 from egregora_pipeline.ingestion.discovery import DiscoveredInput, discover_inputs
-from egregora_pipeline.ingestion.errors import InvalidSettingError, UnsafeArchiveError
+from egregora_pipeline.ingestion.errors import (
+    InvalidSettingError,
+    UnsafeArchiveError,
+    WarehouseConnectionLostError,
+)
 from egregora_pipeline.ingestion.limits import InputLimits
 from egregora_pipeline.ingestion.loader import (
     claimed_elsewhere,
@@ -88,8 +92,8 @@ def _stop_if_interrupted(error: Exception) -> None:
     full = disk_full(error)  # neither is a full disk: every later input would fail too
     if full is not None:
         raise full from None  # from None: Dagster reports the innermost cause
-    if isinstance(error, WarehouseLockedError):  # a PostgreSQL lock wait: not the input's fault
-        raise error
+    if isinstance(error, WarehouseLockedError | WarehouseConnectionLostError):
+        raise error  # a PostgreSQL lock wait, a session the server ended: not the input's fault
 
 
 def _describe(error: BaseException) -> str:

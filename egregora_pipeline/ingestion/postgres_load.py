@@ -29,12 +29,20 @@ a concurrent run committed, and no key is inserted twice. Parsing and the
 ``COPY`` into the session's own staging table run outside the lock, so
 concurrent runs overlap everywhere but in the final ``INSERT ... SELECT``.
 Locks are taken in one order (messages, documents, rejections), so runs
-cannot deadlock on them.
+cannot deadlock on them. Rejections written inside a :meth:`~PostgresSink.transaction`
+(a chat writes them in batches *while it is parsed*) are therefore only staged
+in the session's own table and moved into ``ingest_rejections`` as the
+transaction's last statement, under the last lock: a batch written mid-parse
+once took the rejections lock before the messages lock, and a concurrent run
+holding messages and waiting for rejections made PostgreSQL abort one of the
+chats as a deadlock.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import shutil
 import tempfile
 import uuid
@@ -46,7 +54,11 @@ from typing import TYPE_CHECKING, Any, Final
 import duckdb
 
 from egregora_pipeline.errors import WarehouseError, WarehouseLockedError
-from egregora_pipeline.ingestion.errors import IngestionError, InvalidSettingError
+from egregora_pipeline.ingestion.errors import (
+    IngestionError,
+    InvalidSettingError,
+    WarehouseConnectionLostError,
+)
 from egregora_pipeline.ingestion.ids import rejection_id
 from egregora_pipeline.ingestion.loader import (
     ARROW_SCHEMAS,
@@ -61,6 +73,7 @@ from egregora_pipeline.ingestion.whatsapp.formats import DateOrder
 from egregora_pipeline.ingestion.whatsapp.messages import ChatLoad, load_chat
 from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.sql import quote_ident, quote_literal
+from egregora_pipeline.warehouse_url import postgres_lock_timeout
 
 if TYPE_CHECKING:
     import psycopg
@@ -90,12 +103,21 @@ class IngestLockTimeoutError(WarehouseLockedError):
     same command later finishes the work.
     """
 
-    def __init__(self, url: str, table: str, waited_seconds: float, holder: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        table: str,
+        waited_seconds: float,
+        holder: str,
+        *,
+        who: str = "another ingest kept writing",
+        what: str = "that run",
+    ) -> None:
         WarehouseError.__init__(
             self,
-            f"warehouse {url}: another ingest kept writing {table!r} for "
+            f"warehouse {url}: {who} {table!r} for "
             f"{waited_seconds:g}s ({holder}); this run stopped before writing the input "
-            "it was on. Wait for that run to finish, or raise EGREGORA_LOCK_TIMEOUT.",
+            f"it was on. Wait for {what} to finish, or raise EGREGORA_LOCK_TIMEOUT.",
         )
         self.path = self.url = url
         self.table = table
@@ -123,11 +145,42 @@ _NUL: Final = "\x00"
 
 
 def _check_storable(record: Mapping[str, Any]) -> None:
-    """Refuse a document record holding a NUL anywhere, naming the column."""
+    """Refuse a document record holding a NUL anywhere, naming the column.
+
+    JSON columns (``extensions``) are looked into: ``json`` stores a NUL escaped
+    (``\\u0000``) but cannot give it back as text, so ``extensions->>'origin'``
+    (the identity claims of every later ingest) would fail on that row for good.
+    """
+    json_columns = _json_columns()
     for column, value in record.items():
-        values = value if isinstance(value, list) else [value]
-        if any(isinstance(item, str) and _NUL in item for item in values):
+        if column in json_columns and isinstance(value, str):
+            value = json.loads(value)
+        if _holds_nul(value):
             raise NotStorableInPostgresError(f"the {column!r} of document {record.get('id')!r}")
+
+
+@functools.cache
+def _json_columns() -> frozenset[str]:
+    """The documents' JSON columns (``extensions``), from the declaration."""
+    from egregora_pipeline.schema import DOCUMENTS
+
+    return frozenset(name for name, dtype in DOCUMENTS.schema.items() if dtype.is_json())
+
+
+def _holds_nul(value: Any) -> bool:
+    """A NUL in ``value``, a string or a JSON-like tree of lists and dicts (keys too)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _NUL in item:
+                return True
+        elif isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return False
 
 
 def _printable(text: str) -> str:
@@ -164,6 +217,9 @@ class PostgresSink:
         self._scratch = duckdb.connect(":memory:", config={"temp_directory": str(self._spool)})
         self._locked: set[str] = set()
         self._messages = _messages_columns()
+        self._in_transaction = False
+        """Inside :meth:`transaction`: rejections are staged, moved before COMMIT."""
+        self._staged_rejections = False
 
     @classmethod
     @contextlib.contextmanager
@@ -195,12 +251,37 @@ class PostgresSink:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """One PostgreSQL transaction; its advisory locks are released when it ends."""
+        import psycopg
+
         self._locked.clear()
+        self._staged_rejections = False
+        self._in_transaction = True
         try:
             with self._pg.transaction():
                 yield
+                self._in_transaction = False
+                if self._staged_rejections:
+                    self._move_staged_rejections()
+        except psycopg.errors.LockNotAvailable:
+            # a table another session holds (a migration's ALTER): not the input's fault
+            table, holder = self._table_holder()
+            raise IngestLockTimeoutError(
+                self._display,
+                table,
+                self._lock_timeout,
+                holder,
+                who="another session held the table",
+                what="that session",
+            ) from None
+        except psycopg.Error as error:
+            if self._pg.closed or self._pg.broken or _session_ended(error):
+                raise WarehouseConnectionLostError(
+                    self._display, _printable(str(error).strip().splitlines()[0] or "no detail")
+                ) from None
+            raise
         finally:
             self._locked.clear()
+            self._in_transaction = self._staged_rejections = False
 
     def _lock(self, table: str) -> None:
         """Serialise this table's key check and write with concurrent runs, until commit.
@@ -219,7 +300,7 @@ class PostgresSink:
             with self._pg.transaction():  # a savepoint
                 self._pg.execute(
                     "SELECT set_config('lock_timeout', %s, true)",
-                    (f"{max(1, round(self._lock_timeout * 1000))}ms",),
+                    (postgres_lock_timeout(self._lock_timeout),),
                 )
                 self._pg.execute("SELECT pg_advisory_xact_lock(%s, %s)", key)
         except psycopg.errors.LockNotAvailable:
@@ -243,6 +324,28 @@ class PostgresSink:
         where = f" from {client}" if client else ""
         name = f" ({application})" if application else ""
         return f"server process {pid} of user {user}{name}{where}, in a transaction since {since}"
+
+    def _table_holder(self) -> tuple[str, str]:
+        """Which declared table another session holds in a mode that blocks writes, and who."""
+        found = self._pg.execute(
+            "SELECT c.relname, a.pid, a.usename, a.application_name, a.client_addr::text, "
+            "a.xact_start FROM pg_locks l "
+            "JOIN pg_class c ON c.oid = l.relation "
+            "JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.granted AND l.pid <> pg_backend_pid() AND c.relname = ANY(%s) "
+            "AND c.relnamespace = current_schema()::regnamespace AND l.mode IN "
+            "('AccessExclusiveLock', 'ExclusiveLock', 'ShareRowExclusiveLock', 'ShareLock') "
+            "ORDER BY l.mode = 'AccessExclusiveLock' DESC LIMIT 1",
+            (list(LOCK_ORDER),),
+        ).fetchone()
+        if found is None:
+            return "one of its tables", "a session that has ended since"
+        table, pid, user, application, client, since = found
+        where = f" from {client}" if client else ""
+        name = f" ({application})" if application else ""
+        return str(table), (
+            f"server process {pid} of user {user}{name}{where}, in a transaction since {since}"
+        )
 
     # -- messages -----------------------------------------------------------------------
 
@@ -441,6 +544,11 @@ class PostgresSink:
         A NUL quoted in a rejection is stored as U+FFFD (PostgreSQL refuses
         NUL, and losing the rejection of a file holding one would be worse);
         the id is computed before, so it is the one DuckDB gives.
+
+        Inside :meth:`transaction` the rows are staged (no lock taken) and the
+        count is of the rows staged; they reach ``ingest_rejections`` at the end
+        of the transaction, after the messages and documents writes (the lock
+        order). Outside one, they are written at once and the count is of rows added.
         """
         now = datetime.now(UTC)
         rows: dict[str, tuple[Any, ...]] = {}
@@ -462,18 +570,47 @@ class PostgresSink:
             return 0
         columns = list(ARROW_SCHEMAS["ingest_rejections"].names)
         staging = quote_ident(_REJECTIONS_IN)
-        self._stage_like(staging, "ingest_rejections")
+        if not self._staged_rejections:
+            # _seq numbers the rows in the order they came: across batches too, the
+            # first occurrence of an id wins
+            self._pg.execute(f"DROP TABLE IF EXISTS {staging}")
+            self._pg.execute(
+                f"CREATE TEMP TABLE {staging} (LIKE {quote_ident('ingest_rejections')}, "
+                "_seq bigint GENERATED ALWAYS AS IDENTITY) ON COMMIT DROP"
+            )
+            self._staged_rejections = True
         self._copy_rows(staging, columns, rows.values())
+        if self._in_transaction:
+            return len(rows)
+        return self._move_staged_rejections()
+
+    def _move_staged_rejections(self) -> int:
+        """Insert the staged rejections not stored yet (first occurrence of an id wins)."""
+        self._staged_rejections = False
+        columns = list(ARROW_SCHEMAS["ingest_rejections"].names)
+        staging = quote_ident(_REJECTIONS_IN)
         self._lock("ingest_rejections")
         names = ", ".join(quote_ident(c) for c in columns)
         cursor = self._pg.execute(
-            f"INSERT INTO ingest_rejections ({names}) SELECT {names} FROM {staging} s "
+            f"INSERT INTO ingest_rejections ({names}) SELECT {names} FROM "
+            f"(SELECT DISTINCT ON (rejection_id) * FROM {staging} "
+            "ORDER BY rejection_id, _seq) s "
             "WHERE NOT EXISTS "
             "(SELECT 1 FROM ingest_rejections r WHERE r.rejection_id = s.rejection_id)"
         )
         added = cursor.rowcount
         self._pg.execute(f"DROP TABLE {staging}")
         return added
+
+
+_SESSION_ENDED_STATES: Final = frozenset({"57P01", "57P02", "57P03"})
+"""admin_shutdown, crash_shutdown, cannot_connect_now: the server ended the session."""
+
+
+def _session_ended(error: BaseException) -> bool:
+    """Whether ``error`` says the session is gone (connection class 08, or a shutdown)."""
+    state = getattr(error, "sqlstate", None) or ""
+    return state.startswith("08") or state in _SESSION_ENDED_STATES
 
 
 @contextlib.contextmanager

@@ -86,7 +86,9 @@ def render_type(spec: TypeSpec, dialect: str) -> str:
     """``spec`` as ``dialect``'s DDL type, through Ibis's type mapper for that backend.
 
     On DuckDB a DuckDB spelling is kept verbatim (plans of existing revisions do not
-    change); everything else goes through ``DuckDBType`` / ``PostgresType``.
+    change); on PostgreSQL so is a type name Ibis cannot read (``name``, ``oid``, as
+    ``db check`` shows them); everything else goes through ``DuckDBType`` /
+    ``PostgresType``.
     """
     from ibis.backends.sql.datatypes import DuckDBType, PostgresType
 
@@ -95,6 +97,15 @@ def render_type(spec: TypeSpec, dialect: str) -> str:
             return spec
         return str(DuckDBType.to_string(to_dtype(spec)))
     if dialect == "postgres":
+        if isinstance(spec, str) and not is_duckdb_spelling(spec):
+            try:
+                dtype = to_dtype(spec)
+            except Exception:
+                # a PostgreSQL type as its catalog names it, one Ibis does not read as
+                # the same type (``name``, ``oid``...): what autogenerate writes as the
+                # old type of a column it changes, so that the downgrade restores it
+                return spec
+            return str(PostgresType.to_string(dtype))
         return str(PostgresType.to_string(to_dtype(spec)))
     raise ValueError(f"unknown SQL dialect {dialect!r}")
 

@@ -3,7 +3,13 @@
 * **Catalog**: one query over ``pg_attribute`` / ``pg_class`` -- the query Ibis's
   ``Backend.get_schema`` runs, for every table of the current schema at once -- with
   each type read by Ibis's own ``PostgresType`` mapper, so drift compares dtypes
-  (``text`` = ``character varying`` = DuckDB ``VARCHAR``).
+  (``text`` = ``character varying`` = DuckDB ``VARCHAR``). A type is read as an
+  Ibis dtype only when that dtype, rendered back by ``PostgresType``, is the very
+  same PostgreSQL type (:func:`_readable_types`): Ibis also reads ``name`` (63
+  bytes), ``character`` (blank-padded) as ``string`` and ``oid`` as ``int64``,
+  which store values differently, and fails on ``regclass``; those are kept by
+  their PostgreSQL name, so they are drift against any declared type, and no
+  column of any table stops the catalog from being read.
 * **Transactions**: DDL is transactional, so a revision and its bookkeeping row
   commit together, and a dry run really runs inside a transaction that is rolled back.
 * **Locking**: migrators are serialized by a session-level advisory lock keyed from a
@@ -41,7 +47,8 @@ LOCK_KEY: Final = int.from_bytes(
 APPLICATION_NAME: Final = "egregora-pipeline"
 
 _CATALOG_SQL: Final = """\
-SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull
+SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+       a.atttypid
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON a.attrelid = c.oid
 JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
@@ -60,6 +67,12 @@ JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
 WHERE l.locktype = 'advisory' AND l.granted
   AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
   AND l.classid = %s AND l.objid = %s AND l.objsubid = 1"""
+_RENDERED_SQL: Final = """\
+SELECT r, pg_catalog.to_regtype(r)::oid FROM unnest(?::text[]) AS r"""
+_SAME_STORAGE: Final = (frozenset({"text", "varchar"}), frozenset({"_text", "_varchar"}))
+"""Type names PostgreSQL stores and compares alike: Ibis reads ``text`` as ``string``
+and renders ``string`` as ``VARCHAR`` (unbounded), the same type to every client."""
+_TYPNAME_SQL: Final = "SELECT oid, typname FROM pg_catalog.pg_type WHERE oid = ANY(?::oid[])"
 _PLACEHOLDER: Final = re.compile(r"'(?:[^']|'')*'|\?")
 
 
@@ -98,16 +111,22 @@ def connect(
 ) -> PgConnection:
     """A session for the engine: autocommit, named in ``pg_stat_activity``, DDL lock waits
     bounded by ``lock_timeout``; a read-only command's session cannot write at all."""
+    from egregora_pipeline.warehouse_url import postgres_lock_timeout
+
     conn = PgConnection(target.connect(autocommit=True), target.display)
     settings = {
         "application_name": f"{APPLICATION_NAME} {purpose} pid {os.getpid()}"[:63],
-        "lock_timeout": f"{max(1, int(lock_timeout * 1000))}ms",
+        "lock_timeout": postgres_lock_timeout(lock_timeout),
         "TimeZone": "UTC",
     }
     if read_only:
         settings["default_transaction_read_only"] = "on"
-    for name, value in settings.items():
-        conn.raw.execute("SELECT set_config(%s, %s, false)", [name, value])
+    try:
+        for name, value in settings.items():
+            conn.raw.execute("SELECT set_config(%s, %s, false)", [name, value])
+    except BaseException:
+        conn.close()  # never a session left open behind an error
+        raise
     return conn
 
 
@@ -167,14 +186,56 @@ class PostgresImpl(MigrationImpl):
         return {str(r[0]) for r in conn.execute(_TABLES_SQL).fetchall()}
 
     def all_columns(self, conn: Any) -> dict[str, dict[str, LiveColumn]]:
-        from ibis.backends.sql.datatypes import PostgresType
-
         result: dict[str, dict[str, LiveColumn]] = {name: {} for name in self.table_names(conn)}
-        for table, name, typestr, nullable in conn.execute(_CATALOG_SQL).fetchall():
-            dtype = PostgresType.from_string(str(typestr), nullable=True)
+        rows = conn.execute(_CATALOG_SQL).fetchall()
+        readable = _readable_types(conn, {(str(r[2]), int(r[4])) for r in rows})
+        for table, name, typestr, nullable, typid in rows:
             if table in result:
-                result[str(table)][str(name)] = LiveColumn(str(name), str(dtype), bool(nullable))
+                shown = readable[(str(typestr), int(typid))]
+                result[str(table)][str(name)] = LiveColumn(str(name), shown, bool(nullable))
         return result
 
     def database_label(self, conn: Any) -> str:
         return str(conn.display)
+
+
+def _readable_types(conn: Any, types: set[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """Each catalog type (``format_type`` text, type oid) as the Ibis type string it
+    means, or as PostgreSQL spells it when Ibis cannot read it faithfully.
+
+    Faithfully: Ibis's ``PostgresType`` reads it, and renders that dtype back to
+    the same PostgreSQL type (by oid; ``text`` and ``varchar`` count as one). Two
+    small catalog queries for the few distinct types of a warehouse.
+    """
+    import ibis.expr.datatypes as dt
+    from ibis.backends.sql.datatypes import PostgresType
+
+    read: dict[tuple[str, int], tuple[str, str]] = {}
+    for typestr, typid in types:
+        try:
+            dtype = PostgresType.from_string(typestr, nullable=True)
+            if isinstance(dtype, dt.Unknown):
+                continue
+            read[(typestr, typid)] = (str(dtype), str(PostgresType.to_string(dtype)))
+        except Exception:  # noqa: S112 (any type Ibis cannot read stays as PostgreSQL names it)
+            continue
+    rendered_oid = {
+        str(r): (None if oid is None else int(oid))
+        for r, oid in conn.execute(
+            _RENDERED_SQL, [sorted({rendered for _, rendered in read.values()})]
+        ).fetchall()
+    }
+    oids = {typid for _, typid in types} | {o for o in rendered_oid.values() if o is not None}
+    typname = {
+        int(oid): str(name) for oid, name in conn.execute(_TYPNAME_SQL, [sorted(oids)]).fetchall()
+    }
+    out: dict[tuple[str, int], str] = {}
+    for typestr, typid in types:
+        found = read.get((typestr, typid))
+        back = None if found is None else rendered_oid.get(found[1])
+        same = back is not None and (
+            back == typid
+            or any({typname.get(back), typname.get(typid)} <= pair for pair in _SAME_STORAGE)
+        )
+        out[(typestr, typid)] = found[0] if same and found is not None else typestr
+    return out
