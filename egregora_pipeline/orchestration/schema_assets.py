@@ -8,8 +8,8 @@ migration history is not intact. Drift the engine must not repair (a column
 whose type was changed by hand) therefore stops ingestion instead of being
 written into.
 
-The column checks are backend-neutral: Ibis ``get_schema`` and a comparison by
-Ibis dtype, on DuckDB and PostgreSQL alike. The migration and the history check
+The column checks are ``db check``'s: the engine's catalog read and its comparison
+by Ibis dtype, on DuckDB and PostgreSQL alike. The migration and the checks
 go through :func:`.warehouse.engine_connection` (a DuckDB connection, or a
 PostgreSQL session where the engine takes its advisory lock and commits each
 revision with its bookkeeping row). :func:`build_schema_assets` makes the
@@ -36,9 +36,7 @@ from egregora_pipeline.orchestration.metadata import (
 from egregora_pipeline.orchestration.resources import Warehouse
 from egregora_pipeline.orchestration.warehouse import (
     WAREHOUSE_POOL,
-    declared_column_drift,
     engine_connection,
-    ibis_backend,
 )
 from egregora_pipeline.schema import DECLARED_TABLES, DOCUMENTS, MESSAGES
 
@@ -143,10 +141,13 @@ def build_schema_assets(
     def egregora_schema_checks(
         warehouse: dg.ResourceParam[Warehouse],
     ) -> Iterator[dg.AssetCheckResult]:
-        """Read each declared table's schema (metadata only), then the migration history."""
-        with ibis_backend(warehouse) as backend:
-            drifts = declared_column_drift(backend)
-        for name, drift in drifts.items():
+        """One catalog read (metadata only) answers both: the declared columns, compared by
+        the engine's rule -- the one ``db check`` uses -- and the migration history."""
+        with engine_connection(
+            warehouse, step="the blocking schema checks", read_only=True
+        ) as conn:
+            report = check_connection(conn)
+        for name, drift in report.tables.items():
             yield dg.AssetCheckResult(
                 asset_key=SCHEMA_ASSET,
                 check_name=columns_check_name(name),
@@ -154,10 +155,6 @@ def build_schema_assets(
                 severity=dg.AssetCheckSeverity.ERROR,
                 metadata=drift_metadata(drift),
             )
-        with engine_connection(
-            warehouse, step="the migration history check", read_only=True
-        ) as conn:
-            report = check_connection(conn)
         yield dg.AssetCheckResult(
             asset_key=SCHEMA_ASSET,
             check_name=HISTORY_CHECK,

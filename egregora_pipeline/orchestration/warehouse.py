@@ -4,13 +4,12 @@
 (:func:`egregora_pipeline.warehouse_url.parse_warehouse`). The Dagster layer
 serves both through two resources (:mod:`.resources`) and two kinds of access:
 
-- **Ibis** (:func:`ibis_backend`), for what is backend-neutral already: the
-  blocking column checks read each declared table with Ibis ``get_schema`` and
-  compare by Ibis dtype (:mod:`egregora_pipeline.schema.compare`), so
-  ``VARCHAR`` / ``character varying`` or ``TIMESTAMPTZ`` / ``timestamp with time
-  zone`` are never drift.
 - **The engine connection** (:func:`engine_connection`), for the migration
-  engine, the in-asset schema gate and the data checks: the resource's DuckDB
+  engine, the blocking schema checks (the same catalog read and type rule as
+  ``db check``: by Ibis dtype, so ``VARCHAR`` / ``character varying`` or
+  ``TIMESTAMPTZ`` / ``timestamp with time zone`` are never drift, while a type
+  Ibis only reads loosely, such as PostgreSQL's 63-byte ``name``, is), the in-asset
+  schema gate and the data checks: the resource's DuckDB
   connection, or a session opened by
   :func:`egregora_pipeline.migrations.open_warehouse` on PostgreSQL. Both answer
   ``execute(sql, params)`` and the engine picks its implementation from the type.
@@ -29,15 +28,9 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from egregora_pipeline.migrations.results import ColumnMismatch, TableDrift
-from egregora_pipeline.schema import DECLARED_TABLES
-from egregora_pipeline.schema.compare import canonical
 from egregora_pipeline.warehouse_url import DuckDBTarget, PostgresTarget, WarehouseTarget
 
 if TYPE_CHECKING:
-    import ibis
-    from ibis.backends import BaseBackend
-
     from egregora_pipeline.ingestion.sinks import Sink
     from egregora_pipeline.migrations.impl.base import Connection
     from egregora_pipeline.orchestration.resources import Warehouse
@@ -117,68 +110,3 @@ def loader_sink(warehouse: Warehouse, conn: Connection, *, settings: Settings) -
 
     assert isinstance(conn, duckdb.DuckDBPyConnection)
     yield DuckDBSink(conn)
-
-
-@contextlib.contextmanager
-def ibis_backend(warehouse: Warehouse) -> Iterator[BaseBackend]:
-    """A read-only look at the warehouse through Ibis, on either backend; closed on exit."""
-    target = warehouse.target()
-    if isinstance(target, PostgresTarget):
-        backend: BaseBackend = target.connect_ibis()
-        try:
-            yield backend
-        finally:
-            backend.disconnect()
-        return
-    from egregora_pipeline.ibis_compat import connect_duckdb
-    from egregora_pipeline.orchestration.resources import WarehouseResource
-
-    assert isinstance(warehouse, WarehouseResource)
-    with warehouse.get_read_only_connection() as conn:
-        yield connect_duckdb(conn)
-
-
-def declared_column_drift(backend: BaseBackend) -> dict[str, TableDrift]:
-    """Each declared table's missing and mismatched columns, compared by Ibis dtype.
-
-    Read with ``get_schema`` (catalog metadata only, no table scan). Columns the
-    declaration does not have are listed as ``extra`` and are not a failure.
-    """
-    import ibis.common.exceptions as ibis_errors
-
-    drifts: dict[str, TableDrift] = {}
-    for name, table in DECLARED_TABLES.items():
-        try:
-            live = backend.get_schema(name)
-        except ibis_errors.TableNotFound:
-            drifts[name] = TableDrift(table=name, exists=False, missing=list(table.schema.names))
-            continue
-        drifts[name] = table_drift(name, table.schema, live)
-    return drifts
-
-
-def table_drift(name: str, declared: ibis.Schema, live: ibis.Schema) -> TableDrift:
-    """How ``live`` differs from ``declared``: by canonical dtype, then by nullability."""
-    missing = [column for column in declared.names if column not in live]
-    mismatched = []
-    for column, wanted in declared.items():
-        if column not in live:
-            continue
-        found = live[column]
-        same_type = canonical(wanted.copy(nullable=True)) == canonical(found.copy(nullable=True))
-        if same_type and wanted.nullable == found.nullable:
-            continue
-        # Same type spelt differently (``timestamp('UTC')`` / ``timestamp('UTC', 6)``) is not a
-        # type difference: report the declared spelling, so only nullability shows as changed.
-        actual = found.copy(nullable=True) if not same_type else wanted.copy(nullable=True)
-        mismatched.append(
-            ColumnMismatch(
-                column=column,
-                expected_type=str(wanted.copy(nullable=True)),
-                actual_type=str(actual),
-                expected_nullable=wanted.nullable,
-                actual_nullable=found.nullable,
-            )
-        )
-    extra = [column for column in live.names if column not in declared]
-    return TableDrift(table=name, exists=True, missing=missing, mismatched=mismatched, extra=extra)

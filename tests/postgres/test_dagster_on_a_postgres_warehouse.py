@@ -3,8 +3,8 @@
 A DuckDB path gets the DuckDB resource and the pool ``egregora_warehouse``
 (limit 1: one writer); a PostgreSQL URL gets the PostgreSQL resource and no pool
 (concurrent writers are fine there). The blocking column checks are the same
-code on both -- Ibis ``get_schema`` compared by dtype -- and judge tables
-created from the one declaration alike. The migration engine and the loader are
+code on both -- the engine's catalog read and type rule, as ``db check`` -- and
+judge tables created from the one declaration alike. The migration engine and the loader are
 wired through the same seam: ``migrate_job`` brings a PostgreSQL database to
 head, and the password reaches neither the instance (run config, job snapshot,
 tags, events) nor a sensor's or schedule's run request.
@@ -47,6 +47,10 @@ BACKENDS = ("duckdb", "postgres")
 TYPE_CHANGE = {  # someone changes a declared column's type by hand
     "duckdb": 'ALTER TABLE messages ALTER COLUMN "text" TYPE BLOB',
     "postgres": 'ALTER TABLE messages ALTER COLUMN "text" TYPE bytea USING "text"::bytea',
+}
+TYPE_CHANGE_SEEN = {  # as db check names types: DuckDB's names there, Ibis's on PostgreSQL
+    "duckdb": "text: type BLOB, declared VARCHAR",
+    "postgres": "text: type binary, declared string",
 }
 
 
@@ -167,8 +171,28 @@ def test_a_missing_column_and_a_changed_type_fail_the_column_checks_on_both_back
     assert not messages.passed
     assert messages.metadata["missing_columns"].value == []
     (mismatch,) = messages.metadata["mismatched_columns"].value  # type: ignore[misc]
-    assert mismatch == "text: type binary, declared string"
+    assert mismatch == TYPE_CHANGE_SEEN[backend]
     assert evaluations[columns_check_name("ingest_rejections")].passed
+
+
+def test_a_postgresql_type_ibis_reads_as_string_but_truncates_fails_the_column_check(
+    postgres_server: PostgresServer, postgres_database: str, tmp_path: Path
+) -> None:
+    # ``name`` keeps 63 bytes; Ibis reads it back as ``string``, so comparing Ibis schemas
+    # alone passed this warehouse while ``db check`` refused it
+    value = postgres_server.url(postgres_database)
+    con = _connect("postgres", value)
+    for table in DECLARED_TABLES.values():
+        con.create_table(table.name, schema=table.schema)
+    run_raw_sql(con, 'ALTER TABLE documents ALTER COLUMN "title" TYPE name')
+    con.disconnect()
+
+    evaluations = _run_schema_checks(value, tmp_path)
+
+    documents = evaluations[columns_check_name("documents")]
+    assert not documents.passed
+    (mismatch,) = documents.metadata["mismatched_columns"].value  # type: ignore[misc]
+    assert mismatch.startswith("title: type name")
 
 
 def test_on_postgresql_migrate_job_brings_an_empty_database_to_head_and_the_checks_pass(
