@@ -28,3 +28,18 @@ def process_alive(pid: int) -> bool:
     except PermissionError:  # exists, owned by another user
         return True
     return True
+
+
+def owned_prefix(label: str) -> str:
+    """``LABEL`` + ``HOST-PID-``: a temporary name that says which process made it."""
+    return f"{label}{this_host()}-{os.getpid()}-"
+
+
+def left_by_a_dead_process(name: str, label: str) -> bool:
+    """Whether ``name`` (made with :func:`owned_prefix` and ``label``) belongs to a process
+    of this host that no longer runs: safe to delete. Another host's names, and names
+    that do not parse, are never claimed."""
+    match = re.match(rf"^{re.escape(label)}(?P<host>[^-]*)-(?P<pid>\d+)-", name)
+    return (
+        match is not None and match["host"] == this_host() and not process_alive(int(match["pid"]))
+    )

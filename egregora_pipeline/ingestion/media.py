@@ -27,7 +27,7 @@ from egregora_pipeline.ingestion.limits import MAX_MEDIA_BYTES, over_limit
 from egregora_pipeline.ingestion.report import storable_name
 from egregora_pipeline.ingestion.streams import ReadableBytes, open_regular
 from egregora_pipeline.ingestion.whatsapp.content import MEDIA_TYPE_BY_EXTENSION, media_type_for
-from egregora_pipeline.processes import process_alive, this_host
+from egregora_pipeline.processes import left_by_a_dead_process, owned_prefix
 
 _COPY_BYTES: Final = 1024 * 1024
 _SAFE_EXT: Final = re.compile(r"^[a-z0-9]{1,10}$")
@@ -106,13 +106,12 @@ def store_stream(
 
 
 _TEMP_PREFIX: Final = ".incoming-"
-_TEMP_NAME = re.compile(r"^\.incoming-(?P<host>[^-]*)-(?P<pid>\d+)-")
 
 
 def _temp_prefix() -> str:
     """``.incoming-HOST-PID-``: whose copy a temporary file is, so a later run can tell
     a copy in progress from one a killed process left behind."""
-    return f"{_TEMP_PREFIX}{this_host()}-{os.getpid()}-"
+    return owned_prefix(_TEMP_PREFIX)
 
 
 def sweep_abandoned_copies(store: Path) -> list[Path]:
@@ -125,11 +124,9 @@ def sweep_abandoned_copies(store: Path) -> list[Path]:
     """
     if not store.is_dir():
         return []
-    host = this_host()
     removed = []
     for path in store.glob(f"{_TEMP_PREFIX}*"):
-        match = _TEMP_NAME.match(path.name)
-        if match is None or match["host"] != host or process_alive(int(match["pid"])):
+        if not left_by_a_dead_process(path.name, _TEMP_PREFIX):
             continue
         try:
             path.unlink()

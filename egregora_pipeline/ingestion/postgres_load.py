@@ -71,6 +71,7 @@ from egregora_pipeline.ingestion.report import IngestReport, Rejection
 from egregora_pipeline.ingestion.streams import ReadableBytes
 from egregora_pipeline.ingestion.whatsapp.formats import DateOrder
 from egregora_pipeline.ingestion.whatsapp.messages import ChatLoad, load_chat
+from egregora_pipeline.processes import left_by_a_dead_process, owned_prefix
 from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.sql import quote_ident, quote_literal
 from egregora_pipeline.warehouse_url import postgres_lock_timeout
@@ -193,6 +194,17 @@ def _messages_columns() -> list[str]:
     return list(MESSAGES.schema.names)
 
 
+_SPOOL_PREFIX: Final = "egregora-pg-load-"
+
+
+def _sweep_abandoned_spools() -> None:
+    """Delete the spool folders of runs of this host that were killed (``SIGKILL`` cannot
+    clean up): their spilled chats would otherwise fill the temp folder, run after run."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_SPOOL_PREFIX}*"):
+        if left_by_a_dead_process(path.name, _SPOOL_PREFIX):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 class PostgresSink:
     """Writes of an ingestion run into the PostgreSQL warehouse ``pg``.
 
@@ -212,9 +224,14 @@ class PostgresSink:
         self._pg = pg
         self._lock_timeout = lock_timeout
         self._display = display
-        self._spool = Path(tempfile.mkdtemp(prefix="egregora-pg-load-"))
+        _sweep_abandoned_spools()
+        self._spool = Path(tempfile.mkdtemp(prefix=owned_prefix(_SPOOL_PREFIX)))
         # a chat past the chat memory limit spills here, as it spills beside a DuckDB file
-        self._scratch = duckdb.connect(":memory:", config={"temp_directory": str(self._spool)})
+        try:
+            self._scratch = duckdb.connect(":memory:", config={"temp_directory": str(self._spool)})
+        except BaseException:
+            shutil.rmtree(self._spool, ignore_errors=True)
+            raise
         self._locked: set[str] = set()
         self._messages = _messages_columns()
         self._in_transaction = False
