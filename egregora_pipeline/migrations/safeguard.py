@@ -39,7 +39,7 @@ from egregora_pipeline.errors import EgregoraError, WarehouseError
 from egregora_pipeline.migrations import bookkeeping
 from egregora_pipeline.migrations.adoption import detect_layout
 from egregora_pipeline.migrations.errors import MigrationError
-from egregora_pipeline.migrations.impl.base import impl_for
+from egregora_pipeline.migrations.impl.base import impl_for, using
 from egregora_pipeline.migrations.ops import (
     AddColumn,
     Backfill,
@@ -157,14 +157,15 @@ def assess(
                 result.reasons.append(f"adopting the {layout} layout copies or repairs tables")
             if layout != "empty":  # adoption replaces the baseline's own operations
                 pending = pending[1:]
-    _scan(
-        pending,
-        probe,
-        downgrade=downgrade,
-        allow_destructive=allow_destructive,
-        reasons=result.reasons,
-        errors=impl_for(conn).errors,
-    )
+    with using(conn) as impl:  # risks and reasons are rendered in the warehouse's dialect
+        _scan(
+            pending,
+            probe,
+            downgrade=downgrade,
+            allow_destructive=allow_destructive,
+            reasons=result.reasons,
+            errors=impl.errors,
+        )
     return result
 
 
