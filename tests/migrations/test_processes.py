@@ -17,58 +17,26 @@ import pytest
 
 from egregora_pipeline.errors import WarehouseLockedError
 from egregora_pipeline.migrations import MigrationConfig, check, upgrade
-from tests.conftest import REPO_ROOT
 from tests.migrations.conftest import RevisionWriter
-
-CHILD = Path(__file__).with_name("upgrade_child.py")
-SLOW_REVISIONS = ("0002", "0003", "0004", "0005")
-ROWS = 50_000
-
-
-def _slow_chain(versions_dir: Path, write_revision: RevisionWriter) -> None:
-    """Four revisions that each write a few hundred thousand rows (so they take a while)."""
-    parent = "0001"
-    for rev in SLOW_REVISIONS:
-        table = f"crash_{rev}"
-        write_revision(
-            versions_dir,
-            rev,
-            parent,
-            f"""op.execute(
-    "CREATE TABLE {table} AS SELECT range AS i, md5(range::VARCHAR) AS h FROM range({ROWS})"
+from tests.migrations.slow_upgrades import (
+    SLOW_REVISIONS,
+    slow_chain,
+    spawn_child,
+    wait_ready,
 )
-op.add_column("{table}", "extra", "VARCHAR", nullable=False, default="'x'", keep_default=False)""",
-            f'op.drop_table("{table}")',
-            slug=f"slow_{rev}",
-        )
-        parent = rev
 
-
-def _spawn(*args: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(CHILD), *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    )
-
-
-def _wait_ready(process: subprocess.Popen[str]) -> None:
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.strip() == "ready", (line, process.stderr.read() if process.stderr else "")
+ROWS = 50_000
 
 
 def test_four_processes_upgrading_one_file_apply_each_revision_once(
     tmp_path: Path, versions_dir: Path, write_revision: RevisionWriter
 ) -> None:
-    _slow_chain(versions_dir, write_revision)
+    slow_chain(versions_dir, write_revision, ROWS)
     database = tmp_path / "shared.duckdb"
     go = tmp_path / "go"
-    children = [_spawn(database, versions_dir, go) for _ in range(4)]
+    children = [spawn_child(database, versions_dir, go) for _ in range(4)]
     for child in children:
-        _wait_ready(child)
+        wait_ready(child)
 
     go.touch()
     outputs = [child.communicate(timeout=120) for child in children]
@@ -116,22 +84,15 @@ def _state_after_kill(database: Path) -> tuple[list[str], dict[str, tuple[int, b
 def test_an_upgrade_killed_at_any_moment_leaves_a_revision_boundary(
     tmp_path: Path, versions_dir: Path, write_revision: RevisionWriter
 ) -> None:
-    _slow_chain(versions_dir, write_revision)
+    slow_chain(versions_dir, write_revision, ROWS)
     chain = ["0001", *SLOW_REVISIONS]
     rng = random.Random(20240525)
     interrupted_between = 0
-    server = subprocess.Popen(
-        [sys.executable, str(CHILD), "--fork-server", str(versions_dir)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    )
+    server = spawn_child("--fork-server", versions_dir, stdin=True)
     assert server.stdin is not None
     assert server.stdout is not None
     try:
-        _wait_ready(server)
+        wait_ready(server)
         for attempt in range(20):
             database = tmp_path / f"crash-{attempt}.duckdb"
             server.stdin.write(f"{database}\n")

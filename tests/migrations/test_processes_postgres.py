@@ -12,54 +12,22 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psycopg
 
 from egregora_pipeline.migrations import MigrationConfig, check, upgrade
-from tests.conftest import REPO_ROOT
 from tests.migrations.conftest import RevisionWriter
+from tests.migrations.slow_upgrades import (
+    SLOW_REVISIONS,
+    slow_chain,
+    spawn_child,
+    wait_ready,
+)
 from tests.postgres.server import PostgresServer
 
-CHILD = Path(__file__).with_name("upgrade_child.py")
-SLOW_REVISIONS = ("0002", "0003", "0004", "0005")
 ROWS = 100_000
-
-
-def _slow_chain(versions_dir: Path, write_revision: RevisionWriter) -> None:
-    """Four revisions that each write ROWS rows, with SQL for either backend (``op.dialect``)."""
-    parent = "0001"
-    for rev in SLOW_REVISIONS:
-        table = f"crash_{rev}"
-        write_revision(
-            versions_dir,
-            rev,
-            parent,
-            f"""if op.dialect == "postgres":
-    op.execute(
-        "CREATE TABLE {table} AS SELECT g AS i, md5(g::text) AS h "
-        "FROM generate_series(0, {ROWS - 1}) AS g",
-        dialect="postgres",
-    )
-else:
-    op.execute(
-        "CREATE TABLE {table} AS SELECT range AS i, md5(range::VARCHAR) AS h FROM range({ROWS})",
-        dialect="duckdb",
-    )
-op.add_column("{table}", "extra", "VARCHAR", nullable=False, default="'x'", keep_default=False)""",
-            f'op.drop_table("{table}")',
-            slug=f"slow_{rev}",
-        )
-        parent = rev
-
-
-def _wait_ready(process: subprocess.Popen[str]) -> None:
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.strip() == "ready", (line, process.stderr.read() if process.stderr else "")
 
 
 def test_four_processes_upgrading_one_database_apply_each_revision_once(
@@ -69,21 +37,12 @@ def test_four_processes_upgrading_one_database_apply_each_revision_once(
     versions_dir: Path,
     write_revision: RevisionWriter,
 ) -> None:
-    _slow_chain(versions_dir, write_revision)
+    slow_chain(versions_dir, write_revision, ROWS)
     url = postgres_server.url(postgres_database)
     go = tmp_path / "go"
-    children = [
-        subprocess.Popen(
-            [sys.executable, str(CHILD), url, str(versions_dir), str(go)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=REPO_ROOT,
-        )
-        for _ in range(4)
-    ]
+    children = [spawn_child(url, versions_dir, go) for _ in range(4)]
     for child in children:
-        _wait_ready(child)
+        wait_ready(child)
 
     go.touch()
     outputs = [child.communicate(timeout=120) for child in children]
@@ -152,23 +111,16 @@ def test_an_upgrade_killed_at_any_moment_leaves_a_revision_boundary(
     versions_dir: Path,
     write_revision: RevisionWriter,
 ) -> None:
-    _slow_chain(versions_dir, write_revision)
+    slow_chain(versions_dir, write_revision, ROWS)
     url = postgres_server.url(postgres_database)
     chain = ["0001", *SLOW_REVISIONS]
     rng = random.Random(20261130)
     interrupted_between = 0
-    server = subprocess.Popen(
-        [sys.executable, str(CHILD), "--fork-server", str(versions_dir)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    )
+    server = spawn_child("--fork-server", versions_dir, stdin=True)
     assert server.stdin is not None
     assert server.stdout is not None
     try:
-        _wait_ready(server)
+        wait_ready(server)
         for attempt in range(20):
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("DROP SCHEMA public CASCADE")
