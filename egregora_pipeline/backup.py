@@ -388,16 +388,33 @@ def read_backup(path: Path) -> BackupInfo:
     """
     data = read_manifest(path) or {}
     match = _NAME.search(path.name)
-    taken = (
-        parse_manifest_time(data.get("taken_at"))
-        or (_name_time(match.group(1)) if match else None)
-        or datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    )
     named = match.group(3) if match and match.group(3) else "manual"
     kind: BackupKind = "manual"
     for known in ("automatic", "pre-restore"):
         if data.get("kind", named) == known:
             kind = known
+    return backup_info(path, data, match, kind=kind, default_backend="duckdb")
+
+
+def backup_info(
+    path: Path,
+    data: dict[str, Any],
+    match: re.Match[str] | None,
+    *,
+    kind: BackupKind,
+    default_backend: str,
+    extra: dict[str, str] | None = None,
+) -> BackupInfo:
+    """A backup as its manifest ``data`` describes it, each unreadable field falling back
+    to the file name's ``match`` (time, revision), then to the file itself (time, size).
+
+    Shared by both backends' readers: only the name pattern and the kind rule differ.
+    """
+    taken = (
+        parse_manifest_time(data.get("taken_at"))
+        or (_name_time(match.group(1)) if match else None)
+        or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    )
     digest, reason = data.get("sha256"), data.get("reason")
     return BackupInfo(
         path=path,
@@ -409,7 +426,8 @@ def read_backup(path: Path) -> BackupInfo:
         kind=kind,
         database=str(data.get("database") or ""),
         reason=None if reason is None else str(reason),
-        backend=str(data.get("backend") or "duckdb"),
+        backend=str(data.get("backend") or default_backend),
+        extra=extra or {},
     )
 
 

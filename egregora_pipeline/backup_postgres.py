@@ -56,10 +56,10 @@ from egregora_pipeline.backup import (
     BOOKKEEPING_TABLE,
     BackupInfo,
     BackupKind,
+    backup_info,
     fsync_dir,
     make_folder,
     manifest_of,
-    parse_manifest_time,
     read_manifest,
     write_manifest,
 )
@@ -402,27 +402,10 @@ def backup_warehouse(
 def read_backup(path: Path) -> BackupInfo:
     """A dump and what its manifest says (a damaged manifest falls back to the file name)."""
     data = read_manifest(path) or {}
-    match = _NAME.search(path.name)
-    taken = parse_manifest_time(data.get("taken_at"))
-    if taken is None and match:
-        with contextlib.suppress(ValueError):
-            taken = datetime.strptime(match.group(1), _TIME_FORMAT).replace(tzinfo=UTC)
-    if taken is None:
-        taken = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     kind: BackupKind = "automatic" if data.get("kind") == "automatic" else "manual"
-    digest, reason = data.get("sha256"), data.get("reason")
     extra = {k: str(data[k]) for k in ("host", "port", "dbname") if data.get(k) is not None}
-    return BackupInfo(
-        path=path,
-        size=path.stat().st_size,
-        revision=str(data.get("revision") or (match.group(2) if match else "unknown")),
-        sha256=None if digest is None else str(digest),
-        taken_at=taken,
-        kind=kind,
-        database=str(data.get("database") or ""),
-        reason=None if reason is None else str(reason),
-        backend=str(data.get("backend") or ""),
-        extra=extra,
+    return backup_info(
+        path, data, _NAME.search(path.name), kind=kind, default_backend="", extra=extra
     )
 
 
