@@ -7,6 +7,7 @@ same child script (``upgrade_child.py``); only how each backend is inspected dif
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +65,19 @@ def wait_ready(process: subprocess.Popen[str]) -> None:
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line.strip() == "ready", (line, process.stderr.read() if process.stderr else "")
+
+
+def race_four_upgrades(warehouse: Path | str, versions_dir: Path, go: Path) -> list[list[str]]:
+    """Four children upgrade ``warehouse`` at once (released together by touching ``go``);
+    each must succeed without a traceback. Returns the revisions each one applied."""
+    children = [spawn_child(warehouse, versions_dir, go) for _ in range(4)]
+    for child in children:
+        wait_ready(child)
+
+    go.touch()
+    outputs = [child.communicate(timeout=120) for child in children]
+
+    for child, (_, err) in zip(children, outputs, strict=True):
+        assert child.returncode == 0, err
+        assert "Traceback" not in err
+    return [json.loads(out.strip().splitlines()[-1])["applied"] for out, _ in outputs]

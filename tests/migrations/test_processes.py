@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import signal
@@ -20,6 +19,7 @@ from egregora_pipeline.migrations import MigrationConfig, check, upgrade
 from tests.migrations.conftest import RevisionWriter
 from tests.migrations.slow_upgrades import (
     SLOW_REVISIONS,
+    race_four_upgrades,
     slow_chain,
     spawn_child,
     wait_ready,
@@ -34,17 +34,7 @@ def test_four_processes_upgrading_one_file_apply_each_revision_once(
     slow_chain(versions_dir, write_revision, ROWS)
     database = tmp_path / "shared.duckdb"
     go = tmp_path / "go"
-    children = [spawn_child(database, versions_dir, go) for _ in range(4)]
-    for child in children:
-        wait_ready(child)
-
-    go.touch()
-    outputs = [child.communicate(timeout=120) for child in children]
-
-    for child, (_, err) in zip(children, outputs, strict=True):
-        assert child.returncode == 0, err
-        assert "Traceback" not in err
-    applied = [json.loads(out.strip().splitlines()[-1])["applied"] for out, _ in outputs]
+    applied = race_four_upgrades(database, versions_dir, go)
     assert sorted(applied, key=len) == [[], [], [], ["0001", *SLOW_REVISIONS]]
     conn = duckdb.connect(str(database), read_only=True)
     try:

@@ -8,7 +8,6 @@ The DuckDB versions of both tests are in ``test_processes.py``.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import signal
@@ -21,6 +20,7 @@ from egregora_pipeline.migrations import MigrationConfig, check, upgrade
 from tests.migrations.conftest import RevisionWriter
 from tests.migrations.slow_upgrades import (
     SLOW_REVISIONS,
+    race_four_upgrades,
     slow_chain,
     spawn_child,
     wait_ready,
@@ -40,17 +40,7 @@ def test_four_processes_upgrading_one_database_apply_each_revision_once(
     slow_chain(versions_dir, write_revision, ROWS)
     url = postgres_server.url(postgres_database)
     go = tmp_path / "go"
-    children = [spawn_child(url, versions_dir, go) for _ in range(4)]
-    for child in children:
-        wait_ready(child)
-
-    go.touch()
-    outputs = [child.communicate(timeout=120) for child in children]
-
-    for child, (_, err) in zip(children, outputs, strict=True):
-        assert child.returncode == 0, err
-        assert "Traceback" not in err
-    applied = [json.loads(out.strip().splitlines()[-1])["applied"] for out, _ in outputs]
+    applied = race_four_upgrades(url, versions_dir, go)
     assert sorted(applied, key=len) == [[], [], [], ["0001", *SLOW_REVISIONS]]
     with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute("SELECT revision_id FROM egregora_migrations").fetchall()
