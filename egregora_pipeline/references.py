@@ -65,6 +65,8 @@ class ReferencedRowsError(EgregoraError):
     def __init__(self, table: str, referencing: Sequence[str], keys: Sequence[str]) -> None:
         shown = ", ".join(repr(k) for k in list(keys)[:3]) + (" ..." if len(keys) > 3 else "")
         names = ", ".join(referencing) or "another table"
+        if table in referencing:  # its own FOREIGN KEY: the one table a lift cannot drop
+            names = names.replace(table, f"{table} itself (a FOREIGN KEY of {table} to {table})")
         super().__init__(
             f"DuckDB refused to update {table} row(s) {shown}: rows of {names} reference them "
             f"through a FOREIGN KEY, and DuckDB rewrites a referenced row only when nothing "
