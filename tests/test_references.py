@@ -206,6 +206,11 @@ def test_postgres_rekey_and_lift(postgres_server: PostgresServer, postgres_datab
         pg.execute("UPDATE documents SET authors = ARRAY['bia'], slug = 'new' WHERE id = 'p1'")
         with pytest.raises(psycopg.errors.ForeignKeyViolation):
             pg.execute("UPDATE documents SET id = 'p9' WHERE id = 'p1'")
+        assert referenced(pg, "documents", "id", ["p1", "p2", "p3"]) == {
+            "annotations": ["p1"],
+            "document_relations": ["p1", "p2"],
+            "entity_aliases": ["p1"],
+        }
         assert rekey(pg, "documents", {"p1": "post-one"}) == 3
         assert pg.execute("SELECT parent_id FROM annotations").fetchall() == [("post-one",)]
         assert pg.execute("SELECT target_id FROM entity_aliases").fetchall() == [("post-one",)]
