@@ -222,8 +222,13 @@ def referencing_closure(conn: duckdb.DuckDBPyConnection, table: str) -> list[str
     that existed when it was created, so sorting by ``table_oid`` puts every
     referenced table before the tables that reference it, whatever the graph's shape.
     """
-    found: set[str] = set()
-    frontier: Sequence[str] = [table]
+    return _closure(conn, table, referencing_tables(conn, table))
+
+
+def _closure(conn: duckdb.DuckDBPyConnection, table: str, start: Sequence[str]) -> list[str]:
+    """``start`` and every table referencing one of them, transitively, in creation order."""
+    found: set[str] = {t for t in start if t != table}
+    frontier: Sequence[str] = sorted(found)
     while frontier:
         step = [
             child
@@ -390,8 +395,14 @@ def _describe_child(conn: duckdb.DuckDBPyConnection, name: str) -> LiftedTable:
 
 
 @contextlib.contextmanager
-def lifted_references(conn: Any, table: str = "documents") -> Iterator[Lift]:
+def lifted_references(
+    conn: Any, table: str = "documents", *, only: Sequence[str] | None = None
+) -> Iterator[Lift]:
     """Inside the block, nothing references ``table``: change its rows as DuckDB allows.
+
+    ``only`` (DuckDB) lifts just those referencing tables (and the tables referencing
+    them): DuckDB refuses a rewrite only for a table that holds a reference to the
+    rewritten row, so a caller that knows which do (:func:`referenced`) copies less.
 
     On exit every lifted table is back with every row, index and comment (counts
     verified) and its FOREIGN KEYs checked again; a reference the block broke raises
@@ -403,7 +414,7 @@ def lifted_references(conn: Any, table: str = "documents") -> Iterator[Lift]:
             with _lifted_postgres(conn, table) as lift:
                 yield lift
             return
-        names = referencing_closure(conn, table)
+        names = referencing_closure(conn, table) if only is None else _closure(conn, table, only)
         if not names:
             yield Lift(conn, table)
             return

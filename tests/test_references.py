@@ -137,6 +137,22 @@ def test_catalog_readers_name_the_referencing_tables_and_rewritten_columns(
     conn.execute("UPDATE documents SET content = 'edited', title = 'U' WHERE id = 'p1'")
 
 
+def test_only_the_tables_holding_references_need_lifting(
+    conn: duckdb.DuckDBPyConnection,
+) -> None:
+    holders = referenced(conn, "documents", "id", ["p2"])
+    assert holders == {"document_relations": ["p2"]}
+    with lifted_references(conn, "documents", only=sorted(holders)) as lift:
+        assert lift.names == ("document_relations",)
+        conn.execute("UPDATE documents SET tags = ['x'] WHERE id = 'p2'")
+    assert conn.execute("SELECT count(*) FROM document_relations").fetchone() == (1,)
+    assert sorted(referencing_closure(conn, "documents")) == [
+        "annotations",
+        "document_relations",
+        "entity_aliases",
+    ]
+
+
 def test_rekey_repoints_every_reference_in_one_transaction(
     conn: duckdb.DuckDBPyConnection,
 ) -> None:

@@ -226,8 +226,8 @@ def _update_beside_references(
     sets a list column or an indexed column as a delete and an insert, which it
     refuses on a referenced row, even when the values do not change. So: first the
     columns DuckDB rewrites, only on the rows where one of them really changes --
-    with the referencing tables lifted (:func:`.references.lifted_references`)
-    when one of those rows is referenced -- then every other column in place (the
+    with the referencing tables that hold a reference to one of those rows lifted
+    (:func:`.references.lifted_references`) -- then every other column in place (the
     checksum last, as it selects the rows). A self-reference cannot be lifted:
     :class:`.references.ReferencedRowsError` names it.
     """
@@ -252,7 +252,7 @@ def _update_beside_references(
             raise ReferencedRowsError(table, sorted(holders), holders[table])
         try:
             if holders:
-                with lifted_references(conn, table):
+                with lifted_references(conn, table, only=sorted(holders)):
                     _update(conn, target, view, risky, where)
             else:
                 _update(conn, target, view, risky, where)
