@@ -250,6 +250,7 @@ def _update_beside_references(
         holders = referenced(conn, table, "id", ids)
         if table in holders:
             raise ReferencedRowsError(table, sorted(holders), holders[table])
+        everyone = referencing_tables(conn, table)  # read now: a refusal aborts the transaction
         try:
             if holders:
                 with lifted_references(conn, table, only=sorted(holders)):
@@ -259,7 +260,7 @@ def _update_beside_references(
         except duckdb.ConstraintException as error:
             if not is_fk_refusal(error):
                 raise
-            raise ReferencedRowsError(table, referencing_tables(conn, table), ids) from None
+            raise ReferencedRowsError(table, everyone, ids) from None
     _update(conn, target, view, safe)
 
 
