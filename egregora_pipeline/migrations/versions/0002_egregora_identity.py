@@ -98,24 +98,51 @@ def _has_front_matter(content: str | None) -> bool:
     return bool(content) and str(content).lstrip("\ufeff\n\r\t ").startswith("---")
 
 
+def _columns(step: DataStep, table: str) -> set[str]:
+    """The columns ``table`` has where the rows are read (none: no such table yet)."""
+    found = step.read(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = ?",
+        [table],
+    )
+    return {str(r[0]) for r in found}
+
+
 def _migrate(step: DataStep) -> None:
     from egregora_pipeline.ingestion.identity import author_uuid, index_profiles, upstream_slug
     from egregora_pipeline.ingestion.whatsapp.messages import clean_author
     from egregora_pipeline.references import lifted_references
 
-    columns = (
-        "id, doc_type, slug, subject_uuid, title, alias, summary, avatar_url, interests, "
-        "status, authors, content, CAST(extensions AS VARCHAR) AS extensions"
+    have = _columns(step, "documents")
+    names = [
+        "id",
+        "doc_type",
+        "slug",
+        "subject_uuid",
+        "title",
+        "alias",
+        "summary",
+        "avatar_url",
+        "interests",
+        "status",
+        "authors",
+        "content",
+        "extensions",
+    ]
+    if not {"id", "doc_type"} <= have:
+        return  # no documents yet (a dry run from an empty file): nothing to move
+    selected = ", ".join(
+        ("CAST(extensions AS VARCHAR)" if n == "extensions" else n) if n in have else "NULL"
+        for n in names
     )
-    names = [c.strip().split()[-1] for c in columns.split(",")]
     fetched = step.read(
-        f"SELECT {columns} FROM documents WHERE doc_type IN ('post', 'profile') ORDER BY id"
+        f"SELECT {selected} FROM documents WHERE doc_type IN ('post', 'profile') ORDER BY id"
     )
     rows = [dict(zip(names, r, strict=True)) for r in fetched]
     # rows another writer (upstream) made carry no origin: a copy of ours may be replaced
+    origin = "extensions->>'origin'" if "extensions" in have else "NULL"
     existing = {
-        str(r[0]): r[1] is not None
-        for r in step.read("SELECT id, extensions->>'origin' FROM documents")
+        str(r[0]): r[1] is not None for r in step.read(f"SELECT id, {origin} FROM documents")
     }
 
     new_ids: dict[str, str] = {}  # old id -> new id
@@ -212,6 +239,8 @@ def _migrate(step: DataStep) -> None:
                 f"{moved} reference(s) in {', '.join(lift.names) or 'no table'} re-pointed"
             )
 
+    if not {"author_raw", "author_uuid"} <= _columns(step, "messages"):
+        return
     raw_names = [
         str(r[0])
         for r in step.read("SELECT DISTINCT author_raw FROM messages WHERE author_raw IS NOT NULL")
