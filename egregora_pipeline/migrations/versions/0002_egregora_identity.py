@@ -129,21 +129,33 @@ def _migrate(step: DataStep) -> None:
         "content",
         "extensions",
     ]
-    if not {"id", "doc_type"} <= have:
-        return  # no documents yet (a dry run from an empty file): nothing to move
     selected = ", ".join(
         ("CAST(extensions AS VARCHAR)" if n == "extensions" else n) if n in have else "NULL"
         for n in names
     )
-    fetched = step.read(
-        f"SELECT {selected} FROM documents WHERE doc_type IN ('post', 'profile') ORDER BY id"
+    # no documents yet (a dry run from an empty file): no rows, the same statements
+    fetched = (
+        step.read(
+            f"SELECT {selected} FROM documents WHERE doc_type IN ('post', 'profile') ORDER BY id"
+        )
+        if {"id", "doc_type", "extensions"} <= have
+        else []
     )
-    rows = [dict(zip(names, r, strict=True)) for r in fetched]
+    # only the rows this project wrote from a file (another writer's are its own business)
+    rows = [
+        row
+        for row in (dict(zip(names, r, strict=True)) for r in fetched)
+        if _extensions(row["extensions"]).get("origin") is not None
+    ]
     # rows another writer (upstream) made carry no origin: a copy of ours may be replaced
-    origin = "extensions->>'origin'" if "extensions" in have else "NULL"
-    existing = {
-        str(r[0]): r[1] is not None for r in step.read(f"SELECT id, {origin} FROM documents")
-    }
+    existing = (
+        {
+            str(r[0]): r[1] is not None
+            for r in step.read("SELECT id, extensions->>'origin' FROM documents")
+        }
+        if {"id", "extensions"} <= have
+        else {}
+    )
 
     new_ids: dict[str, str] = {}  # old id -> new id
     changes: dict[str, dict[str, Any]] = {}  # old id -> column -> new value
@@ -217,46 +229,61 @@ def _migrate(step: DataStep) -> None:
         f"{len(changes)} rewritten, {unresolved} author name(s) naming no profile kept as written"
     )
 
+    by_column: dict[str, tuple[list[str], list[Any]]] = {}
+    for old_id, change in sorted(changes.items()):
+        for column, value in change.items():
+            ids, values = by_column.setdefault(column, ([], []))
+            ids.append(old_id)
+            values.append(json.dumps(value) if column == "authors" else value)
+    old_keys = [taken[new] for new in sorted(taken)]
+    # The same statements whatever the rows (the rows travel as parameters), so that
+    # `db plan` prints exactly what `db upgrade` runs.
     with lifted_references(step.raw, "documents") as lift:
-        if replaced:
-            marks = ", ".join("?" for _ in replaced)
-            step.run(f"DELETE FROM documents WHERE id IN ({marks})", replaced)
-        for old_id, change in sorted(changes.items()):
-            sets = ", ".join(
-                f"{c} = CAST(? AS VARCHAR[])" if c == "authors" else f"{c} = ?" for c in change
-            )
-            step.run(f"UPDATE documents SET {sets} WHERE id = ?", [*change.values(), old_id])
-        if taken:
-            old_keys = [taken[new] for new in sorted(taken)]
-            step.run(
-                "UPDATE documents SET id = m.new_id FROM (SELECT unnest(CAST(? AS VARCHAR[])) "
-                "AS old_id, unnest(CAST(? AS VARCHAR[])) AS new_id) m "
-                "WHERE documents.id = m.old_id",
-                [old_keys, sorted(taken)],
-            )
-            moved = lift.rekey({taken[new]: new for new in taken})
-            step.comment(
-                f"{moved} reference(s) in {', '.join(lift.names) or 'no table'} re-pointed"
-            )
-
-    if not {"author_raw", "author_uuid"} <= _columns(step, "messages"):
-        return
-    raw_names = [
-        str(r[0])
-        for r in step.read("SELECT DISTINCT author_raw FROM messages WHERE author_raw IS NOT NULL")
-    ]
-    if raw_names:
         step.run(
-            "UPDATE messages SET author_uuid = m.new_uuid FROM (SELECT "
-            "unnest(CAST(? AS VARCHAR[])) AS raw, unnest(CAST(? AS VARCHAR[])) AS old_uuid, "
-            "unnest(CAST(? AS VARCHAR[])) AS new_uuid) m "
-            "WHERE messages.author_raw = m.raw AND messages.author_uuid = m.old_uuid",
-            [
-                raw_names,
-                [_old_pseudonym(n) for n in raw_names],
-                [author_uuid(n) for n in raw_names],
-            ],
+            "DELETE FROM documents WHERE id IN (SELECT unnest(CAST(? AS VARCHAR[])))", [replaced]
         )
+        for column in ("slug", "subject_uuid", "content", "authors"):
+            ids, values = by_column.get(column, ([], []))
+            step.run(
+                f"UPDATE documents SET {column} = {_value_sql(column, step.dialect)} "
+                f"FROM ({_PAIRS}) m WHERE documents.id = m.k",
+                [ids, values],
+            )
+        step.run(
+            f"UPDATE documents SET id = m.v FROM ({_PAIRS}) m WHERE documents.id = m.k",
+            [old_keys, sorted(taken)],
+        )
+        moved = lift.rekey({taken[new]: new for new in taken})
+        step.comment(f"{moved} reference(s) in {', '.join(lift.names) or 'no table'} re-pointed")
+    _migrate_pseudonyms(step, author_uuid)
+
+
+_PAIRS: Final = "SELECT unnest(CAST(? AS VARCHAR[])) AS k, unnest(CAST(? AS VARCHAR[])) AS v"
+"""Key/value pairs as parameters (two lists zipped, on DuckDB and PostgreSQL alike)."""
+
+
+def _value_sql(column: str, dialect: str) -> str:
+    if column != "authors":
+        return "m.v"
+    if dialect == "postgres":  # a list of lists is no PostgreSQL array: each row's as JSON
+        return "ARRAY(SELECT json_array_elements_text(CAST(m.v AS JSON)))"
+    return "CAST(CAST(m.v AS JSON) AS VARCHAR[])"
+
+
+def _migrate_pseudonyms(step: DataStep, author_uuid: Any) -> None:
+    """Messages whose ``author_uuid`` is the old default pseudonym of their ``author_raw``."""
+    present = {"author_raw", "author_uuid"} <= _columns(step, "messages")
+    query = "SELECT DISTINCT author_raw FROM messages WHERE author_raw IS NOT NULL"
+    raw = [str(r[0]) for r in step.read(query)] if present else []
+    old = [_old_pseudonym(n) for n in raw]
+    new = [author_uuid(n) for n in raw]
+    step.run(
+        "UPDATE messages SET author_uuid = m.new_uuid FROM (SELECT "
+        "unnest(CAST(? AS VARCHAR[])) AS raw, unnest(CAST(? AS VARCHAR[])) AS old_uuid, "
+        "unnest(CAST(? AS VARCHAR[])) AS new_uuid) m "
+        "WHERE messages.author_raw = m.raw AND messages.author_uuid = m.old_uuid",
+        [raw, old, new],
+    )
     step.run(
         "UPDATE messages SET author_uuid = ? WHERE author_raw IS NULL AND author_uuid = ?",
         [author_uuid(SYSTEM_AUTHOR_KEY), _old_pseudonym(SYSTEM_AUTHOR_KEY)],
