@@ -166,3 +166,43 @@ def test_0002_moves_a_warehouse_made_before_it_to_upstreams_keys(
     assert (again.messages_added, again.documents_added, again.documents_updated) == (0, 0, 0)
     assert _snapshot(warehouse) == fresh
     assert not upgrade(config).changed
+
+
+def test_0002_leaves_salted_pseudonyms_and_other_writers_rows_and_replaces_upstream_copies(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "w.duckdb"
+    config = Warehouse("duckdb", database).config()
+    upgrade(config, "0001")
+    salt = uuid.UUID("1f6c5a52-8a57-4a4b-9d9f-0d2e0c3b7a11")
+    old_post = str(uuid.uuid5(OLD_DOCUMENT_NAMESPACE, "post:hello"))
+    conn = duckdb.connect(str(database))
+    conn.execute(
+        "INSERT INTO messages VALUES "
+        "('e1', 't', 'whatsapp', 'th', '1', now(), 'Ana', ?, 'oi', NULL, NULL, NULL, NULL, now(), 'r'),"
+        "('e2', 't', 'whatsapp', 'th', '2', now(), 'Bia', ?, 'oi', NULL, NULL, NULL, NULL, now(), 'r')",
+        [str(uuid.uuid5(salt, "Ana")), str(uuid.uuid5(OLD_AUTHOR_NAMESPACE, "Bia"))],
+    )
+    conn.execute(
+        "INSERT INTO documents (id, content, created_at, source_checksum, title, slug, status, "
+        "doc_type, extensions) VALUES "
+        "(?, 'ours', now(), 's1', 'Hello', 'hello', 'draft', 'post', '{\"origin\": \"/x/hello.md\"}'),"
+        "('hello', 'upstream copy', now(), 's2', 'Hello', 'hello', 'draft', 'post', NULL),"
+        "('u1', 'upstream post', now(), 's3', 'Other', 'Other Post', 'draft', 'post', NULL)",
+        [old_post],
+    )
+    conn.close()
+
+    upgrade(config)
+
+    conn = duckdb.connect(str(database), read_only=True)
+    pseudonyms = dict(conn.execute("SELECT author_raw, author_uuid FROM messages").fetchall())
+    documents = conn.execute("SELECT id, slug, content FROM documents ORDER BY id").fetchall()
+    conn.close()
+    assert pseudonyms == {
+        "Ana": str(uuid.uuid5(salt, "Ana")),  # a configured namespace: left alone
+        "Bia": str(uuid.uuid5(uuid.NAMESPACE_OID, "whatsapp:Bia")),
+    }
+    # ours took its upstream key and replaced the copy upstream wrote under it; the row
+    # another writer made (no origin) is left exactly as it was
+    assert documents == [("hello", "hello", "ours"), ("u1", "Other Post", "upstream post")]

@@ -4,7 +4,9 @@ Before this revision, ingestion derived its own ids and pseudonyms; now it
 follows upstream's (``egregora_pipeline/ingestion/identity.py``, upstream
 franklinbaldo/egregora at ``1123bf243``; ``docs/schema.md``, "Egregora
 compatibility"). This revision gives the rows already stored the keys a fresh
-ingest would give them, so that one document is one row whoever wrote it:
+ingest would give them, so that one document is one row whoever wrote it (only
+the rows this project wrote from a file, ``extensions.origin``; another writer's
+rows are its own business):
 
 * a post whose id is the old ``uuid5(documents-namespace, "post:" + slug)`` is
   re-keyed to its cleaned slug (``Document.document_id``); every post's
