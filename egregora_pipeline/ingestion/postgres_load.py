@@ -517,8 +517,14 @@ class PostgresSink:
         return clash_reasons(found, records)
 
     def stored_profiles(self) -> list[dict[str, Any]]:
-        """:func:`.loader.stored_profiles` from the server."""
-        rows = self._pg.execute(STORED_PROFILES_SQL).fetchall()
+        """:func:`.loader.stored_profiles` from the server, waiting at most the lock
+        timeout for a table another session holds (a migration's ALTER)."""
+        with self.transaction():
+            self._pg.execute(
+                "SELECT set_config('lock_timeout', %s, true)",
+                (postgres_lock_timeout(self._lock_timeout),),
+            )
+            rows = self._pg.execute(STORED_PROFILES_SQL).fetchall()
         return [dict(zip(PROFILE_COLUMNS, row, strict=True)) for row in rows]
 
     def upsert_documents(self, records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
