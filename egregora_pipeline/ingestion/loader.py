@@ -159,6 +159,16 @@ def _drop(conn: duckdb.DuckDBPyConnection, name: str) -> None:
         conn.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")
 
 
+def unchanged_sql(stored: str) -> str:
+    """SQL: the stored row ``stored`` is left alone by the incoming ``s``: same file, and
+    its ``authors`` resolve as before (a profile ingested since links the names of an
+    unchanged post: ``identity.ProfileIndex``)."""
+    return (
+        f"{stored}.source_checksum IS NOT DISTINCT FROM s.source_checksum "
+        f"AND {stored}.authors IS NOT DISTINCT FROM s.authors"
+    )
+
+
 def upsert_documents(
     conn: duckdb.DuckDBPyConnection,
     records: Sequence[Mapping[str, Any]],
@@ -180,7 +190,7 @@ def upsert_documents(
             for doc_id, status in conn.execute(
                 f"""
                 SELECT s.id, CASE WHEN d.id IS NULL THEN 'added'
-                    WHEN d.source_checksum = s.source_checksum THEN 'skipped'
+                    WHEN {unchanged_sql("d")} THEN 'skipped'
                     ELSE 'updated' END
                 FROM {view} s LEFT JOIN {target} d ON d.id = s.id
                 """
@@ -212,7 +222,7 @@ def _update(
     assignments = ", ".join(f"{quote_ident(c)} = s.{quote_ident(c)}" for c in columns)
     conn.execute(
         f"UPDATE {target} SET {assignments} FROM {view} s "
-        f"WHERE {target}.id = s.id AND {target}.source_checksum <> s.source_checksum{where}"
+        f"WHERE {target}.id = s.id AND NOT ({unchanged_sql(target)}){where}"
     )
 
 
@@ -244,7 +254,7 @@ def _update_beside_references(
             str(r[0])
             for r in conn.execute(
                 f"SELECT {target}.id FROM {target}, {view} s WHERE {target}.id = s.id "
-                f"AND {target}.source_checksum <> s.source_checksum{where}"
+                f"AND NOT ({unchanged_sql(target)}){where}"
             ).fetchall()
         ]
         holders = referenced(conn, table, "id", ids)
@@ -262,6 +272,21 @@ def _update_beside_references(
                 raise
             raise ReferencedRowsError(table, everyone, ids) from None
     _update(conn, target, view, safe)
+
+
+STORED_PROFILES_SQL: Final = (
+    "SELECT subject_uuid, title, alias, slug, CAST(extensions AS VARCHAR) "
+    "FROM documents WHERE doc_type = 'profile' AND subject_uuid IS NOT NULL"
+)
+"""The profiles post authors may name (DuckDB and PostgreSQL read it alike)."""
+
+PROFILE_COLUMNS: Final = ("subject_uuid", "title", "alias", "slug", "extensions")
+
+
+def stored_profiles(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every stored profile's naming columns (a few per person: small)."""
+    rows = conn.execute(STORED_PROFILES_SQL).fetchall()
+    return [dict(zip(PROFILE_COLUMNS, row, strict=True)) for row in rows]
 
 
 def _origin(record: Mapping[str, Any]) -> str | None:

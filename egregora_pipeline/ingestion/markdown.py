@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from egregora_pipeline.ingestion.identity import author_uuid, post_id, upstream_slug
 from egregora_pipeline.ingestion.ids import document_id
 from egregora_pipeline.ingestion.limits import (
     MAX_FRONT_MATTER_CHARS,
@@ -37,6 +38,7 @@ from egregora_pipeline.ingestion.limits import (
 )
 from egregora_pipeline.ingestion.report import Rejection, shorten, storable_name
 from egregora_pipeline.ingestion.streams import NotRegularFileError, is_utf16, read_regular
+from egregora_pipeline.ingestion.whatsapp.messages import clean_author
 
 FOLDER_DOC_TYPES: Final[Mapping[str, str]] = {
     "posts": "post",
@@ -174,11 +176,6 @@ class MarkdownResult:
     path: Path
     record: dict[str, Any] | None = None
     rejections: list[Rejection] = field(default_factory=list)
-
-
-def _slugify(text: str) -> str:
-    slug = re.sub(r"[^\w]+", "-", text.lower(), flags=re.UNICODE).strip("-")
-    return slug or "untitled"
 
 
 def _key_line(front: str, key: str, first_line: int) -> int | None:
@@ -571,17 +568,20 @@ def _build(
     if "title" not in record and isinstance(metadata.get("name"), str) and doc == "profile":
         record["title"] = metadata["name"]
         extensions.pop("name", None)
-    if doc == "post" and "slug" not in record:
-        record["slug"] = _slugify(storable_name(path.stem))
-    if doc == "profile" and "subject_uuid" not in record and author_namespace is not None:
+    if doc == "post":
+        # upstream's Document.slug / document_id clean the slug (identity.upstream_slug)
+        record["slug"] = upstream_slug(record.get("slug") or storable_name(path.stem))
+    if doc == "profile" and "subject_uuid" not in record:
         author = metadata.get("author") or metadata.get("name")
         if isinstance(author, str) and author.strip():
-            record["subject_uuid"] = str(uuid.uuid5(author_namespace, author.strip()))
+            # the pseudonym the same person's chat messages get: profile and messages join
+            record["subject_uuid"] = author_uuid(clean_author(author), author_namespace)
     record.setdefault("status", _DEFAULT_STATUS.get(doc, "published"))
     if "id" not in record:
-        key = record.get("slug") or record.get("subject_uuid") or storable_name(path.stem)
-        record["id"] = document_id(doc, str(key))
-    record["content"] = body
+        record["id"] = _document_id(record, path)
+    # upstream's profile cache stores a profile's whole file and reads its metadata back
+    # with frontmatter.loads(content) (database/profile_cache.py, 1123bf243)
+    record["content"] = text if doc == "profile" else body
     record["source_checksum"] = hashlib.sha256(raw).hexdigest()
     record["created_at"] = now
     extensions["origin"] = storable_name(_canonical(path))
@@ -634,6 +634,25 @@ def _build(
         violated = _violated_column(violations[0])
         raise _Rejected("; ".join(violations), line_of(violated) if violated else None)
     return record
+
+
+def _document_id(record: Mapping[str, Any], path: Path) -> str:
+    """``documents.id`` when the front matter gives none: upstream Egregora's key.
+
+    A post is keyed by its cleaned slug (``Document.document_id``) and a profile
+    by its ``subject_uuid`` (``database/profile_cache.py``), as upstream keys
+    them, so the row upstream writes for the same post or person is this row.
+    Journals keep this project's ``uuid5`` of their file name: upstream keys a
+    journal by a hash of its rendered content, which a file cannot reproduce
+    (and which would make every edit a new row).
+    """
+    doc = str(record["doc_type"])
+    if doc == "post":
+        return post_id(str(record["slug"]))
+    if doc == "profile" and record.get("subject_uuid"):
+        return str(record["subject_uuid"])
+    key = record.get("slug") or record.get("subject_uuid") or storable_name(path.stem)
+    return document_id(doc, str(key))
 
 
 def _violated_column(reason: str) -> str | None:

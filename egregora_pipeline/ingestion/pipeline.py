@@ -35,10 +35,12 @@ from egregora_pipeline.ingestion.errors import (
     UnsafeArchiveError,
     WarehouseConnectionLostError,
 )
+from egregora_pipeline.ingestion.identity import ProfileIndex, index_profiles
 from egregora_pipeline.ingestion.limits import InputLimits
 from egregora_pipeline.ingestion.loader import (
     claimed_elsewhere,
     insert_rejections,
+    stored_profiles,
     upsert_documents,
 )
 from egregora_pipeline.ingestion.markdown import parse_markdown
@@ -168,6 +170,9 @@ class DuckDBSink:
 
     def claimed_elsewhere(self, records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         return claimed_elsewhere(self.conn, records)
+
+    def stored_profiles(self) -> list[dict[str, Any]]:
+        return stored_profiles(self.conn)
 
     def upsert_documents(self, records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         return upsert_documents(self.conn, records)
@@ -481,6 +486,8 @@ def _ingest_documents(
     entries: list[InputReport] = []
     claimed_ids: dict[str, _Candidate] = {}
     claimed_slugs: dict[str, _Candidate] = {}
+    profiles = index_profiles(conn.stored_profiles()) if "documents" in targets else ProfileIndex()
+    waiting: list[_Candidate] = []  # posts naming a profile not read yet
     for start in range(0, len(items), DOCUMENT_GROUP):
         group: list[_Candidate] = []
         group_entries: list[InputReport] = []
@@ -489,6 +496,8 @@ def _ingest_documents(
             group_entries.append(entry)
             record = _read_document(item, entry, settings, limits, now)
             if record is not None:
+                if record.get("doc_type") == "profile":
+                    profiles.add(_with_extensions(record), item.path.stem)
                 candidate = _Candidate(entry, record)
                 problem = _claimed_in_run(candidate, claimed_ids, claimed_slugs)
                 if problem is None:
@@ -499,13 +508,63 @@ def _ingest_documents(
                     entry.documents_skipped += 1
             if progress is not None:
                 progress(ProgressEvent(item.path, item.kind, number, len(items), "files"))
+        earlier = {id(c) for c in waiting}
+        group = _link_authors(group, profiles, waiting, final=False)
         if "documents" in targets and group:
             _write_documents(conn, group)
         for entry in group_entries:
             pending.add(entry)
+        for candidate in group:  # a waiting post's write may have failed: its rejection
+            if id(candidate) in earlier:
+                pending.add(candidate.entry)  # (ids are deterministic: no row twice)
         entries.extend(group_entries)
         pending.flush()
+    last = _link_authors([], profiles, waiting, final=True)
+    if "documents" in targets and last:
+        _write_documents(conn, last)
+    for candidate in last:
+        pending.add(candidate.entry)
     return entries
+
+
+def _with_extensions(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record`` with its ``extensions`` JSON read (where ``name`` / ``author`` may be)."""
+    import json
+
+    extensions = record.get("extensions")
+    return {**record, "extensions": json.loads(extensions) if extensions else None}
+
+
+def _link_authors(
+    group: list[_Candidate], profiles: ProfileIndex, waiting: list[_Candidate], *, final: bool
+) -> list[_Candidate]:
+    """Replace each post's author names by the ``subject_uuid`` of the profile they name.
+
+    Upstream finds a person's posts by ``authors.contains(subject_uuid)``
+    (``database/profile_cache.py`` ``get_profile_posts_from_db``, 1123bf243).
+    A post naming a profile not read yet waits for the end of the run (or for
+    :data:`DOCUMENT_GROUP` such posts), so profiles anywhere in the batch count;
+    what still names no profile then is kept as written and reported
+    (``InputReport.unresolved_authors``). Returns the candidates to write now.
+    """
+    flush = final or len(waiting) >= DOCUMENT_GROUP
+    todo = [*waiting, *group] if flush else group
+    if flush:
+        waiting.clear()
+    ready: list[_Candidate] = []
+    for candidate in todo:
+        record = candidate.record
+        if record.get("doc_type") != "post" or not record.get("authors"):
+            ready.append(candidate)
+            continue
+        resolved, unresolved = profiles.resolve_all(record["authors"])
+        if unresolved and not flush and len(waiting) < DOCUMENT_GROUP:
+            waiting.append(candidate)
+            continue
+        record["authors"] = resolved
+        candidate.entry.unresolved_authors = [f"{name}: {why}" for name, why in unresolved]
+        ready.append(candidate)
+    return ready
 
 
 def _read_document(

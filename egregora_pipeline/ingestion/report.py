@@ -118,6 +118,9 @@ class InputReport:
     chat: dict[str, object] | None = None
     """For a chat: the header shape detected, the date order chosen and why, how many
     header-like lines could not be read, whether it is in time order."""
+    unresolved_authors: list[str] = field(default_factory=list)
+    """For a post: the ``authors`` names that named no profile (or several), kept as
+    written, each with why (``"bruno: names no profile"``); see ``identity.ProfileIndex``."""
 
     @property
     def source(self) -> str:
@@ -162,6 +165,11 @@ class IngestReport:
     @property
     def rejected(self) -> int:
         return self._sum("rejected")
+
+    @property
+    def unresolved_authors(self) -> dict[str, list[str]]:
+        """Post source -> its author names that link to no profile (never silent)."""
+        return {r.source: r.unresolved_authors for r in self.inputs if r.unresolved_authors}
 
     @property
     def failed_inputs(self) -> list[InputReport]:
