@@ -231,7 +231,7 @@ def upgrade_command(
         no_backup=no_backup,
     )
     if sql:
-        _print_plan(plan(config, target), "db upgrade", database, as_json)
+        _print_plan(plan(config, target), "db upgrade --sql", database, as_json)
         return
     _print_result(upgrade(config, target), "db upgrade", database, as_json)
 
@@ -259,7 +259,7 @@ def downgrade_command(
         database, versions_dir, allow_destructive=allow_destructive, no_backup=no_backup
     )
     if sql:
-        _print_plan(plan_downgrade(config, target), "db downgrade", database, as_json)
+        _print_plan(plan_downgrade(config, target), "db downgrade --sql", database, as_json)
         return
     _print_result(downgrade(config, target), "db downgrade", database, as_json)
 
