@@ -422,6 +422,17 @@ def _decode(raw: bytes) -> str:
         raise _Rejected(f"not valid UTF-8 (byte {error.start})", line) from None
 
 
+_LONE_CR: Final = re.compile(r"\r(?!\n)")
+
+
+def _lone_cr_to_lf(text: str) -> str:
+    """A file whose lines end in a lone CR (old Mac editors) gets LF endings, so its
+    fences and keys are lines; CRLF and LF files are left exactly as written."""
+    if "\r" not in text or not _LONE_CR.search(text):
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _canonical(path: Path) -> Path:
     """The file's own path (symlinks resolved), so that another path to the same file
     is recognised as the same source; the absolute path when it cannot be resolved."""
@@ -496,7 +507,7 @@ def _build(
     now: datetime,
     limits: InputLimits,
 ) -> dict[str, Any]:
-    text = _decode(raw)
+    text = _lone_cr_to_lf(_decode(raw))
     front, first_line, body = split_front_matter(text, limits.max_front_matter_chars)
     loaded: Any = {} if front is None else _load_yaml(front, first_line, limits)
     if loaded is None:

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Final
 
 from egregora_pipeline.ingestion.errors import ChatNotFoundError, UnsafeArchiveError
-from egregora_pipeline.ingestion.whatsapp.formats import detect_shape
+from egregora_pipeline.ingestion.whatsapp.formats import detect_shape, split_lines
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,7 @@ def _parses(
 ) -> bool:
     with LimitedReader(archive.open(info), path, info, limits) as reader:
         head = reader.read(_SNIFF_BYTES)
-    lines = head.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
+    lines = split_lines(head.decode("utf-8", errors="replace"))
     return detect_shape(lines) is not None
 
 
