@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,6 +37,7 @@ from egregora_pipeline.ingestion.limits import (
 )
 from egregora_pipeline.ingestion.report import Rejection, shorten, storable_name
 from egregora_pipeline.ingestion.streams import NotRegularFileError, is_utf16, read_regular
+from egregora_pipeline.ingestion.yaml_text import RefusedYaml, text_loader
 
 FOLDER_DOC_TYPES: Final[Mapping[str, str]] = {
     "posts": "post",
@@ -88,8 +89,10 @@ _YAML_LOADERS: dict[tuple[int, int, int], Any] = {}
 
 
 def _yaml_loader(max_aliases: int, max_depth: int, max_expanded: int) -> Any:
-    """A PyYAML SafeLoader that leaves dates as text and refuses alias bombs and deep nesting.
+    """A PyYAML loader that keeps scalars as written and refuses alias bombs and deep nesting.
 
+    Every plain scalar stays the text written (no YAML 1.1 typing, explicit tags
+    and duplicate keys refused: :mod:`.yaml_text`).
     Dates stay text so *we* parse them and can name the line of a bad one
     (PyYAML would raise a bare ``ValueError`` for ``2024-13-45``). Aliases
     (``*name``) are counted and nesting is measured while the document is
@@ -106,7 +109,7 @@ def _yaml_loader(max_aliases: int, max_depth: int, max_expanded: int) -> Any:
         return cached
     import yaml
 
-    class LimitedLoader(yaml.SafeLoader):
+    class LimitedLoader(text_loader()):  # type: ignore[misc]
         def __init__(self, stream: str) -> None:
             super().__init__(stream)
             self.aliases_seen = 0
@@ -159,10 +162,6 @@ def _yaml_loader(max_aliases: int, max_depth: int, max_expanded: int) -> Any:
                 )
             return node
 
-    LimitedLoader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
     _YAML_LOADERS[(max_aliases, max_depth, max_expanded)] = LimitedLoader
     return LimitedLoader
 
@@ -454,8 +453,11 @@ def _load_yaml(front: str, first_line: int, limits: InputLimits) -> Any:
         column = error.position - (front.rfind("\n", 0, error.position) + 1) + 1
         problem = str(error).splitlines()[0]
         raise _Rejected(f"front matter is not valid YAML: {problem}", line, column) from None
+    loader.line_offset = first_line
     try:
         return loader.get_single_data()
+    except RefusedYaml as refused:
+        raise _Rejected(refused.reason, refused.line, refused.column) from None
     except _Rejected as rejected:
         if rejected.line is not None:
             rejected.line += first_line - 2
@@ -563,6 +565,7 @@ def _build(
             if isinstance(value, Mapping | list):
                 raise _Rejected(f"{column}: expected text, got {shorten(value)}", line_of(column))
             record[column] = str(value)
+    _refuse_empty_required(record, line_of)
     for column in _LIST_COLUMNS:
         if known.get(column) is not None:
             record[column] = _as_list(known[column], column, line_of(column))
@@ -645,6 +648,22 @@ def _build(
         violated = _violated_column(violations[0])
         raise _Rejected("; ".join(violations), line_of(violated) if violated else None)
     return record
+
+
+def _refuse_empty_required(record: Mapping[str, Any], line_of: Callable[[str], int | None]) -> None:
+    """A required column written as empty text (``slug: ""``) is refused like a missing one,
+    never stored empty (a post's empty slug once became its id's key)."""
+    from egregora_pipeline.schema.rules import DOC_TYPE_RULES
+
+    rule = DOC_TYPE_RULES.get(str(record["doc_type"]))
+    for column in rule.required if rule is not None else ():
+        value = record.get(column)
+        if isinstance(value, str) and not value.strip():
+            hint = " (remove the key to use the file name)" if column == "slug" else ""
+            raise _Rejected(
+                f"{column} is empty; a {record['doc_type']} needs a {column}{hint}",
+                line_of(column),
+            )
 
 
 def _violated_column(reason: str) -> str | None:
