@@ -36,7 +36,7 @@ from egregora_pipeline.ingestion.limits import (
     over_limit,
 )
 from egregora_pipeline.ingestion.report import Rejection, shorten, storable_name
-from egregora_pipeline.ingestion.streams import NotRegularFileError, is_utf16, read_regular
+from egregora_pipeline.ingestion.streams import NotRegularFileError, bom_encoding, read_regular
 from egregora_pipeline.ingestion.yaml_text import RefusedYaml, text_loader
 
 FOLDER_DOC_TYPES: Final[Mapping[str, str]] = {
@@ -409,8 +409,15 @@ def _decode(raw: bytes) -> str:
     UTF-16 without a mark is valid UTF-8 when the text is ASCII (every other
     byte is NUL), so it is recognised by its NULs rather than by a decoding error.
     """
-    if is_utf16(raw[:2]):
-        return raw.decode("utf-16", errors="replace")
+    encoding = bom_encoding(raw[:4])
+    if encoding is not None:  # strict, like UTF-8: an unpaired surrogate is not text
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError as error:
+            line = raw[: error.start].decode(encoding, errors="replace").count("\n") + 1
+            raise _Rejected(
+                f"not valid {encoding.upper()} (byte {error.start}: {error.reason})", line
+            ) from None
     head = raw[:512]
     if len(head) >= 4 and head.count(0) * 3 >= len(head):
         raise _Rejected(f"not text: {_UTF16_HINT}", 1)

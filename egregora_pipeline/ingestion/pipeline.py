@@ -65,9 +65,8 @@ from egregora_pipeline.ingestion.sinks import Sink
 from egregora_pipeline.ingestion.streams import (
     NotRegularFileError,
     ReadableBytes,
-    Utf16AsUtf8,
+    as_utf8,
     file_type_name,
-    is_utf16,
     open_regular,
 )
 from egregora_pipeline.ingestion.whatsapp.archive import ArchiveLimits, open_export, thread_name
@@ -356,7 +355,7 @@ def _ingest_chat(
                 store_member(info, name)
                 if progress is not None:
                     progress(ProgressEvent(path, "media", number, len(archive.media), "files"))
-            stream = stack.enter_context(archive.open_member(archive.chat))
+            stream = as_utf8(stack.enter_context(archive.open_member(archive.chat)))
 
             def resolve(names: list[str]) -> Mapping[str, str]:
                 # A document of any type (.txt, .csv, .zip, ...) the chat attaches is kept.
@@ -367,9 +366,7 @@ def _ingest_chat(
 
         else:
             thread = thread_name(path.name, path.absolute().parent.name)  # a loose _chat.txt
-            stream = stack.enter_context(open_regular(path))
-            if is_utf16(stream.peek(2)[:2]):
-                stream = Utf16AsUtf8(stream)
+            stream = as_utf8(stack.enter_context(open_regular(path)))
 
             def resolve(names: list[str]) -> Mapping[str, str]:
                 # One directory listing instead of a stat per name: a chat may name
