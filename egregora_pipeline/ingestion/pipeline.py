@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
@@ -69,6 +68,7 @@ from egregora_pipeline.ingestion.streams import (
     file_type_name,
     open_regular,
 )
+from egregora_pipeline.ingestion.timezone_check import check_timezone
 from egregora_pipeline.ingestion.whatsapp.archive import ArchiveLimits, open_export, thread_name
 from egregora_pipeline.ingestion.whatsapp.formats import DateOrder, date_order_override
 from egregora_pipeline.ingestion.whatsapp.messages import ChatLoad, load_chat
@@ -176,12 +176,7 @@ class DuckDBSink:
 
 
 def _check_settings(settings: Settings, targets: frozenset[str]) -> None:
-    try:
-        ZoneInfo(settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidSettingError(
-            "EGREGORA_TIMEZONE", settings.timezone, "an IANA time zone such as Europe/Lisbon"
-        ) from None
+    check_timezone(settings.timezone)  # both engines, before any input is read
     unknown = targets - KNOWN_TARGETS
     if unknown:
         raise InvalidSettingError(
