@@ -36,6 +36,7 @@ from egregora_pipeline.ingestion.limits import (
     over_limit,
 )
 from egregora_pipeline.ingestion.report import Rejection, shorten, storable_name
+from egregora_pipeline.ingestion.stable_read import FileChangedError
 from egregora_pipeline.ingestion.streams import NotRegularFileError, bom_encoding, read_regular
 from egregora_pipeline.ingestion.yaml_text import RefusedYaml, text_loader
 
@@ -326,7 +327,7 @@ def parse_markdown(
         )
     except _Rejected as rejected:
         result.rejections.append(Rejection(source, rejected.line, rejected.column, rejected.reason))
-    except NotRegularFileError as error:
+    except (NotRegularFileError, FileChangedError) as error:
         result.rejections.append(Rejection(source, None, None, str(error)))
     except OSError as error:
         result.rejections.append(

@@ -61,6 +61,7 @@ from egregora_pipeline.ingestion.report import (
     storable_name,
 )
 from egregora_pipeline.ingestion.sinks import Sink
+from egregora_pipeline.ingestion.stable_read import FileChangedError, check_unchanged, snapshot
 from egregora_pipeline.ingestion.streams import (
     NotRegularFileError,
     ReadableBytes,
@@ -104,7 +105,7 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, EgregoraError):
         return str(error)
     detail = shorten(str(error), 300) if str(error) else ""
-    if isinstance(error, NotRegularFileError):
+    if isinstance(error, NotRegularFileError | FileChangedError):
         return str(error)
     if isinstance(error, OSError):
         return f"cannot read the file: {error.strerror or detail or 'operating system error'}"
@@ -326,6 +327,10 @@ def _ingest_chat(
         if path.suffix.lower() == ".zip":
             archive = open_export(path, limits)
             stack.callback(archive.close)
+            if archive.zip.fp is None:
+                raise UnsafeArchiveError(path, "the archive was closed before it was read")
+            watched = archive.zip.fp.fileno()
+            opened = snapshot(watched)
             thread = archive.thread_id
             for name, why in archive.ignored:
                 notes.append(Rejection(entry.source, None, None, f"{why}: {name!r}", name))
@@ -361,7 +366,10 @@ def _ingest_chat(
 
         else:
             thread = thread_name(path.name, path.absolute().parent.name)  # a loose _chat.txt
-            stream = as_utf8(stack.enter_context(open_regular(path)))
+            handle = stack.enter_context(open_regular(path))
+            watched = handle.fileno()
+            opened = snapshot(watched)
+            stream = as_utf8(handle)
 
             def resolve(names: list[str]) -> Mapping[str, str]:
                 # One directory listing instead of a stat per name: a chat may name
@@ -381,8 +389,11 @@ def _ingest_chat(
                         not_regular[name] = what
                         continue
                     candidate = path.parent / name
-                    with open_regular(candidate) as handle:
-                        keep(store_stream(handle, name, store), name, storable_name(candidate))
+                    with open_regular(candidate) as attached:
+                        seen = snapshot(attached.fileno())
+                        stored = store_stream(attached, name, store)
+                        check_unchanged(attached.fileno(), seen, candidate)
+                    keep(stored, name, storable_name(candidate))
                 return {n: keys[n] for n in names if n in keys}
 
         def tick(done: int) -> None:
@@ -428,6 +439,7 @@ def _ingest_chat(
                 outcome = conn.upsert_documents(list(media.values()))
                 _count_documents(entry, outcome, list(media))
             log.flush()
+            check_unchanged(watched, opened, path)  # else roll back the mix
             entry.rejections = log.sample
             entry.rejections_not_listed = log.count - len(log.sample)
 

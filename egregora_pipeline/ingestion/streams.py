@@ -13,6 +13,8 @@ import stat
 from pathlib import Path
 from typing import Final, Protocol
 
+from egregora_pipeline.ingestion.stable_read import check_unchanged, snapshot
+
 UTF16_BOMS: Final = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 _FILE_TYPES: Final = (
@@ -72,10 +74,14 @@ def open_regular(path: Path) -> io.BufferedReader:
 def read_regular(path: Path, max_bytes: int) -> bytes | None:
     """The whole file if it is a regular file of at most ``max_bytes``, else ``None`` when larger.
 
-    Reads at most ``max_bytes + 1`` bytes, whatever the file claims its size is.
+    Reads at most ``max_bytes + 1`` bytes, whatever the file claims its size is, and
+    raises :class:`~.stable_read.FileChangedError` when the file changed meanwhile.
     """
     with open_regular(path) as handle:
+        before = snapshot(handle.fileno())
         data = handle.read(max_bytes + 1)
+        if len(data) <= max_bytes:
+            check_unchanged(handle.fileno(), before, path)
     return None if len(data) > max_bytes else data
 
 
