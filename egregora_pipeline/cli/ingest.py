@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
@@ -30,13 +29,18 @@ from egregora_pipeline.settings import Settings
 
 
 def _valid_timezone(value: str | None) -> str | None:
-    """Reject an unknown IANA zone as a usage error, before any run starts."""
+    """Reject a zone Python or DuckDB does not know as a usage error (exit 2), before any
+    run starts: one DuckDB cannot read would otherwise fail every chat, blaming the inputs."""
     if value:
+        from egregora_pipeline.ingestion.errors import InvalidSettingError
+        from egregora_pipeline.ingestion.timezone_check import check_timezone
+
         try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+            check_timezone(value)
+        except InvalidSettingError as error:
             raise typer.BadParameter(
-                f"{value!r} is not an IANA time zone (e.g. America/Sao_Paulo)"
+                f"{value!r} is not a usable IANA time zone (e.g. America/Sao_Paulo): "
+                f"expected {error.expected}"
             ) from None
     return value
 

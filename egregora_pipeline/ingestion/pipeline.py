@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
@@ -64,14 +63,15 @@ from egregora_pipeline.ingestion.report import (
     storable_name,
 )
 from egregora_pipeline.ingestion.sinks import Sink
+from egregora_pipeline.ingestion.stable_read import FileChangedError, check_unchanged, snapshot
 from egregora_pipeline.ingestion.streams import (
     NotRegularFileError,
     ReadableBytes,
-    Utf16AsUtf8,
+    as_utf8,
     file_type_name,
-    is_utf16,
     open_regular,
 )
+from egregora_pipeline.ingestion.timezone_check import check_timezone
 from egregora_pipeline.ingestion.whatsapp.archive import ArchiveLimits, open_export, thread_name
 from egregora_pipeline.ingestion.whatsapp.formats import DateOrder, date_order_override
 from egregora_pipeline.ingestion.whatsapp.messages import ChatLoad, load_chat
@@ -107,7 +107,7 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, EgregoraError):
         return str(error)
     detail = shorten(str(error), 300) if str(error) else ""
-    if isinstance(error, NotRegularFileError):
+    if isinstance(error, NotRegularFileError | FileChangedError):
         return str(error)
     if isinstance(error, OSError):
         return f"cannot read the file: {error.strerror or detail or 'operating system error'}"
@@ -182,12 +182,7 @@ class DuckDBSink:
 
 
 def _check_settings(settings: Settings, targets: frozenset[str]) -> None:
-    try:
-        ZoneInfo(settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidSettingError(
-            "EGREGORA_TIMEZONE", settings.timezone, "an IANA time zone such as Europe/Lisbon"
-        ) from None
+    check_timezone(settings.timezone)  # both engines, before any input is read
     unknown = targets - KNOWN_TARGETS
     if unknown:
         raise InvalidSettingError(
@@ -337,6 +332,10 @@ def _ingest_chat(
         if path.suffix.lower() == ".zip":
             archive = open_export(path, limits)
             stack.callback(archive.close)
+            if archive.zip.fp is None:
+                raise UnsafeArchiveError(path, "the archive was closed before it was read")
+            watched = archive.zip.fp.fileno()
+            opened = snapshot(watched)
             thread = archive.thread_id
             for name, why in archive.ignored:
                 notes.append(Rejection(entry.source, None, None, f"{why}: {name!r}", name))
@@ -361,7 +360,7 @@ def _ingest_chat(
                 store_member(info, name)
                 if progress is not None:
                     progress(ProgressEvent(path, "media", number, len(archive.media), "files"))
-            stream = stack.enter_context(archive.open_member(archive.chat))
+            stream = as_utf8(stack.enter_context(archive.open_member(archive.chat)))
 
             def resolve(names: list[str]) -> Mapping[str, str]:
                 # A document of any type (.txt, .csv, .zip, ...) the chat attaches is kept.
@@ -372,9 +371,10 @@ def _ingest_chat(
 
         else:
             thread = thread_name(path.name, path.absolute().parent.name)  # a loose _chat.txt
-            stream = stack.enter_context(open_regular(path))
-            if is_utf16(stream.peek(2)[:2]):
-                stream = Utf16AsUtf8(stream)
+            handle = stack.enter_context(open_regular(path))
+            watched = handle.fileno()
+            opened = snapshot(watched)
+            stream = as_utf8(handle)
 
             def resolve(names: list[str]) -> Mapping[str, str]:
                 # One directory listing instead of a stat per name: a chat may name
@@ -394,8 +394,11 @@ def _ingest_chat(
                         not_regular[name] = what
                         continue
                     candidate = path.parent / name
-                    with open_regular(candidate) as handle:
-                        keep(store_stream(handle, name, store), name, storable_name(candidate))
+                    with open_regular(candidate) as attached:
+                        seen = snapshot(attached.fileno())
+                        stored = store_stream(attached, name, store)
+                        check_unchanged(attached.fileno(), seen, candidate)
+                    keep(stored, name, storable_name(candidate))
                 return {n: keys[n] for n in names if n in keys}
 
         def tick(done: int) -> None:
@@ -441,6 +444,7 @@ def _ingest_chat(
                 outcome = conn.upsert_documents(list(media.values()))
                 _count_documents(entry, outcome, list(media))
             log.flush()
+            check_unchanged(watched, opened, path)  # else roll back the mix
             entry.rejections = log.sample
             entry.rejections_not_listed = log.count - len(log.sample)
 

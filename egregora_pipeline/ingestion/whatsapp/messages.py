@@ -796,7 +796,9 @@ def _split_rejections(
                 source_path,
                 None,
                 None,
-                "the chat is not valid UTF-8; undecodable bytes were replaced by U+FFFD",
+                "the chat is not valid text in its encoding (UTF-8, or UTF-16/UTF-32 after a "
+                "byte-order mark): undecodable bytes and unpaired surrogates were replaced "
+                "by U+FFFD; save the file again as UTF-8 to keep what they were",
                 None,
             )
         ]
