@@ -125,11 +125,6 @@ def bom_encoding(head: bytes) -> str | None:
     return None
 
 
-def is_utf16(head: bytes) -> bool:
-    """True when ``head`` starts with a UTF-16 (or UTF-32) byte-order mark ("Unicode" text)."""
-    return bom_encoding(head) is not None
-
-
 class Utf16AsUtf8:
     """Reads a UTF-16 or UTF-32 stream (with its BOM) as UTF-8 bytes, block by block.
 
