@@ -15,6 +15,8 @@ Each file is opened read-only by the real DuckDB 1.4.4 in a second virtual envir
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -214,3 +216,31 @@ def test_postgresql_warehouses_have_no_duckdb_storage_format() -> None:
     assert done.returncode == ExitCode.ERROR
     assert "no DuckDB storage format" in refused["error"]["message"]
     assert "hunter2secret" not in done.stdout + done.stderr
+
+
+def test_storage_upgrade_refuses_while_another_process_holds_the_warehouse(
+    tmp_path: Path,
+) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    assert run_cli("db", "upgrade", "--database", str(warehouse)).returncode == ExitCode.OK
+    before = warehouse.read_bytes()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(warehouse)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        refused = run_cli(
+            "db", "storage-upgrade", "--to", "v2.0.0", "--database", str(warehouse),
+            env={"EGREGORA_LOCK_TIMEOUT": "0.5"},
+        )  # fmt: skip
+    finally:
+        holder.terminate()
+        holder.wait(timeout=30)
+    assert refused.returncode == ExitCode.ERROR
+    assert "stayed locked by another process" in refused.stderr
+    assert warehouse.read_bytes() == before, "nothing was rewritten"
+    assert not list((tmp_path / "backups").glob("*.duckdb")), "and no backup was taken"
+
+
+_HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(60)"
