@@ -261,12 +261,17 @@ def upgrade_storage(
                 "wrote to it); nothing was rewritten. Run `db storage-upgrade` again when no "
                 "run is writing."
             )
-        ensure_space(database.parent, backup.size * 2, f"the copy of {database} in format {to}")
+        ensure_space(database.parent, backup.size, f"the copy of {database} in format {to}")
         scratch.unlink(missing_ok=True)
         wal_of(scratch).unlink(missing_ok=True)
         try:
             tables, rows = _copy_in_format(backup.path, scratch, to)
             after = read_storage_format(scratch)
+            if wal_of(scratch).exists():
+                raise BackupError(
+                    f"the copy of {database} kept a pending WAL after it was closed; nothing "
+                    "was rewritten"
+                )
             if after is None or after.version_number != target.version_number:
                 raise BackupError(
                     f"the copy of {database} came out in format "
