@@ -235,7 +235,7 @@ def test_storage_upgrade_refuses_while_another_process_holds_the_warehouse(
             env={"EGREGORA_LOCK_TIMEOUT": "0.5"},
         )  # fmt: skip
     finally:
-        holder.terminate()
+        holder.kill()  # SIGKILL: a holder that ignores SIGTERM (inherited) cannot hang the test
         holder.wait(timeout=30)
     assert refused.returncode == ExitCode.ERROR
     assert "stayed locked by another process" in refused.stderr
