@@ -118,6 +118,9 @@ class InputReport:
     chat: dict[str, object] | None = None
     """For a chat: the header shape detected, the date order chosen and why, how many
     header-like lines could not be read, whether it is in time order."""
+    document_ids: list[str] = field(default_factory=list)
+    """The ids of the documents this input added or updated: what the run-scoped
+    data checks of ``documents`` judge (messages carry their run in ``created_by_run``)."""
 
     @property
     def source(self) -> str:
@@ -162,6 +165,11 @@ class IngestReport:
     @property
     def rejected(self) -> int:
         return self._sum("rejected")
+
+    @property
+    def document_ids(self) -> list[str]:
+        """Every document id the run added or updated, once each, in write order."""
+        return list(dict.fromkeys(i for report in self.inputs for i in report.document_ids))
 
     @property
     def failed_inputs(self) -> list[InputReport]:
