@@ -35,9 +35,9 @@ _SWITCH: Final = {
     "0": False,
     "no": False,
 }
-DEFAULT_AUTHOR_NAMESPACE: Final = uuid.UUID("6f0f3c1e-7c39-5b7a-9a34-3d1c0e4b8a21")
-"""Namespace of the UUIDv5 author pseudonyms. Changing it changes every
-``author_uuid``, so a deployment sets it once (``EGREGORA_AUTHOR_NAMESPACE``)."""
+LEGACY_AUTHOR_NAMESPACE: Final = uuid.UUID("6f0f3c1e-7c39-5b7a-9a34-3d1c0e4b8a21")
+"""The namespace every pseudonym was derived in before revision 0002 moved them to
+upstream Egregora's (kept so that the revision can recognise them)."""
 
 
 def _parse(
@@ -70,6 +70,10 @@ def _switch(raw: str) -> bool:
         raise ValueError(raw) from None
 
 
+def _optional_uuid(raw: str) -> uuid.UUID | None:
+    return uuid.UUID(raw) if raw else None
+
+
 def _count(raw: str) -> int:
     value = int(raw)
     if value < 1:
@@ -85,7 +89,9 @@ class Settings:
     inbox: Path = Path(DEFAULT_INBOX)
     timezone: str = DEFAULT_TIMEZONE
     tenant_id: str = DEFAULT_TENANT
-    author_namespace: uuid.UUID = DEFAULT_AUTHOR_NAMESPACE
+    author_namespace: uuid.UUID | None = None
+    """None: upstream Egregora's pseudonyms; a (secret) UUID: salted ones, opt-in
+    (``EGREGORA_AUTHOR_NAMESPACE``; see :func:`.ingestion.identity.author_uuid`)."""
     lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
     media_dir: Path | None = None
     backup_enabled: bool = True
@@ -124,9 +130,7 @@ class Settings:
             inbox=Path(env.get("EGREGORA_INBOX") or DEFAULT_INBOX),
             timezone=env.get("EGREGORA_TIMEZONE") or DEFAULT_TIMEZONE,
             tenant_id=env.get("EGREGORA_TENANT") or DEFAULT_TENANT,
-            author_namespace=_parse(
-                env, "EGREGORA_AUTHOR_NAMESPACE", str(DEFAULT_AUTHOR_NAMESPACE), uuid.UUID, "a UUID"
-            ),
+            author_namespace=_parse(env, "EGREGORA_AUTHOR_NAMESPACE", "", _optional_uuid, "a UUID"),
             lock_timeout_seconds=_parse(
                 env,
                 "EGREGORA_LOCK_TIMEOUT",

@@ -63,9 +63,11 @@ def _postgres_backups_in_a_temp_folder(
 
 @pytest.fixture
 def versions_dir(tmp_path: Path) -> Path:
-    """A copy of the bundled revision files that a test may edit or extend."""
+    """A copy of the bundled initial revision (0001) that a test may edit or extend with
+    revisions of its own (the engine's behaviour, not the bundled data revisions:
+    ``tests/migrations/test_egregora_identity.py`` tests 0002)."""
     target = tmp_path / "versions"
     target.mkdir()
-    for path in BUNDLED_VERSIONS_DIR.glob("[0-9]*.py"):
+    for path in BUNDLED_VERSIONS_DIR.glob("0001_*.py"):
         shutil.copy(path, target / path.name)
     return target

@@ -2,7 +2,8 @@
 
 Each command is a thin shell over :mod:`egregora_pipeline.migrations`: parse
 options, call one library function, print the result (Rich tables and colours
-on a terminal, plain text in CI logs). Errors are not caught here: ``cli/main``
+on a terminal, whole unwrapped lines in CI logs), or with ``--json`` one
+document built by :mod:`.db_documents`. Errors are not caught here: ``cli/main``
 turns every :class:`~egregora_pipeline.errors.EgregoraError` into
 ``error: ...`` and exit code 3. The only exit code set here is ``db check``'s 1.
 
@@ -20,8 +21,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from egregora_pipeline.cli import db_documents as docs
+from egregora_pipeline.cli.console import stderr_console, stdout_console
 from egregora_pipeline.cli.exit_codes import ExitCode
-from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, WarehouseOption
+from egregora_pipeline.cli.json_output import emit
+from egregora_pipeline.cli.options import (
+    DEFAULT_DATABASE_PATH,
+    JsonOption,
+    JunitOption,
+    WarehouseOption,
+)
 from egregora_pipeline.settings import Settings
 from egregora_pipeline.warehouse_url import is_postgres_url
 
@@ -29,7 +38,12 @@ from egregora_pipeline.warehouse_url import is_postgres_url
 # `--help` and the commands that do not need all of it start without it.
 if TYPE_CHECKING:
     from egregora_pipeline.backup import BackupInfo
-    from egregora_pipeline.migrations import CheckReport, MigrationConfig, UpgradeResult
+    from egregora_pipeline.migrations import (
+        CheckReport,
+        MigrationConfig,
+        MigrationPlan,
+        UpgradeResult,
+    )
     from egregora_pipeline.warehouse_url import PostgresTarget
 
 db_app = typer.Typer(
@@ -90,7 +104,8 @@ SqlOption = Annotated[
 
 
 def _out() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    """Human answers: the terminal's width, or unlimited off a terminal (``cli/console``)."""
+    return stdout_console()
 
 
 def _config(
@@ -131,13 +146,29 @@ def _print_backup(info: BackupInfo, label: str) -> None:
     )
 
 
-def _print_result(result: UpgradeResult, verb: str, database: Path) -> None:
+def _print_plan(plan: MigrationPlan, command: str, database: Path, as_json: bool) -> None:
+    """A plan as its exact SQL script, or (``--json``) as a document with each step."""
+    if as_json:
+        emit(docs.plan_document(command, database, plan))
+    else:
+        _print_sql(plan.sql())
+
+
+def _print_result(result: UpgradeResult, command: str, database: Path, as_json: bool) -> None:
     from egregora_pipeline.migrations.safeguard import restore_command
 
+    undo = restore_command(result.backup, database) if result.backup is not None else None
+    if as_json:
+        warn = stderr_console()
+        for warning in result.warnings:  # in the document too; stderr is what a CI log shows
+            warn.print(f"warning: {warning}", markup=False)
+        emit(docs.upgrade_document(command, database, result, undo))
+        return
+    verb = "applied" if command == "db upgrade" else "reverted"
     out = _out()
     if result.backup is not None:
         _print_backup(result.backup, "backup taken first")
-        out.print(f"  to undo: {restore_command(result.backup, database)}", markup=False)
+        out.print(f"  to undo: {undo}", markup=False)
     if result.adopted_layout:
         out.print(f"[bold]adopted layout:[/bold] {result.adopted_layout}")
     if result.applied:
@@ -175,6 +206,7 @@ def upgrade_command(
     no_backup: NoBackupOption = False,
     database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Apply revisions up to TARGET, then reconcile (add missing declared columns in place).
 
@@ -199,9 +231,9 @@ def upgrade_command(
         no_backup=no_backup,
     )
     if sql:
-        _print_sql(plan(config, target).sql())
+        _print_plan(plan(config, target), "db upgrade --sql", database, as_json)
         return
-    _print_result(upgrade(config, target), "applied", database)
+    _print_result(upgrade(config, target), "db upgrade", database, as_json)
 
 
 @db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
@@ -212,6 +244,7 @@ def downgrade_command(
     no_backup: NoBackupOption = False,
     database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Revert revisions, newest first, down to TARGET.
 
@@ -226,9 +259,9 @@ def downgrade_command(
         database, versions_dir, allow_destructive=allow_destructive, no_backup=no_backup
     )
     if sql:
-        _print_sql(plan_downgrade(config, target).sql())
+        _print_plan(plan_downgrade(config, target), "db downgrade --sql", database, as_json)
         return
-    _print_result(downgrade(config, target), "reverted", database)
+    _print_result(downgrade(config, target), "db downgrade", database, as_json)
 
 
 @db_app.command("plan")
@@ -238,6 +271,7 @@ def plan_command(
     strict_adoption: StrictAdoptionOption = False,
     database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print the exact SQL `db upgrade TARGET` would run; change nothing.
 
@@ -250,29 +284,38 @@ def plan_command(
     config = _config(
         database, versions_dir, allow_destructive=allow_destructive, strict_adoption=strict_adoption
     )
-    _print_sql(plan(config, target).sql())
+    _print_plan(plan(config, target), "db plan", database, as_json)
 
 
 @db_app.command("current")
 def current_command(
     database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print the applied revision id ('base' when none is applied). Read-only."""
     from egregora_pipeline.migrations import current
 
-    _out().print(current(_config(database, versions_dir)) or "base", markup=False)
+    revision = current(_config(database, versions_dir))
+    if as_json:
+        emit(docs.current_document(database, revision))
+        return
+    _out().print(revision or "base", markup=False)
 
 
 @db_app.command("history")
 def history_command(
     database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List every revision, oldest first, marking the applied ones. Read-only."""
     from egregora_pipeline.migrations import history
 
     entries, problems = history(_config(database, versions_dir))
+    if as_json:
+        emit(docs.history_document(database, entries, problems))
+        return
     table = Table(title="revisions", title_justify="left")
     for name in ("", "revision", "parent", "message", "applied at", "applied by"):
         table.add_column(name)
@@ -325,6 +368,8 @@ def _print_check(report: CheckReport) -> None:
 def check_command(
     database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
+    as_json: JsonOption = False,
+    junit: JunitOption = None,
 ) -> None:
     """Gate a warehouse: exit 0 if it is at head, with history and columns as declared.
 
@@ -332,11 +377,20 @@ def check_command(
     not at head, an applied revision's file changed or is unknown, or a declared
     column is missing or differs in type or nullability. Read-only and metadata-only,
     so it costs the same on any size of warehouse: what CI calls to gate one.
+    --json answers with the same verdict as a document; --junit FILE also writes one
+    JUnit test case per check (docs/ci.md).
     """
     from egregora_pipeline.migrations import check
 
     report = check(_config(database, versions_dir))
-    _print_check(report)
+    if junit is not None:
+        from egregora_pipeline.cli.junit import check_report_suite, write_junit
+
+        write_junit(junit, [check_report_suite(report)])
+    if as_json:
+        emit(docs.check_document(database, report))
+    else:
+        _print_check(report)
     if not report.ok:
         # SystemExit, not typer.Exit: click returns typer.Exit's code in non-standalone mode
         raise SystemExit(int(ExitCode.CHECK_FAILED))
@@ -347,6 +401,7 @@ def stamp_command(
     target: Annotated[str, typer.Argument(help="A revision id, head, or base.")],
     database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Record TARGET as the applied revision without running any SQL of it.
 
@@ -357,6 +412,9 @@ def stamp_command(
     from egregora_pipeline.migrations import stamp
 
     result = stamp(_config(database, versions_dir), target)
+    if as_json:
+        emit(docs.stamp_document(database, result))
+        return
     _out().print(f"stamped: the warehouse is now recorded at {result.to_revision or 'base'}")
 
 
@@ -372,6 +430,7 @@ def revision_command(
     ] = False,
     database: WarehouseOption = DEFAULT_DATABASE_PATH,
     versions_dir: VersionsDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Write a new revision file (NNNN_slug.py) on top of the current head.
 
@@ -383,6 +442,9 @@ def revision_command(
     from egregora_pipeline.migrations import revision
 
     path = revision(_config(database, versions_dir), message, autogenerate=autogenerate)
+    if as_json:
+        emit(docs.revision_document(path, message, autogenerate))
+        return
     _out().print(f"wrote {path}", markup=False)
 
 
@@ -443,6 +505,7 @@ def backup_command(
         ),
     ] = None,
     database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    as_json: JsonOption = False,
 ) -> None:
     """Copy the warehouse to a consistent backup file; print its path, size, revision, SHA-256.
 
@@ -463,13 +526,18 @@ def backup_command(
         from egregora_pipeline.backup import backup_warehouse
 
         info = backup_warehouse(database, to=to, lock_timeout=lock_timeout)
+    restore_with = restore_command(info, database)
+    if as_json:
+        emit(docs.backup_document(database, info, restore_with))
+        return
     _print_backup(info, "backup")
-    _out().print(f"  restore with: {restore_command(info, database)}", markup=False)
+    _out().print(f"  restore with: {restore_with}", markup=False)
 
 
 @db_app.command("backups")
 def backups_command(
     database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    as_json: JsonOption = False,
 ) -> None:
     """List the warehouse's backups, newest first. Reads no warehouse.
 
@@ -488,6 +556,9 @@ def backups_command(
 
         found = list_backups(database)
         where, name = default_folder(database), str(database)
+    if as_json:
+        emit(docs.backups_document(name, where, found))
+        return
     out = _out()
     if not found:
         out.print(f"no backups of {name} in {where}", markup=False)
@@ -527,6 +598,7 @@ def restore_command_(
             ),
         ),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Put BACKUP in place of the warehouse, atomically.
 
@@ -544,6 +616,11 @@ def restore_command_(
         from egregora_pipeline import backup_postgres
 
         done = backup_postgres.restore(backup, target, other_warehouse=from_other_warehouse)
+        if as_json:
+            emit(
+                docs.restore_document(done.display, done.restored, kept_database=done.kept_database)
+            )
+            return
         out.print(
             f"the replaced database was kept as {done.kept_database} "
             "(drop it when you no longer need it)",
@@ -557,6 +634,9 @@ def restore_command_(
     from egregora_pipeline.restore import restore
 
     result = restore(backup, database, other_warehouse=from_other_warehouse)
+    if as_json:
+        emit(docs.restore_document(database, result.restored, previous=result.previous))
+        return
     if result.previous is not None:
         _print_backup(result.previous, "the replaced warehouse was kept as")
     out.print(

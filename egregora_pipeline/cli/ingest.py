@@ -13,25 +13,34 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
 from egregora_pipeline.cli.exit_codes import ExitCode
-from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, WarehouseOption
+from egregora_pipeline.cli.options import (
+    DEFAULT_DATABASE_PATH,
+    JsonOption,
+    JunitOption,
+    WarehouseOption,
+)
 from egregora_pipeline.errors import SettingsError
 from egregora_pipeline.orchestration.instance import choose_instance
 from egregora_pipeline.settings import Settings
 
 
 def _valid_timezone(value: str | None) -> str | None:
-    """Reject an unknown IANA zone as a usage error, before any run starts."""
+    """Reject a zone Python or DuckDB does not know as a usage error (exit 2), before any
+    run starts: one DuckDB cannot read would otherwise fail every chat, blaming the inputs."""
     if value:
+        from egregora_pipeline.ingestion.errors import InvalidSettingError
+        from egregora_pipeline.ingestion.timezone_check import check_timezone
+
         try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+            check_timezone(value)
+        except InvalidSettingError as error:
             raise typer.BadParameter(
-                f"{value!r} is not an IANA time zone (e.g. America/Sao_Paulo)"
+                f"{value!r} is not a usable IANA time zone (e.g. America/Sao_Paulo): "
+                f"expected {error.expected}"
             ) from None
     return value
 
@@ -68,6 +77,8 @@ def ingest_command(
             "(./dagster.yaml) or DAGSTER_HOME's (env EGREGORA_EPHEMERAL_INSTANCE=1).",
         ),
     ] = False,
+    as_json: JsonOption = False,
+    junit: JunitOption = None,
 ) -> None:
     """Ingest WhatsApp exports, Markdown content and media into the warehouse.
 
@@ -81,10 +92,13 @@ def ingest_command(
     The run is recorded in the project's Dagster instance (``./dagster.yaml``, the
     one ``make dagster-dev`` shows), in ``DAGSTER_HOME``'s if set, or nowhere with
     ``--ephemeral``.
+
+    ``--json`` answers with one document (the run id, each input with its rejections,
+    every asset check with its offending rows); ``--junit FILE`` writes the checks and
+    inputs as a JUnit report. See docs/cli-json.md and docs/ci.md.
     """
     # Imported here, not at the top: `--help` and the `db` commands need none of it.
-    from rich.console import Console
-
+    from egregora_pipeline.cli.console import stderr_console, stdout_console
     from egregora_pipeline.cli.ingest_report import IngestProgressBars, render_outcome
     from egregora_pipeline.ingestion.errors import InvalidSettingError
     from egregora_pipeline.ingestion.limits import InputLimits
@@ -109,15 +123,15 @@ def ingest_command(
         InputLimits.from_env()  # so is a bad EGREGORA_MAX_* limit
     except SettingsError as error:
         raise typer.BadParameter(str(error), param_hint=error.variable) from None
-    out = Console()
-    if not out.is_terminal:  # logs and pipes: wide enough that paths and tables stay whole
-        out = Console(width=200)
+    # logs and pipes: no width limit, so paths and tables stay whole (cli/console.py);
+    # under --json the human summary goes to stderr and stdout holds the document alone
+    out = stderr_console() if as_json else stdout_console()
     # Dagster: only once the inputs are valid
     from egregora_pipeline.definitions import build_defs
     from egregora_pipeline.orchestration.local_run import run_ingest_job
 
     defs = build_defs(settings, url)
-    with IngestProgressBars(Console(stderr=True)) as progress:
+    with IngestProgressBars(stderr_console()) as progress:
         outcome = run_ingest_job(
             defs,
             paths,
@@ -129,9 +143,22 @@ def ingest_command(
         )
     if outcome.interrupted:
         raise KeyboardInterrupt  # main() prints what an interruption leaves behind
-    render_outcome(out, outcome, shown)
-    out.print(f"Dagster run {outcome.run_id}: {instance.reason}", highlight=False, markup=False)
+    code = ExitCode.OK
     if outcome.failed_checks or outcome.failed_inputs:
-        raise typer.Exit(ExitCode.CHECK_FAILED)
-    if outcome.failures or not outcome.success:
-        raise typer.Exit(ExitCode.ERROR)
+        code = ExitCode.CHECK_FAILED
+    elif outcome.failures or not outcome.success:
+        code = ExitCode.ERROR
+    if junit is not None:
+        from egregora_pipeline.cli.junit import ingest_suites, write_junit
+
+        write_junit(junit, ingest_suites(outcome, [str(i["path"]) for i in outcome.failed_inputs]))
+    if as_json:
+        from egregora_pipeline.cli.ingest_documents import ingest_document
+        from egregora_pipeline.cli.json_output import emit
+
+        emit(ingest_document(outcome, str(shown.database), instance.reason, int(code)))
+    else:
+        render_outcome(out, outcome, shown)
+        out.print(f"Dagster run {outcome.run_id}: {instance.reason}", highlight=False, markup=False)
+    if code != ExitCode.OK:
+        raise typer.Exit(code)

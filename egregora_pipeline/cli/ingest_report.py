@@ -181,6 +181,7 @@ def render_outcome(console: Console, outcome: IngestRunOutcome, settings: Settin
         console.print(table)
         console.print("[dim]+ added, ~ updated (source changed), = unchanged[/dim]")
         _render_chats(console, ingested)
+        _render_unresolved_authors(console, ingested)
         _render_rejections(console, outcome.inputs)
     elif not outcome.failures and not outcome.failed_checks:
         console.print("no input found to ingest")
@@ -223,6 +224,19 @@ def render_outcome(console: Console, outcome: IngestRunOutcome, settings: Settin
         console.print(
             "[yellow]not executed (blocked):[/yellow] " + visible(", ".join(outcome.skipped_steps))
         )
+
+
+def _render_unresolved_authors(console: Console, inputs: list[dict[str, Any]]) -> None:
+    """Post authors kept as written because they name no profile (or several)."""
+    for item in inputs:
+        names = item.get("unresolved_authors") or []
+        if names:
+            console.print(
+                f"[yellow]authors not linked to a profile[/yellow] in "
+                f"{_display_path(str(item['path']))}: {visible('; '.join(names))} "
+                "[dim](kept as written; add or fix the profile, then ingest again)[/dim]",
+                highlight=False,
+            )
 
 
 def _render_chats(console: Console, inputs: list[dict[str, Any]]) -> None:

@@ -49,3 +49,26 @@ WarehouseOption = Annotated[
     ),
 ]
 """``--database`` for every command: each works on both backends."""
+
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help=(
+            "Answer with one JSON document on stdout (progress and warnings on stderr; errors "
+            "as JSON too); its schema is in docs/cli-json.md. Exit codes are unchanged."
+        ),
+    ),
+]
+"""``--json`` for every command that reports: see :mod:`egregora_pipeline.cli.json_output`."""
+
+JunitOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--junit",
+        help="Also write the checks as a JUnit XML report to this file (for CI test views).",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+"""``--junit FILE`` on the commands that run checks (``db check``, ``ingest``)."""

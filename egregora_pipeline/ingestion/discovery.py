@@ -24,8 +24,8 @@ from typing import Final, Literal
 from egregora_pipeline.ingestion.markdown import MARKDOWN_EXTENSIONS
 from egregora_pipeline.ingestion.media import MEDIA_EXTENSIONS
 from egregora_pipeline.ingestion.report import storable_name
-from egregora_pipeline.ingestion.streams import file_type_name, is_utf16, open_regular
-from egregora_pipeline.ingestion.whatsapp.formats import detect_shape
+from egregora_pipeline.ingestion.streams import bom_encoding, file_type_name, open_regular
+from egregora_pipeline.ingestion.whatsapp.formats import detect_shape, split_lines
 
 InputKind = Literal["whatsapp", "markdown", "media", "unsupported", "missing", "unreadable"]
 
@@ -46,8 +46,8 @@ class DiscoveredInput:
 def _looks_like_chat(path: Path) -> bool:
     with open_regular(path) as handle:
         head = handle.read(_SNIFF_BYTES)
-    encoding = "utf-16" if is_utf16(head) else "utf-8"
-    lines = head.decode(encoding, errors="replace").replace("\r\n", "\n").split("\n")
+    encoding = bom_encoding(head) or "utf-8"
+    lines = split_lines(head.decode(encoding, errors="replace"))
     return detect_shape(lines) is not None
 
 

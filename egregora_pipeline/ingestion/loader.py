@@ -6,7 +6,9 @@ by row:
 
 * ``documents``: rows whose ``id`` is new are inserted; rows whose ``id``
   exists with the same ``source_checksum`` are skipped; rows whose checksum
-  changed are updated in place (``created_at`` keeps the first ingestion time).
+  changed are updated in place (``created_at`` keeps the first ingestion time);
+  when other tables' FOREIGN KEYs reference ``documents`` (upstream Egregora
+  adds them), see :func:`_update_beside_references`.
 * ``ingest_rejections``: keyed by a deterministic ``rejection_id``, so a
   re-run over the same bad file adds nothing.
 
@@ -35,6 +37,15 @@ from egregora_pipeline.ingestion.ids import (
     uuid_from_sha1_sql,
 )
 from egregora_pipeline.ingestion.report import Rejection
+from egregora_pipeline.references import (
+    ReferencedRowsError,
+    foreign_keys_to,
+    is_fk_refusal,
+    lifted_references,
+    referenced,
+    referencing_tables,
+    rewritten_by_update,
+)
 from egregora_pipeline.sql import quote_ident
 
 _DOCS_VIEW: Final = "_egregora_documents_batch"
@@ -148,6 +159,16 @@ def _drop(conn: duckdb.DuckDBPyConnection, name: str) -> None:
         conn.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")
 
 
+def unchanged_sql(stored: str) -> str:
+    """SQL: the stored row ``stored`` is left alone by the incoming ``s``: same file, and
+    its ``authors`` resolve as before (a profile ingested since links the names of an
+    unchanged post: ``identity.ProfileIndex``)."""
+    return (
+        f"{stored}.source_checksum IS NOT DISTINCT FROM s.source_checksum "
+        f"AND {stored}.authors IS NOT DISTINCT FROM s.authors"
+    )
+
+
 def upsert_documents(
     conn: duckdb.DuckDBPyConnection,
     records: Sequence[Mapping[str, Any]],
@@ -169,18 +190,17 @@ def upsert_documents(
             for doc_id, status in conn.execute(
                 f"""
                 SELECT s.id, CASE WHEN d.id IS NULL THEN 'added'
-                    WHEN d.source_checksum = s.source_checksum THEN 'skipped'
+                    WHEN {unchanged_sql("d")} THEN 'skipped'
                     ELSE 'updated' END
                 FROM {view} s LEFT JOIN {target} d ON d.id = s.id
                 """
             ).fetchall()
         }
         updatable = [c for c in columns if c not in ("id", "created_at")]
-        assignments = ", ".join(f"{quote_ident(c)} = s.{quote_ident(c)}" for c in updatable)
-        conn.execute(
-            f"UPDATE {target} SET {assignments} FROM {view} s "
-            f"WHERE {target}.id = s.id AND {target}.source_checksum <> s.source_checksum"
-        )
+        if "updated" in outcome.values() and foreign_keys_to(conn, table):
+            _update_beside_references(conn, table, view, updatable)
+        else:
+            _update(conn, target, view, updatable)
         names = ", ".join(quote_ident(c) for c in columns)
         conn.execute(
             f"INSERT INTO {target} ({names}) SELECT {names} FROM {view} s "
@@ -189,6 +209,84 @@ def upsert_documents(
     finally:
         _drop(conn, _DOCS_VIEW)
     return outcome
+
+
+def _update(
+    conn: duckdb.DuckDBPyConnection,
+    target: str,
+    view: str,
+    columns: Sequence[str],
+    where: str = "",
+) -> None:
+    """Set ``columns`` of every stored row whose checksum changed (and ``where``)."""
+    assignments = ", ".join(f"{quote_ident(c)} = s.{quote_ident(c)}" for c in columns)
+    conn.execute(
+        f"UPDATE {target} SET {assignments} FROM {view} s "
+        f"WHERE {target}.id = s.id AND NOT ({unchanged_sql(target)}){where}"
+    )
+
+
+def _update_beside_references(
+    conn: duckdb.DuckDBPyConnection, table: str, view: str, columns: Sequence[str]
+) -> None:
+    """The update of changed rows on a ``documents`` other tables reference.
+
+    Upstream Egregora's ``initialize_database`` adds ``PRIMARY KEY(id)``, indexes
+    and tables with FOREIGN KEYs to ``documents(id)``. DuckDB runs an UPDATE that
+    sets a list column or an indexed column as a delete and an insert, which it
+    refuses on a referenced row, even when the values do not change. So: first the
+    columns DuckDB rewrites, only on the rows where one of them really changes --
+    with the referencing tables that hold a reference to one of those rows lifted
+    (:func:`.references.lifted_references`) -- then every other column in place (the
+    checksum last, as it selects the rows). A self-reference cannot be lifted:
+    :class:`.references.ReferencedRowsError` names it.
+    """
+    target = quote_ident(table)
+    rewritten = rewritten_by_update(conn, table)
+    risky = [c for c in columns if c in rewritten]
+    safe = [c for c in columns if c not in rewritten]
+    if risky:
+        differs = " OR ".join(
+            f"{target}.{quote_ident(c)} IS DISTINCT FROM s.{quote_ident(c)}" for c in risky
+        )
+        where = f" AND ({differs})"
+        ids = [
+            str(r[0])
+            for r in conn.execute(
+                f"SELECT {target}.id FROM {target}, {view} s WHERE {target}.id = s.id "
+                f"AND NOT ({unchanged_sql(target)}){where}"
+            ).fetchall()
+        ]
+        holders = referenced(conn, table, "id", ids)
+        if table in holders:
+            raise ReferencedRowsError(table, sorted(holders), holders[table])
+        everyone = referencing_tables(conn, table)  # read now: a refusal aborts the transaction
+        try:
+            if holders:
+                with lifted_references(conn, table, only=sorted(holders)):
+                    _update(conn, target, view, risky, where)
+            else:
+                _update(conn, target, view, risky, where)
+        except duckdb.ConstraintException as error:
+            if not is_fk_refusal(error):
+                raise
+            raise ReferencedRowsError(table, everyone, ids) from None
+    _update(conn, target, view, safe)
+
+
+STORED_PROFILES_SQL: Final = (
+    "SELECT subject_uuid, title, alias, slug, CAST(extensions AS VARCHAR) "
+    "FROM documents WHERE doc_type = 'profile' AND subject_uuid IS NOT NULL"
+)
+"""The profiles post authors may name (DuckDB and PostgreSQL read it alike)."""
+
+PROFILE_COLUMNS: Final = ("subject_uuid", "title", "alias", "slug", "extensions")
+
+
+def stored_profiles(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every stored profile's naming columns (a few per person: small)."""
+    rows = conn.execute(STORED_PROFILES_SQL).fetchall()
+    return [dict(zip(PROFILE_COLUMNS, row, strict=True)) for row in rows]
 
 
 def _origin(record: Mapping[str, Any]) -> str | None:

@@ -19,13 +19,14 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from egregora_pipeline.ingestion.identity import author_uuid, post_id, upstream_slug
 from egregora_pipeline.ingestion.ids import document_id
 from egregora_pipeline.ingestion.limits import (
     MAX_FRONT_MATTER_CHARS,
@@ -36,7 +37,10 @@ from egregora_pipeline.ingestion.limits import (
     over_limit,
 )
 from egregora_pipeline.ingestion.report import Rejection, shorten, storable_name
-from egregora_pipeline.ingestion.streams import NotRegularFileError, is_utf16, read_regular
+from egregora_pipeline.ingestion.stable_read import FileChangedError
+from egregora_pipeline.ingestion.streams import NotRegularFileError, bom_encoding, read_regular
+from egregora_pipeline.ingestion.whatsapp.messages import clean_author
+from egregora_pipeline.ingestion.yaml_text import RefusedYaml, text_loader
 
 FOLDER_DOC_TYPES: Final[Mapping[str, str]] = {
     "posts": "post",
@@ -88,8 +92,10 @@ _YAML_LOADERS: dict[tuple[int, int, int], Any] = {}
 
 
 def _yaml_loader(max_aliases: int, max_depth: int, max_expanded: int) -> Any:
-    """A PyYAML SafeLoader that leaves dates as text and refuses alias bombs and deep nesting.
+    """A PyYAML loader that keeps scalars as written and refuses alias bombs and deep nesting.
 
+    Every plain scalar stays the text written (no YAML 1.1 typing, explicit tags
+    and duplicate keys refused: :mod:`.yaml_text`).
     Dates stay text so *we* parse them and can name the line of a bad one
     (PyYAML would raise a bare ``ValueError`` for ``2024-13-45``). Aliases
     (``*name``) are counted and nesting is measured while the document is
@@ -106,7 +112,7 @@ def _yaml_loader(max_aliases: int, max_depth: int, max_expanded: int) -> Any:
         return cached
     import yaml
 
-    class LimitedLoader(yaml.SafeLoader):
+    class LimitedLoader(text_loader()):  # type: ignore[misc]
         def __init__(self, stream: str) -> None:
             super().__init__(stream)
             self.aliases_seen = 0
@@ -159,10 +165,6 @@ def _yaml_loader(max_aliases: int, max_depth: int, max_expanded: int) -> Any:
                 )
             return node
 
-    LimitedLoader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
     _YAML_LOADERS[(max_aliases, max_depth, max_expanded)] = LimitedLoader
     return LimitedLoader
 
@@ -174,11 +176,6 @@ class MarkdownResult:
     path: Path
     record: dict[str, Any] | None = None
     rejections: list[Rejection] = field(default_factory=list)
-
-
-def _slugify(text: str) -> str:
-    slug = re.sub(r"[^\w]+", "-", text.lower(), flags=re.UNICODE).strip("-")
-    return slug or "untitled"
 
 
 def _key_line(front: str, key: str, first_line: int) -> int | None:
@@ -327,7 +324,7 @@ def parse_markdown(
         )
     except _Rejected as rejected:
         result.rejections.append(Rejection(source, rejected.line, rejected.column, rejected.reason))
-    except NotRegularFileError as error:
+    except (NotRegularFileError, FileChangedError) as error:
         result.rejections.append(Rejection(source, None, None, str(error)))
     except OSError as error:
         result.rejections.append(
@@ -410,8 +407,15 @@ def _decode(raw: bytes) -> str:
     UTF-16 without a mark is valid UTF-8 when the text is ASCII (every other
     byte is NUL), so it is recognised by its NULs rather than by a decoding error.
     """
-    if is_utf16(raw[:2]):
-        return raw.decode("utf-16", errors="replace")
+    encoding = bom_encoding(raw[:4])
+    if encoding is not None:  # strict, like UTF-8: an unpaired surrogate is not text
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError as error:
+            line = raw[: error.start].decode(encoding, errors="replace").count("\n") + 1
+            raise _Rejected(
+                f"not valid {encoding.upper()} (byte {error.start}: {error.reason})", line
+            ) from None
     head = raw[:512]
     if len(head) >= 4 and head.count(0) * 3 >= len(head):
         raise _Rejected(f"not text: {_UTF16_HINT}", 1)
@@ -420,6 +424,17 @@ def _decode(raw: bytes) -> str:
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise _Rejected(f"not valid UTF-8 (byte {error.start})", line) from None
+
+
+_LONE_CR: Final = re.compile(r"\r(?!\n)")
+
+
+def _lone_cr_to_lf(text: str) -> str:
+    """A file whose lines end in a lone CR (old Mac editors) gets LF endings, so its
+    fences and keys are lines; CRLF and LF files are left exactly as written."""
+    if "\r" not in text or not _LONE_CR.search(text):
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _canonical(path: Path) -> Path:
@@ -443,8 +458,11 @@ def _load_yaml(front: str, first_line: int, limits: InputLimits) -> Any:
         column = error.position - (front.rfind("\n", 0, error.position) + 1) + 1
         problem = str(error).splitlines()[0]
         raise _Rejected(f"front matter is not valid YAML: {problem}", line, column) from None
+    loader.line_offset = first_line
     try:
         return loader.get_single_data()
+    except RefusedYaml as refused:
+        raise _Rejected(refused.reason, refused.line, refused.column) from None
     except _Rejected as rejected:
         if rejected.line is not None:
             rejected.line += first_line - 2
@@ -496,7 +514,7 @@ def _build(
     now: datetime,
     limits: InputLimits,
 ) -> dict[str, Any]:
-    text = _decode(raw)
+    text = _lone_cr_to_lf(_decode(raw))
     front, first_line, body = split_front_matter(text, limits.max_front_matter_chars)
     loaded: Any = {} if front is None else _load_yaml(front, first_line, limits)
     if loaded is None:
@@ -552,6 +570,7 @@ def _build(
             if isinstance(value, Mapping | list):
                 raise _Rejected(f"{column}: expected text, got {shorten(value)}", line_of(column))
             record[column] = str(value)
+    _refuse_empty_required(record, line_of)
     for column in _LIST_COLUMNS:
         if known.get(column) is not None:
             record[column] = _as_list(known[column], column, line_of(column))
@@ -571,17 +590,20 @@ def _build(
     if "title" not in record and isinstance(metadata.get("name"), str) and doc == "profile":
         record["title"] = metadata["name"]
         extensions.pop("name", None)
-    if doc == "post" and "slug" not in record:
-        record["slug"] = _slugify(storable_name(path.stem))
-    if doc == "profile" and "subject_uuid" not in record and author_namespace is not None:
+    if doc == "post":
+        # upstream's Document.slug / document_id clean the slug (identity.upstream_slug)
+        record["slug"] = upstream_slug(record.get("slug") or storable_name(path.stem))
+    if doc == "profile" and "subject_uuid" not in record:
         author = metadata.get("author") or metadata.get("name")
         if isinstance(author, str) and author.strip():
-            record["subject_uuid"] = str(uuid.uuid5(author_namespace, author.strip()))
+            # the pseudonym the same person's chat messages get: profile and messages join
+            record["subject_uuid"] = author_uuid(clean_author(author), author_namespace)
     record.setdefault("status", _DEFAULT_STATUS.get(doc, "published"))
     if "id" not in record:
-        key = record.get("slug") or record.get("subject_uuid") or storable_name(path.stem)
-        record["id"] = document_id(doc, str(key))
-    record["content"] = body
+        record["id"] = _document_id(record, path)
+    # upstream's profile cache stores a profile's whole file and reads its metadata back
+    # with frontmatter.loads(content) (database/profile_cache.py, 1123bf243)
+    record["content"] = text if doc == "profile" else body
     record["source_checksum"] = hashlib.sha256(raw).hexdigest()
     record["created_at"] = now
     extensions["origin"] = storable_name(_canonical(path))
@@ -634,6 +656,41 @@ def _build(
         violated = _violated_column(violations[0])
         raise _Rejected("; ".join(violations), line_of(violated) if violated else None)
     return record
+
+
+def _document_id(record: Mapping[str, Any], path: Path) -> str:
+    """``documents.id`` when the front matter gives none: upstream Egregora's key.
+
+    A post is keyed by its cleaned slug (``Document.document_id``) and a profile
+    by its ``subject_uuid`` (``database/profile_cache.py``), as upstream keys
+    them, so the row upstream writes for the same post or person is this row.
+    Journals keep this project's ``uuid5`` of their file name: upstream keys a
+    journal by a hash of its rendered content, which a file cannot reproduce
+    (and which would make every edit a new row).
+    """
+    doc = str(record["doc_type"])
+    if doc == "post":
+        return post_id(str(record["slug"]))
+    if doc == "profile" and record.get("subject_uuid"):
+        return str(record["subject_uuid"])
+    key = record.get("slug") or record.get("subject_uuid") or storable_name(path.stem)
+    return document_id(doc, str(key))
+
+
+def _refuse_empty_required(record: Mapping[str, Any], line_of: Callable[[str], int | None]) -> None:
+    """A required column written as empty text (``slug: ""``) is refused like a missing one,
+    never stored empty (a post's empty slug once became its id's key)."""
+    from egregora_pipeline.schema.rules import DOC_TYPE_RULES
+
+    rule = DOC_TYPE_RULES.get(str(record["doc_type"]))
+    for column in rule.required if rule is not None else ():
+        value = record.get(column)
+        if isinstance(value, str) and not value.strip():
+            hint = " (remove the key to use the file name)" if column == "slug" else ""
+            raise _Rejected(
+                f"{column} is empty; a {record['doc_type']} needs a {column}{hint}",
+                line_of(column),
+            )
 
 
 def _violated_column(reason: str) -> str | None:

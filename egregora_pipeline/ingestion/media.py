@@ -25,6 +25,7 @@ from egregora_pipeline.ingestion.errors import IngestionError
 from egregora_pipeline.ingestion.ids import media_document_id
 from egregora_pipeline.ingestion.limits import MAX_MEDIA_BYTES, over_limit
 from egregora_pipeline.ingestion.report import storable_name
+from egregora_pipeline.ingestion.stable_read import check_unchanged, snapshot
 from egregora_pipeline.ingestion.streams import ReadableBytes, open_regular
 from egregora_pipeline.ingestion.whatsapp.content import MEDIA_TYPE_BY_EXTENSION, media_type_for
 from egregora_pipeline.processes import left_by_a_dead_process, owned_prefix
@@ -223,8 +224,10 @@ def read_media_file(
 ) -> tuple[dict[str, Any], str | None]:
     """Store one media file found in a folder (a regular file, at most ``max_bytes``)."""
     with open_regular(path) as stream:
+        before = snapshot(stream.fileno())
         try:
             stored = store_stream(stream, path.name, store, max_bytes=max_bytes)
         except ByteLimitExceeded:
             raise MediaTooLargeError(path, max_bytes or 0) from None
+        check_unchanged(stream.fileno(), before, path)
     return media_record(stored, path.name, origin=str(path.absolute()))

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
@@ -35,10 +34,12 @@ from egregora_pipeline.ingestion.errors import (
     UnsafeArchiveError,
     WarehouseConnectionLostError,
 )
+from egregora_pipeline.ingestion.identity import ProfileIndex, index_profiles
 from egregora_pipeline.ingestion.limits import InputLimits
 from egregora_pipeline.ingestion.loader import (
     claimed_elsewhere,
     insert_rejections,
+    stored_profiles,
     upsert_documents,
 )
 from egregora_pipeline.ingestion.markdown import parse_markdown
@@ -62,14 +63,15 @@ from egregora_pipeline.ingestion.report import (
     storable_name,
 )
 from egregora_pipeline.ingestion.sinks import Sink
+from egregora_pipeline.ingestion.stable_read import FileChangedError, check_unchanged, snapshot
 from egregora_pipeline.ingestion.streams import (
     NotRegularFileError,
     ReadableBytes,
-    Utf16AsUtf8,
+    as_utf8,
     file_type_name,
-    is_utf16,
     open_regular,
 )
+from egregora_pipeline.ingestion.timezone_check import check_timezone
 from egregora_pipeline.ingestion.whatsapp.archive import ArchiveLimits, open_export, thread_name
 from egregora_pipeline.ingestion.whatsapp.formats import DateOrder, date_order_override
 from egregora_pipeline.ingestion.whatsapp.messages import ChatLoad, load_chat
@@ -105,7 +107,7 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, EgregoraError):
         return str(error)
     detail = shorten(str(error), 300) if str(error) else ""
-    if isinstance(error, NotRegularFileError):
+    if isinstance(error, NotRegularFileError | FileChangedError):
         return str(error)
     if isinstance(error, OSError):
         return f"cannot read the file: {error.strerror or detail or 'operating system error'}"
@@ -169,6 +171,9 @@ class DuckDBSink:
     def claimed_elsewhere(self, records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         return claimed_elsewhere(self.conn, records)
 
+    def stored_profiles(self) -> list[dict[str, Any]]:
+        return stored_profiles(self.conn)
+
     def upsert_documents(self, records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         return upsert_documents(self.conn, records)
 
@@ -177,12 +182,7 @@ class DuckDBSink:
 
 
 def _check_settings(settings: Settings, targets: frozenset[str]) -> None:
-    try:
-        ZoneInfo(settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidSettingError(
-            "EGREGORA_TIMEZONE", settings.timezone, "an IANA time zone such as Europe/Lisbon"
-        ) from None
+    check_timezone(settings.timezone)  # both engines, before any input is read
     unknown = targets - KNOWN_TARGETS
     if unknown:
         raise InvalidSettingError(
@@ -334,6 +334,10 @@ def _ingest_chat(
         if path.suffix.lower() == ".zip":
             archive = open_export(path, limits)
             stack.callback(archive.close)
+            if archive.zip.fp is None:
+                raise UnsafeArchiveError(path, "the archive was closed before it was read")
+            watched = archive.zip.fp.fileno()
+            opened = snapshot(watched)
             thread = archive.thread_id
             for name, why in archive.ignored:
                 notes.append(Rejection(entry.source, None, None, f"{why}: {name!r}", name))
@@ -358,7 +362,7 @@ def _ingest_chat(
                 store_member(info, name)
                 if progress is not None:
                     progress(ProgressEvent(path, "media", number, len(archive.media), "files"))
-            stream = stack.enter_context(archive.open_member(archive.chat))
+            stream = as_utf8(stack.enter_context(archive.open_member(archive.chat)))
 
             def resolve(names: list[str]) -> Mapping[str, str]:
                 # A document of any type (.txt, .csv, .zip, ...) the chat attaches is kept.
@@ -369,9 +373,10 @@ def _ingest_chat(
 
         else:
             thread = thread_name(path.name, path.absolute().parent.name)  # a loose _chat.txt
-            stream = stack.enter_context(open_regular(path))
-            if is_utf16(stream.peek(2)[:2]):
-                stream = Utf16AsUtf8(stream)
+            handle = stack.enter_context(open_regular(path))
+            watched = handle.fileno()
+            opened = snapshot(watched)
+            stream = as_utf8(handle)
 
             def resolve(names: list[str]) -> Mapping[str, str]:
                 # One directory listing instead of a stat per name: a chat may name
@@ -391,8 +396,11 @@ def _ingest_chat(
                         not_regular[name] = what
                         continue
                     candidate = path.parent / name
-                    with open_regular(candidate) as handle:
-                        keep(store_stream(handle, name, store), name, storable_name(candidate))
+                    with open_regular(candidate) as attached:
+                        seen = snapshot(attached.fileno())
+                        stored = store_stream(attached, name, store)
+                        check_unchanged(attached.fileno(), seen, candidate)
+                    keep(stored, name, storable_name(candidate))
                 return {n: keys[n] for n in names if n in keys}
 
         def tick(done: int) -> None:
@@ -438,6 +446,7 @@ def _ingest_chat(
                 outcome = conn.upsert_documents(list(media.values()))
                 _count_documents(entry, outcome, list(media))
             log.flush()
+            check_unchanged(watched, opened, path)  # else roll back the mix
             entry.rejections = log.sample
             entry.rejections_not_listed = log.count - len(log.sample)
 
@@ -483,6 +492,8 @@ def _ingest_documents(
     entries: list[InputReport] = []
     claimed_ids: dict[str, _Candidate] = {}
     claimed_slugs: dict[str, _Candidate] = {}
+    profiles = index_profiles(conn.stored_profiles()) if "documents" in targets else ProfileIndex()
+    waiting: list[_Candidate] = []  # posts naming a profile not read yet
     for start in range(0, len(items), DOCUMENT_GROUP):
         group: list[_Candidate] = []
         group_entries: list[InputReport] = []
@@ -491,6 +502,8 @@ def _ingest_documents(
             group_entries.append(entry)
             record = _read_document(item, entry, settings, limits, now)
             if record is not None:
+                if record.get("doc_type") == "profile":
+                    profiles.add(_with_extensions(record), item.path.stem)
                 candidate = _Candidate(entry, record)
                 problem = _claimed_in_run(candidate, claimed_ids, claimed_slugs)
                 if problem is None:
@@ -501,13 +514,63 @@ def _ingest_documents(
                     entry.documents_skipped += 1
             if progress is not None:
                 progress(ProgressEvent(item.path, item.kind, number, len(items), "files"))
+        earlier = {id(c) for c in waiting}
+        group = _link_authors(group, profiles, waiting, final=False)
         if "documents" in targets and group:
             _write_documents(conn, group)
         for entry in group_entries:
             pending.add(entry)
+        for candidate in group:  # a waiting post's write may have failed: its rejection
+            if id(candidate) in earlier:
+                pending.add(candidate.entry)  # (ids are deterministic: no row twice)
         entries.extend(group_entries)
         pending.flush()
+    last = _link_authors([], profiles, waiting, final=True)
+    if "documents" in targets and last:
+        _write_documents(conn, last)
+    for candidate in last:
+        pending.add(candidate.entry)
     return entries
+
+
+def _with_extensions(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record`` with its ``extensions`` JSON read (where ``name`` / ``author`` may be)."""
+    import json
+
+    extensions = record.get("extensions")
+    return {**record, "extensions": json.loads(extensions) if extensions else None}
+
+
+def _link_authors(
+    group: list[_Candidate], profiles: ProfileIndex, waiting: list[_Candidate], *, final: bool
+) -> list[_Candidate]:
+    """Replace each post's author names by the ``subject_uuid`` of the profile they name.
+
+    Upstream finds a person's posts by ``authors.contains(subject_uuid)``
+    (``database/profile_cache.py`` ``get_profile_posts_from_db``, 1123bf243).
+    A post naming a profile not read yet waits for the end of the run (or for
+    :data:`DOCUMENT_GROUP` such posts), so profiles anywhere in the batch count;
+    what still names no profile then is kept as written and reported
+    (``InputReport.unresolved_authors``). Returns the candidates to write now.
+    """
+    flush = final or len(waiting) >= DOCUMENT_GROUP
+    todo = [*waiting, *group] if flush else group
+    if flush:
+        waiting.clear()
+    ready: list[_Candidate] = []
+    for candidate in todo:
+        record = candidate.record
+        if record.get("doc_type") != "post" or not record.get("authors"):
+            ready.append(candidate)
+            continue
+        resolved, unresolved = profiles.resolve_all(record["authors"])
+        if unresolved and not flush and len(waiting) < DOCUMENT_GROUP:
+            waiting.append(candidate)
+            continue
+        record["authors"] = resolved
+        candidate.entry.unresolved_authors = [f"{name}: {why}" for name, why in unresolved]
+        ready.append(candidate)
+    return ready
 
 
 def _read_document(

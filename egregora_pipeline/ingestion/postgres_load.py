@@ -62,9 +62,12 @@ from egregora_pipeline.ingestion.errors import (
 from egregora_pipeline.ingestion.ids import rejection_id
 from egregora_pipeline.ingestion.loader import (
     ARROW_SCHEMAS,
+    PROFILE_COLUMNS,
+    STORED_PROFILES_SQL,
     claim_origin,
     claims_sql,
     clash_reasons,
+    unchanged_sql,
 )
 from egregora_pipeline.ingestion.rejection_log import RejectionSink
 from egregora_pipeline.ingestion.report import IngestReport, Rejection
@@ -374,7 +377,7 @@ class PostgresSink:
         thread_id: str,
         tenant_id: str,
         timezone: str,
-        namespace: uuid.UUID,
+        namespace: uuid.UUID | None,
         run_id: str,
         resolve_attachments: Callable[[list[str]], Mapping[str, str]] | None = None,
         date_order: DateOrder | None = None,
@@ -513,6 +516,17 @@ class PostgresSink:
         self._pg.execute(f"DROP TABLE {staging}")
         return clash_reasons(found, records)
 
+    def stored_profiles(self) -> list[dict[str, Any]]:
+        """:func:`.loader.stored_profiles` from the server, waiting at most the lock
+        timeout for a table another session holds (a migration's ALTER)."""
+        with self.transaction():
+            self._pg.execute(
+                "SELECT set_config('lock_timeout', %s, true)",
+                (postgres_lock_timeout(self._lock_timeout),),
+            )
+            rows = self._pg.execute(STORED_PROFILES_SQL).fetchall()
+        return [dict(zip(PROFILE_COLUMNS, row, strict=True)) for row in rows]
+
     def upsert_documents(self, records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         """:func:`.loader.upsert_documents` in PostgreSQL: COPY, an update and an anti-join."""
         if not records:
@@ -529,7 +543,7 @@ class PostgresSink:
             for doc_id, status in self._pg.execute(
                 f"""
                 SELECT s.id, CASE WHEN d.id IS NULL THEN 'added'
-                    WHEN d.source_checksum = s.source_checksum THEN 'skipped'
+                    WHEN {unchanged_sql("d")} THEN 'skipped'
                     ELSE 'updated' END
                 FROM {staging} s LEFT JOIN documents d ON d.id = s.id
                 """
@@ -539,7 +553,7 @@ class PostgresSink:
         assignments = ", ".join(f"{quote_ident(c)} = s.{quote_ident(c)}" for c in updatable)
         self._pg.execute(
             f"UPDATE documents SET {assignments} FROM {staging} s "
-            "WHERE documents.id = s.id AND documents.source_checksum <> s.source_checksum"
+            f"WHERE documents.id = s.id AND NOT ({unchanged_sql('documents')})"
         )
         names = ", ".join(quote_ident(c) for c in columns)
         self._pg.execute(

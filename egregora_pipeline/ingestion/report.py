@@ -121,6 +121,9 @@ class InputReport:
     document_ids: list[str] = field(default_factory=list)
     """The ids of the documents this input added or updated: what the run-scoped
     data checks of ``documents`` judge (messages carry their run in ``created_by_run``)."""
+    unresolved_authors: list[str] = field(default_factory=list)
+    """For a post: the ``authors`` names that named no profile (or several), kept as
+    written, each with why (``"bruno: names no profile"``); see ``identity.ProfileIndex``."""
 
     @property
     def source(self) -> str:
@@ -170,6 +173,11 @@ class IngestReport:
     def document_ids(self) -> list[str]:
         """Every document id the run added or updated, once each, in write order."""
         return list(dict.fromkeys(i for report in self.inputs for i in report.document_ids))
+
+    @property
+    def unresolved_authors(self) -> dict[str, list[str]]:
+        """Post source -> its author names that link to no profile (never silent)."""
+        return {r.source: r.unresolved_authors for r in self.inputs if r.unresolved_authors}
 
     @property
     def failed_inputs(self) -> list[InputReport]:

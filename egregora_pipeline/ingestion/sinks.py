@@ -40,7 +40,7 @@ class Sink(Protocol):
         thread_id: str,
         tenant_id: str,
         timezone: str,
-        namespace: uuid.UUID,
+        namespace: uuid.UUID | None,
         run_id: str,
         resolve_attachments: Callable[[list[str]], Mapping[str, str]] | None = None,
         date_order: DateOrder | None = None,
@@ -53,6 +53,11 @@ class Sink(Protocol):
 
     def claimed_elsewhere(self, records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         """Records whose id or post slug belongs to another source: id -> reason."""
+        ...
+
+    def stored_profiles(self) -> list[dict[str, Any]]:
+        """The profiles already in ``documents`` (what post authors may name):
+        ``subject_uuid, title, alias, slug, extensions`` of each (see ``identity``)."""
         ...
 
     def upsert_documents(self, records: Sequence[Mapping[str, Any]]) -> dict[str, str]:

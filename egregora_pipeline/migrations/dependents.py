@@ -9,15 +9,18 @@ batch mode (:mod:`.batch`) reads here what it must save, drop and recreate.
 
 Everything comes from catalog functions whose ``sql`` column holds the exact
 definition DuckDB would recreate (``duckdb_tables().sql``, ``duckdb_indexes().sql``);
-nothing here reads table data.
+nothing here reads table data. Which tables reference which, and their stored
+``CREATE TABLE``, are read by :mod:`egregora_pipeline.references` (ingestion lifts
+the same tables around a write).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
+
+from egregora_pipeline.references import referencing_closure, table_sql
 
 _SCOPE = "database_name = current_database() AND schema_name = current_schema()"
 
@@ -84,15 +87,6 @@ class Dependents:
         return out
 
 
-def table_sql(conn: duckdb.DuckDBPyConnection, table: str) -> str:
-    row = conn.execute(
-        f"SELECT sql FROM duckdb_tables() WHERE {_SCOPE} AND table_name = ?", [table]
-    ).fetchone()
-    if row is None or not row[0]:
-        raise LookupError(f"table {table!r} has no stored definition")
-    return str(row[0]).rstrip().rstrip(";")
-
-
 def indexes_on(conn: duckdb.DuckDBPyConnection, table: str) -> tuple[IndexDef, ...]:
     """The explicit indexes of ``table`` (a PRIMARY KEY / UNIQUE constraint has no ``sql``)."""
     rows = conn.execute(
@@ -118,49 +112,6 @@ def checks_of(conn: duckdb.DuckDBPyConnection, table: str) -> tuple[CheckDef, ..
     )
 
 
-def referencing(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """Tables (other than ``table``) with a FOREIGN KEY referencing ``table``, oldest first."""
-    rows = conn.execute(
-        """SELECT c.table_name, min(t.table_oid) AS oid FROM duckdb_constraints() c
-            JOIN duckdb_tables() t USING (database_name, schema_name, table_name)
-            WHERE c.database_name = current_database() AND c.schema_name = current_schema()
-              AND c.constraint_type = 'FOREIGN KEY'
-              AND c.referenced_table = ? AND c.table_name <> ?
-            GROUP BY c.table_name ORDER BY oid""",
-        [table, table],
-    ).fetchall()
-    return [str(r[0]) for r in rows]
-
-
-def _closure(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """Every table that references ``table`` directly or through another, parents first.
-
-    "Parents first" is creation order: a table's foreign keys can only name tables
-    that existed when it was created, so sorting by ``table_oid`` puts every
-    referenced table before the tables that reference it, whatever the shape of
-    the graph (a breadth-first order is wrong as soon as two paths meet).
-    """
-    found: set[str] = set()
-    frontier: Sequence[str] = [table]
-    while frontier:
-        step = [
-            child
-            for parent in frontier
-            for child in referencing(conn, parent)
-            if child != table and child not in found
-        ]
-        found.update(step)
-        frontier = step
-    if not found:
-        return []
-    rows = conn.execute(
-        f"SELECT table_name FROM duckdb_tables() WHERE {_SCOPE} "
-        "AND list_contains(?, table_name) ORDER BY table_oid",
-        [sorted(found)],
-    ).fetchall()
-    return [str(r[0]) for r in rows]
-
-
 def dependents(conn: duckdb.DuckDBPyConnection, table: str) -> Dependents:
     """Read the dependents of ``table`` from the catalog of ``conn``.
 
@@ -170,7 +121,7 @@ def dependents(conn: duckdb.DuckDBPyConnection, table: str) -> Dependents:
         return Dependents(table=table, sql="", indexes=(), children=(), checks=())
     children = tuple(
         ChildTable(name, table_sql(conn, name), indexes_on(conn, name))
-        for name in _closure(conn, table)
+        for name in referencing_closure(conn, table)
     )
     return Dependents(
         table=table,

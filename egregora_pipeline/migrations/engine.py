@@ -53,7 +53,7 @@ from egregora_pipeline.migrations.errors import (
     RevisionFailedError,
 )
 from egregora_pipeline.migrations.impl.base import Connection, MigrationImpl, impl_for, using
-from egregora_pipeline.migrations.ops import CreateTable, Operation
+from egregora_pipeline.migrations.ops import CreateTable, DataStep, Operation, RunPython
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.migrations.reconcile import (
     BACKFILLS,
@@ -162,6 +162,10 @@ def _execute_op(runner: Runner, probe: Probe, op: Operation, *, recheck: bool = 
     SQL (``op.execute``) may have created an index since the step was planned.
     Generated plans (adoption, reconcile) run exactly what they planned."""
     op = op.prepare(probe)
+    if isinstance(op, RunPython):
+        runner.comment(f"python: {op.description}")
+        op.function(DataStep(runner, probe))
+        return
     if recheck and not isinstance(op, BatchTable) and runner.impl.legacy_layouts:
         op = needs_batch(probe, op) or op
     if isinstance(op, BatchTable):

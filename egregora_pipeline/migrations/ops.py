@@ -612,6 +612,66 @@ class Execute(Operation):
         return f"op.execute({self.sql!r}{dialect})"
 
 
+class DataStep:
+    """What a :class:`RunPython` function gets: read rows, write through the plan.
+
+    ``read`` queries the warehouse's *rows* (in a DuckDB dry run: the real file,
+    read-only); ``run`` executes one statement on the migration's connection and
+    records it in the step (``db plan`` prints it; a DuckDB dry run runs it on the
+    schema-only shadow); ``raw`` is the driver connection, for a library that
+    needs it (:mod:`egregora_pipeline.references`). ``?`` placeholders on both
+    backends.
+    """
+
+    def __init__(self, runner: Any, probe: Probe) -> None:
+        self._runner = runner
+        self._probe = probe
+
+    @property
+    def dialect(self) -> str:
+        return current_dialect()
+
+    @property
+    def dry_run(self) -> bool:
+        return self._probe.dry_run
+
+    @property
+    def raw(self) -> Any:
+        conn = self._runner.conn
+        return getattr(conn, "raw", conn)
+
+    def read(self, sql: str, params: Sequence[object] | None = None) -> list[tuple[Any, ...]]:
+        return list(self._probe.data.execute(sql, list(params) if params else None).fetchall())
+
+    def run(self, sql: str, params: Sequence[object] | None = None) -> Any:
+        return self._runner.run(sql, list(params) if params else None)
+
+    def comment(self, text: str) -> None:
+        self._runner.comment(text)
+
+
+@dataclass(frozen=True)
+class RunPython(Operation):
+    """A data migration in Python: ``function(step)`` with a :class:`DataStep`.
+
+    For rewrites SQL alone cannot express on both backends (a UUIDv5 needs SHA-1,
+    which PostgreSQL lacks without an extension; Unicode normalisation, YAML). It
+    runs inside the revision's transaction; the engine backs the warehouse up
+    first (an operation the guard cannot see into counts as rewriting data).
+    """
+
+    function: Any
+    description: str
+
+    def render(self) -> list[str]:
+        return [f"-- python: {self.description}"]
+
+    def python(self) -> str:
+        return (
+            f"op.run_python({getattr(self.function, '__name__', 'function')}, {self.description!r})"
+        )
+
+
 def _mentions(expression: str, column: str) -> bool:
     """Whether ``expression`` reads ``column`` (as a whole identifier, quoted or not).
 
@@ -719,6 +779,10 @@ class Operations:
     def fill_nulls(self, table: str, name: str, type_: str, expression: str) -> None:
         """Fill NULLs so that ``set_not_null`` may follow in the same revision."""
         self._add(FillNulls(table, name, type_, expression))
+
+    def run_python(self, function: Any, description: str) -> None:
+        """Run ``function(step)`` (a :class:`DataStep`) in the revision's transaction."""
+        self._add(RunPython(function, description))
 
     def execute(
         self, sql: str, *, reverse_sql: str | None = None, dialect: str | None = None

@@ -10,6 +10,9 @@ catalog and plans the smallest lossless repair:
 * a nullable column declared NOT NULL becomes NOT NULL when it holds no NULLs,
   or when its NULLs have a documented backfill; a NOT NULL column declared
   nullable becomes nullable (losing nothing);
+* ``messages`` whose columns are not in declared order (``ADD COLUMN`` appends) is
+  rebuilt in declared order, rows and constraints kept (:mod:`.column_order`:
+  upstream Egregora inserts into it by position);
 * a type difference is never repaired here: changing a type can lose data, so
   it is reported (``db check``) and left to a revision
   (``db revision --autogenerate``).
@@ -29,6 +32,7 @@ from typing import Final
 
 from egregora_pipeline.migrations import catalog
 from egregora_pipeline.migrations.catalog import LiveColumn
+from egregora_pipeline.migrations.column_order import plan_column_order
 from egregora_pipeline.migrations.ops import (
     AddColumn,
     Backfill,
@@ -225,6 +229,21 @@ def plan_reconcile(probe: Probe, targets: Mapping[str, Sequence[Column]]) -> Rec
             continue
         _plan_table(plan, probe, table, columns, live)
     plan.ops.extend(plan.deferred)
+    for table, columns in targets.items():
+        live = live_tables.get(table)
+        if live is None:
+            continue  # created in declared order
+        added = [
+            op.column.name for op in plan.ops if isinstance(op, AddColumn) and op.table == table
+        ]
+        rebuild, action = plan_column_order(
+            probe, table, list(live), added, [c.name for c in columns]
+        )
+        if rebuild is not None:
+            plan.ops.append(rebuild)
+            plan.actions.append(str(action))
+        elif action is not None:
+            plan.unresolved.append(action)
     return plan
 
 

@@ -116,6 +116,7 @@ def input_summaries(report: IngestReport) -> list[dict[str, object]]:
             "error": item.error,
             "note": item.note,
             "chat": item.chat,
+            "unresolved_authors": item.unresolved_authors,
             "rejections": [
                 {
                     "source_path": str(r.source_path),
@@ -228,11 +229,18 @@ def _materializations(
     for table, table_count in table_counts.items():
         if table.name not in targets:
             continue
+        extra = {}
+        if table is DOCUMENTS:
+            # a post author naming no profile is kept as written: said here, never silently
+            extra["unresolved_authors"] = dg.MetadataValue.json(report.unresolved_authors)
+            for source, names in report.unresolved_authors.items():
+                context.log.warning("post %s: authors naming no profile: %s", source, names)
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(table.name),
             metadata={
                 **shared,
                 **(listed if table is DOCUMENTS else {}),
+                **extra,
                 **counts_metadata(table_count),
                 "dagster/row_count": dg.MetadataValue.int(counts[table.name]),
                 "dagster/column_schema": column_schema(table.schema),

@@ -42,8 +42,9 @@ def execute(database: Path, *statements: str) -> None:
 
 @pytest.fixture
 def warehouse(warehouse_path: Path) -> Path:
-    """A warehouse at head holding three documents."""
-    assert main(["db", "upgrade", "--database", str(warehouse_path)]) == ExitCode.OK
+    """A warehouse at 0001 holding three documents (the tests add revisions of their own on
+    top, in ``versions_dir``; the bundled data revision 0002 is tested on its own)."""
+    assert main(["db", "upgrade", "0001", "--database", str(warehouse_path)]) == ExitCode.OK
     execute(
         warehouse_path,
         "INSERT INTO documents (id, content, created_at, source_checksum, title, status, "

@@ -92,12 +92,13 @@ def url(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[str]:
-    """A PostgreSQL warehouse at head with three documents (URL with its password); the test
-    runs in ``tmp_path`` so default backup folders land there."""
+    """A PostgreSQL warehouse at 0001 with three documents (URL with its password; the tests
+    add revisions of their own on top); the test runs in ``tmp_path`` so default backup
+    folders land there."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("EGREGORA_PG_BACKUP_DIR")  # the documented default: backups/ here
     url = postgres_server.url(postgres_database)
-    upgrade(MigrationConfig(url, lock_timeout=30))
+    upgrade(MigrationConfig(url, lock_timeout=30), "0001")
     _run(url, DOCUMENTS.format(start=0, stop=2))
     try:
         yield url
@@ -139,6 +140,7 @@ def test_backup_change_restore_gives_back_the_exact_earlier_tables_and_revision(
     assert _contents(url) == before
     code, current = _cli("db", "current", "--database", url)
     assert (code, current.strip()) == (ExitCode.OK, "0001")
+    assert _cli("db", "upgrade", "--database", url)[0] == ExitCode.OK  # on to head (0002)
     assert _cli("db", "check", "--database", url)[0] == ExitCode.OK
     kept = output.split("kept as ")[1].split()[0]
     with psycopg.connect(postgres_server.url(kept), autocommit=True) as conn:

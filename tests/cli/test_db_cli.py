@@ -283,7 +283,7 @@ def test_a_relative_target_past_base_says_how_far_it_can_go(
     code = main(["db", "downgrade", "-5", "--database", str(warehouse_path)])
 
     assert code == ExitCode.ERROR
-    assert "1 applied" in capsys.readouterr().err
+    assert "2 applied" in capsys.readouterr().err
 
 
 def test_strict_adoption_refuses_a_contradicting_check_with_exit_3(

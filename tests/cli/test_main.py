@@ -68,4 +68,4 @@ def test_db_current_reads_the_bookkeeping_without_ibis_arrow_or_dagster(tmp_path
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["0001", "loaded: []"]
+    assert done.stdout.splitlines() == ["0002", "loaded: []"]

@@ -62,8 +62,17 @@ def test_post_profile_and_journal_from_their_folders(
         "mood": "cheerful",
         "origin": str((content / "posts/hello-world.md").absolute()),
     }
+    assert post["id"] == "hello-world"  # upstream keys an id-less post by its cleaned slug
+    assert post["authors"] == ["a1"]  # names no profile: kept as written, and reported
+    assert report.unresolved_authors == {
+        str(content / "posts/hello-world.md"): ["a1: names no profile"]
+    }
     profile = found["profile"]
-    assert profile["subject_uuid"] == str(uuid.uuid5(settings.author_namespace, "Ana Souza"))
+    # upstream's chat pseudonym of the profile's author (input_adapters/whatsapp/parsing.py,
+    # 1123bf243), so the profile joins that person's messages; the row is keyed by it
+    assert profile["subject_uuid"] == str(uuid.uuid5(uuid.NAMESPACE_OID, "whatsapp:Ana Souza"))
+    assert profile["id"] == profile["subject_uuid"]
+    assert profile["content"] == "---\ntitle: Ana\nauthor: Ana Souza\nalias: ana\n---\nBio\n"
     journal = found["journal"]
     assert journal["window_start"] == datetime(2024, 1, 29, tzinfo=UTC)
     assert journal["window_end"] == datetime(2024, 2, 4, 23, 59, 59, tzinfo=UTC)

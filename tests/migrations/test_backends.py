@@ -38,15 +38,15 @@ def test_upgrade_check_current_history_stamp_downgrade(warehouse: Warehouse) -> 
 
     result = upgrade(config)
 
-    assert [a.revision_id for a in result.applied] == ["0001"]
+    assert [a.revision_id for a in result.applied] == ["0001", "0002"]
     assert {"documents", "messages", "ingest_rejections", "egregora_migrations"} <= (
         warehouse.tables()
     )
     report = check(config)
     assert report.ok, report
-    assert current(config) == "0001"
+    assert current(config) == "0002"
     entries, problems = history(config)
-    assert [(e.revision_id, e.applied) for e in entries] == [("0001", True)]
+    assert [(e.revision_id, e.applied) for e in entries] == [("0001", True), ("0002", True)]
     assert problems == []
     assert plan(config).is_empty
     assert not upgrade(config).changed
@@ -54,13 +54,13 @@ def test_upgrade_check_current_history_stamp_downgrade(warehouse: Warehouse) -> 
     stamp(config, "base")
     assert current(config) is None
     stamp(config, "head")
-    assert current(config) == "0001"
+    assert current(config) == "0002"
 
     reverted = downgrade(config, "base")
-    assert [a.revision_id for a in reverted.applied] == ["0001"]
+    assert [a.revision_id for a in reverted.applied] == ["0002", "0001"]
     assert "documents" not in warehouse.tables()
     assert current(config) is None
-    assert [a.revision_id for a in upgrade(config).applied] == ["0001"]
+    assert [a.revision_id for a in upgrade(config).applied] == ["0001", "0002"]
 
 
 def test_the_cli_runs_on_either_backend_and_never_prints_the_password(
@@ -73,7 +73,7 @@ def test_the_cli_runs_on_either_backend_and_never_prints_the_password(
         if warehouse.backend == "postgres":
             password = database.split(":")[2].split("@")[0]
             assert password not in done.stdout + done.stderr
-    assert run_cli("db", "current", "--database", database).stdout.strip() == "0001"
+    assert run_cli("db", "current", "--database", database).stdout.strip() == "0002"
 
 
 def test_a_dropped_column_is_drift_and_upgrade_adds_it_back(warehouse: Warehouse) -> None:

@@ -22,7 +22,7 @@ def test_layout_1_a_missing_file_is_created_at_head(config: MigrationConfig) -> 
     result = upgrade(config)
 
     assert result.adopted_layout == "empty"
-    assert [a.revision_id for a in result.applied] == ["0001"]
+    assert [a.revision_id for a in result.applied] == ["0001", "0002"]
     assert {"documents", "messages", "ingest_rejections", "egregora_migrations"} <= tables_of(
         config.database
     )
@@ -194,7 +194,7 @@ def test_layout_4_unversioned_current_is_stamped_without_rewriting(
     config.database.parent.mkdir(parents=True, exist_ok=True)
     config.database.write_bytes(other.database.read_bytes())
 
-    result = upgrade(config)
+    result = upgrade(config, "0001")  # the adoption; 0002 rewrites rows on purpose
 
     assert result.adopted_layout == "unversioned_current"
     assert not result.reconcile_actions
@@ -202,6 +202,7 @@ def test_layout_4_unversioned_current_is_stamped_without_rewriting(
     assert all(s.startswith(("CREATE TABLE IF NOT EXISTS", "INSERT INTO")) for s in ddl), ddl
     assert query(config.database, "SELECT id, status FROM documents") == [("d1", "draft")]
     assert current(config) == "0001"
+    upgrade(config)
     assert check(config).ok
 
 

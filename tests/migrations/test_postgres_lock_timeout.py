@@ -27,7 +27,7 @@ def test_commands_accept_a_lock_timeout_longer_than_postgresql_holds(url: str) -
     config = MigrationConfig(database=url, lock_timeout=LONG)
     upgrade(config)
     assert check(config).ok
-    assert current(config) == "0001"
+    assert current(config) == "0002"
 
 
 def test_the_session_waits_as_long_as_postgresql_can(url: str) -> None:

@@ -134,7 +134,7 @@ def test_every_upstream_layout_is_adopted_with_nothing_lost(
 
     result = upgrade(config)
 
-    assert [a.revision_id for a in result.applied] == ["0001"]
+    assert [a.revision_id for a in result.applied] == ["0001", "0002"]
     assert check(config).ok, check(config).render()
     assert plan(config).is_empty, plan(config).sql()
     assert_nothing_lost(layout, before, snapshot(config.database), config.database)
@@ -391,7 +391,7 @@ op.set_not_null("keyed", "v")""",
 
 
 def test_an_adoption_killed_at_any_moment_leaves_the_file_before_or_after_it(
-    tmp_path: Path,
+    tmp_path: Path, versions_dir: Path
 ) -> None:
     """SIGKILL during the batch adoption of the newest upstream layout: the file holds either
     exactly what it held before (every table and catalog entry) or the complete adoption."""
@@ -404,7 +404,6 @@ def test_an_adoption_killed_at_any_moment_leaves_the_file_before_or_after_it(
     import sys
     import time
 
-    from egregora_pipeline.migrations.script import BUNDLED_VERSIONS_DIR
     from tests.conftest import REPO_ROOT
 
     original = tmp_path / "original.duckdb"
@@ -412,7 +411,8 @@ def test_an_adoption_killed_at_any_moment_leaves_the_file_before_or_after_it(
     before = snapshot(original)
     child = Path(__file__).with_name("upgrade_child.py")
     server = subprocess.Popen(
-        [sys.executable, str(child), "--fork-server", str(BUNDLED_VERSIONS_DIR)],
+        # the adoption (0001) alone: a later revision is a transaction of its own
+        [sys.executable, str(child), "--fork-server", str(versions_dir)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -437,7 +437,7 @@ def test_an_adoption_killed_at_any_moment_leaves_the_file_before_or_after_it(
             assert server.stdout.readline().strip() == "done"
 
             after = snapshot(database)
-            config = MigrationConfig(database, lock_timeout=30)
+            config = MigrationConfig(database, lock_timeout=30, versions_dir=versions_dir)
             if "egregora_migrations" in after.tables:
                 outcomes.append("after")
                 assert check(config).ok, f"attempt {attempt}: {check(config).render()}"

@@ -35,6 +35,10 @@ Layouts (docs/schema.md numbers):
     commits and refs, Elo ratings and comparison history, asset cache -- each
     with its keys, CHECKs and indexes.
 
+``initialize_database`` replays what upstream's ``database/init.py`` does, on every open, to a
+warehouse this project wrote (commit 1123bf243); ``annotation_sql`` and friends write the
+rows that then reference ``documents``.
+
 ``python -m tests.migrations.upstream_layouts OUT_DIR`` writes one file per layout.
 """
 
@@ -44,7 +48,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import duckdb
 
@@ -463,6 +467,119 @@ def build_index_free_twin(database: Path, name: str, *, bulk: int = 0) -> None:
     finally:
         conn.close()
     source.unlink()
+
+
+# --- upstream's ``initialize_database`` on a warehouse this project wrote -------------------
+
+INIT_COMMIT: Final = "1123bf24361df726065653dec4c69af1a41265a9"
+"""Upstream main on 2026-04-07. Every ``egregora write`` (``orchestration/pipelines/etl/
+setup.py``) and the reader (``agents/reader/reader_runner.py``) call
+``database/init.py`` ``initialize_database`` on open; its DDL there is unchanged since
+commit 8c9055d (the ``constrained`` layout above), so :data:`CONSTRAINED_DDL` is what it
+runs, plus the ``add_primary_key`` calls below."""
+
+_ADDED_PRIMARY_KEYS: Final = {
+    "documents": '"id"',
+    "tasks": '"task_id"',
+    "git_commits": '"commit_sha", "repo_path"',
+    "git_refs": '"ref_name"',
+    "elo_ratings": '"post_slug"',
+    "comparison_history": '"comparison_id"',
+    "asset_cache": '"url"',
+}
+"""``schemas.add_primary_key``, called right after each ``create_table_if_not_exists``
+"to ensure the PK exists even if the table existed before": ``ALTER TABLE t ADD
+CONSTRAINT "pk_<t>" PRIMARY KEY (...)``, its error (the key is already there) logged and
+swallowed. On a ``documents`` this project created (no key), it adds ``PRIMARY KEY(id)``
+-- which the FOREIGN KEYs of ``annotations``, ``document_relations`` and
+``entity_aliases`` then need."""
+
+
+def initialize_database_ddl() -> tuple[tuple[str, bool], ...]:
+    """``(statement, errors_swallowed)`` in the order ``initialize_database`` runs them.
+
+    ``create_table_if_not_exists`` on a raw DuckDB connection (``backend.con``) is
+    ``CREATE TABLE IF NOT EXISTS``, so the ``documents`` and ``messages`` this project
+    created are kept as they are (no CHECK added to them); the indexes, keys and the
+    other tables are added beside them.
+    """
+    out: list[tuple[str, bool]] = []
+    for statement in CONSTRAINED_DDL:
+        out.append((statement, False))
+        for table, columns in _ADDED_PRIMARY_KEYS.items():
+            if statement.startswith(f'CREATE TABLE IF NOT EXISTS "{table}" ('):
+                out.append(
+                    (
+                        f'ALTER TABLE "{table}" ADD CONSTRAINT "pk_{table}" '
+                        f"PRIMARY KEY ({columns})",
+                        True,
+                    )
+                )
+    return tuple(out)
+
+
+def initialize_database(conn: duckdb.DuckDBPyConnection) -> None:
+    """Run upstream's ``initialize_database`` DDL (see :data:`INIT_COMMIT`) on ``conn``."""
+    for statement, swallowed in initialize_database_ddl():
+        try:
+            conn.execute(statement)
+        except duckdb.Error:
+            if not swallowed:
+                raise
+
+
+def initialize_database_postgres(pg: Any) -> None:
+    """The same DDL on a PostgreSQL warehouse (``pg``: an autocommit psycopg connection).
+
+    Upstream runs it on DuckDB only; this is what a user gets who points the same
+    statements at the PostgreSQL warehouse (DuckDB's ``BLOB`` is PostgreSQL's ``BYTEA``;
+    everything else is spelled alike). A swallowed error is rolled back as upstream's
+    autocommit statement would be.
+    """
+    for statement, swallowed in initialize_database_ddl():
+        try:
+            pg.execute(statement.replace('"content" BLOB', '"content" BYTEA'))
+        except Exception:
+            if not swallowed:
+                raise
+
+
+def _literal(value: str | None) -> str:
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+def annotation_sql(annotation_id: str, parent_id: str, parent_type: str = "post") -> str:
+    """An annotation as upstream's ``AnnotationStore.save_annotation`` writes it
+    (``agents/shared/annotations/__init__.py`` at :data:`INIT_COMMIT`: a uuid4 id, the
+    commentary in ``content``, ``source_checksum`` 'manual'); the author column is
+    ``author_id`` in the table ``initialize_database`` creates."""
+    return (
+        "INSERT INTO annotations (id, content, created_at, source_checksum, parent_id, "
+        f"parent_type, author_id) VALUES ({_literal(annotation_id)}, 'worth a second look', "
+        f"TIMESTAMP WITH TIME ZONE '2026-04-07 12:00:00+00', 'manual', {_literal(parent_id)}, "
+        f"{_literal(parent_type)}, 'egregora')"
+    )
+
+
+def relation_sql(source_id: str, target_id: str, relation_type: str = "mentions") -> str:
+    """A ``document_relations`` edge (RFC 042 graph, ``DOCUMENT_RELATIONS_SCHEMA``)."""
+    return (
+        "INSERT INTO document_relations VALUES "
+        f"({_literal(source_id)}, {_literal(target_id)}, {_literal(relation_type)}, 1.0, "
+        "TIMESTAMP WITH TIME ZONE '2026-04-07 12:00:00+00', NULL)"
+    )
+
+
+def alias_sql(alias: str, target_id: str) -> str:
+    """An ``entity_aliases`` row naming a document (``ENTITY_ALIASES_SCHEMA``)."""
+    return (
+        f"INSERT INTO entity_aliases VALUES ({_literal(alias)}, {_literal(target_id)}, true, "
+        "TIMESTAMP WITH TIME ZONE '2026-04-07 12:00:00+00')"
+    )
+
+
+REFERENCING_TABLES: Final = ("annotations", "document_relations", "entity_aliases")
+"""The tables ``initialize_database`` creates with FOREIGN KEYs to ``documents(id)``."""
 
 
 def main(argv: list[str]) -> int:

@@ -8,8 +8,9 @@ leave its folder (zip slip: absolute, ``..``, drive letters). Symlink and
 encrypted members are ignored and reported. Member names are never used as
 paths: media bytes go to the content-addressed store (see ``media.py``).
 
-Sizes declared in the zip directory can lie, so reads are also counted as
-they happen (:class:`LimitedReader`).
+Sizes declared in the zip directory can lie, so members are read by
+:class:`~.zipmember.CheckedMember`, which compares the central directory, the
+local header, the data descriptor and the bytes themselves.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Final
+from typing import Final
 
 from egregora_pipeline.ingestion.errors import ChatNotFoundError, UnsafeArchiveError
-from egregora_pipeline.ingestion.whatsapp.formats import detect_shape
+from egregora_pipeline.ingestion.streams import bom_encoding
+from egregora_pipeline.ingestion.whatsapp.formats import detect_shape, split_lines
+from egregora_pipeline.ingestion.whatsapp.zipmember import CheckedMember, member_ends
 
 
 @dataclass(frozen=True)
@@ -99,49 +102,14 @@ class ExportArchive:
     def thread_id(self) -> str:
         return thread_name(self.chat.filename, self.path.name)
 
-    def open_member(self, info: zipfile.ZipInfo) -> LimitedReader:
-        return LimitedReader(self.zip.open(info), self.path, info, self.limits)
+    ends: dict[int, int] = field(default_factory=dict)
+
+    def open_member(self, info: zipfile.ZipInfo) -> CheckedMember:
+        """The member's bytes, its headers checked against each other and its content."""
+        return open_checked(self.zip, self.path, info, self.limits, self.ends)
 
     def close(self) -> None:
         self.zip.close()
-
-
-class LimitedReader:
-    """A member stream that fails when more bytes come out than declared or allowed."""
-
-    def __init__(
-        self, raw: IO[bytes], path: Path, info: zipfile.ZipInfo, limits: ArchiveLimits
-    ) -> None:
-        self._raw = raw
-        self._path = path
-        self._info = info
-        self._allowed = min(info.file_size, limits.max_member_bytes)
-        self._seen = 0
-
-    def read(self, size: int = -1) -> bytes:
-        try:
-            block = self._raw.read(size)
-        except (zipfile.BadZipFile, EOFError, OSError) as error:
-            raise UnsafeArchiveError(
-                self._path, f"member is corrupt ({error})", self._info.filename
-            ) from error
-        self._seen += len(block)
-        if self._seen > self._allowed:
-            raise UnsafeArchiveError(
-                self._path,
-                f"member inflates past its declared/allowed size of {self._allowed} bytes",
-                self._info.filename,
-            )
-        return block
-
-    def close(self) -> None:
-        self._raw.close()
-
-    def __enter__(self) -> LimitedReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _check(path: Path, infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
@@ -201,6 +169,7 @@ def open_export(path: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> ExportArc
     try:
         infos = archive.infolist()
         _check(path, infos, limits)
+        ends = member_ends(archive)
         ignored: list[tuple[str, str]] = []
         usable: list[zipfile.ZipInfo] = []
         for info in infos:
@@ -214,11 +183,14 @@ def open_export(path: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> ExportArc
                 usable.append(info)
         texts = [i for i in usable if i.filename.lower().endswith(".txt")]
         named = [i for i in texts if _looks_like_chat_name(i.filename)]
+        locked = [i for i in infos if i.flag_bits & 0x1 and i.filename.lower().endswith(".txt")]
+        if not named and any(_looks_like_chat_name(i.filename) for i in locked):
+            _refuse_encrypted_chat(path, [i for i in locked if _looks_like_chat_name(i.filename)])
         if len(named) == 1:
             chat = named[0]
         else:
             pool = named or texts
-            parsing = [i for i in pool if _parses(archive, i, path, limits)]
+            parsing = [i for i in pool if _parses(archive, i, path, limits, ends)]
             if len(parsing) > 1:  # e.g. a chat export forwarded into this chat
                 own = thread_name("_chat.txt", path.name)
                 parsing = [i for i in parsing if thread_name(i.filename, path.name) == own] or (
@@ -226,22 +198,55 @@ def open_export(path: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> ExportArc
                 )
             if len(parsing) > 1:
                 raise ChatNotFoundError(path, [i.filename for i in parsing], several=True)
+            if not parsing and locked:
+                _refuse_encrypted_chat(path, locked)
             if not parsing:
                 raise ChatNotFoundError(path, [i.filename for i in pool])
             chat = parsing[0]
         media = [i for i in usable if i is not chat]
-        return ExportArchive(path, archive, chat, media, ignored, limits)
+        return ExportArchive(path, archive, chat, media, ignored, limits, ends)
     except BaseException:
         archive.close()
         raise
 
 
+def _refuse_encrypted_chat(path: Path, members: list[zipfile.ZipInfo]) -> None:
+    """The chat is an encrypted member: say so, naming it (never "no chat found")."""
+    names = ", ".join(repr(i.filename) for i in members)
+    raise UnsafeArchiveError(
+        path,
+        f"the chat member is encrypted (a password-protected zip: {names}), so it cannot be "
+        "read; extract it with its password and ingest the .txt, or zip the export again "
+        "without a password",
+        members[0].filename,
+    )
+
+
+def open_checked(
+    archive: zipfile.ZipFile,
+    path: Path,
+    info: zipfile.ZipInfo,
+    limits: ArchiveLimits,
+    ends: dict[int, int],
+) -> CheckedMember:
+    """A :class:`CheckedMember` of ``archive``, read through the archive's own descriptor."""
+    if archive.fp is None:
+        raise UnsafeArchiveError(path, "the archive is closed", info.filename)
+    return CheckedMember(
+        archive.fp.fileno(), path, info, ends[info.header_offset], limits.max_member_bytes
+    )
+
+
 def _parses(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: ArchiveLimits
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    path: Path,
+    limits: ArchiveLimits,
+    ends: dict[int, int],
 ) -> bool:
-    with LimitedReader(archive.open(info), path, info, limits) as reader:
+    with open_checked(archive, path, info, limits, ends) as reader:
         head = reader.read(_SNIFF_BYTES)
-    lines = head.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
+    lines = split_lines(head.decode(bom_encoding(head) or "utf-8", errors="replace"))
     return detect_shape(lines) is not None
 
 
@@ -249,7 +254,6 @@ __all__ = [
     "DEFAULT_LIMITS",
     "ArchiveLimits",
     "ExportArchive",
-    "LimitedReader",
     "open_export",
     "thread_name",
 ]

@@ -149,6 +149,16 @@ _GENERIC_HEADER: Final = re.compile(
 what starts a name (a letter, ``+`` of a phone number, ``~``, a bidi mark)."""
 
 
+_LINE_BREAK: Final = re.compile(r"\r\n?|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """``text`` cut at every line ending: CRLF, LF and a lone CR (old Mac editors, some
+    export tools), mixed in any way -- the endings the splitter reads (never
+    ``str.splitlines``, which also cuts at U+2028, form feeds and other marks typed in text)."""
+    return _LINE_BREAK.split(text)
+
+
 def _escape(literal: str) -> str:
     """Escape a detected literal for both Python ``re`` and RE2 (letters/digits/spaces pass)."""
     return "".join("\\" + ch if not (ch.isalnum() or ch == " ") else ch for ch in literal)

@@ -11,7 +11,8 @@ Two steps, both set-based SQL over Arrow data registered in DuckDB:
 2. **load** (once per chat): compute the UTC timestamp, the deterministic
    ``event_id`` (MD5 of tenant, thread, ordinal, timestamp, author, text),
    join the author pseudonyms (UUIDv5, computed in Python once per distinct
-   author) and insert the rows whose ``event_id`` is not in ``messages`` yet.
+   author: :func:`.identity.author_uuid`) and insert the rows whose
+   ``event_id`` is not in ``messages`` yet.
 
 System lines get a NULL ``author_raw`` and the pseudonym of
 :data:`SYSTEM_AUTHOR_KEY` (``author_uuid`` is NOT NULL in the schema).
@@ -30,6 +31,7 @@ from typing import Final
 import duckdb
 import pyarrow as pa
 
+from egregora_pipeline.ingestion import identity
 from egregora_pipeline.ingestion.rejection_log import RejectionSink
 from egregora_pipeline.ingestion.report import Rejection
 from egregora_pipeline.ingestion.streams import ReadableBytes
@@ -510,9 +512,10 @@ def clean_author(raw: str) -> str:
     return raw.translate(_MARKS_TABLE).strip().translate(_CONTROLS)
 
 
-def author_uuid(namespace: uuid.UUID, author: str) -> str:
-    """The stable pseudonym of an exported author name."""
-    return str(uuid.uuid5(namespace, author))
+def author_uuid(namespace: uuid.UUID | None, author: str) -> str:
+    """The stable pseudonym of an exported author name (:func:`.identity.author_uuid`:
+    upstream Egregora's by default, salted when ``namespace`` is set)."""
+    return identity.author_uuid(author, namespace)
 
 
 _STAGE: Final = "_egregora_stage_messages"
@@ -556,7 +559,7 @@ def load_chat(
     thread_id: str,
     tenant_id: str,
     timezone: str,
-    namespace: uuid.UUID,
+    namespace: uuid.UUID | None,
     run_id: str,
     resolve_attachments: Callable[[list[str]], Mapping[str, str]] | None = None,
     date_order: DateOrder | None = None,
@@ -619,7 +622,7 @@ def _load_chat(
     thread_id: str,
     tenant_id: str,
     timezone: str,
-    namespace: uuid.UUID,
+    namespace: uuid.UUID | None,
     run_id: str,
     resolve_attachments: Callable[[list[str]], Mapping[str, str]] | None,
     date_order: DateOrder | None,
@@ -793,7 +796,9 @@ def _split_rejections(
                 source_path,
                 None,
                 None,
-                "the chat is not valid UTF-8; undecodable bytes were replaced by U+FFFD",
+                "the chat is not valid text in its encoding (UTF-8, or UTF-16/UTF-32 after a "
+                "byte-order mark): undecodable bytes and unpaired surrogates were replaced "
+                "by U+FFFD; save the file again as UTF-8 to keep what they were",
                 None,
             )
         ]
@@ -834,7 +839,7 @@ def _insert(
     shape: HeaderShape,
     order: DateOrder,
     attachments: Mapping[str, str],
-    namespace: uuid.UUID,
+    namespace: uuid.UUID | None,
     tenant_id: str,
     thread_id: str,
     timezone: str,

@@ -27,6 +27,7 @@ from egregora_pipeline.ingestion.whatsapp.formats import (
     detect_shape,
     header_like_pattern,
     header_pattern,
+    split_lines,
 )
 
 DEFAULT_BLOCK_BYTES: Final = 64 * 1024 * 1024
@@ -102,7 +103,7 @@ class SplitResult:
 def sniff_shape(head: bytes, *, path: str) -> HeaderShape:
     """Detect the header shape from the first bytes of a chat (raises if none)."""
     text = head.removeprefix(_BOM)[:_SNIFF_BYTES].decode("utf-8", errors="replace")
-    shape = detect_shape(text.replace("\r\n", "\n").split("\n"))
+    shape = detect_shape(split_lines(text))
     if shape is None:
         raise ChatFormatError(
             path,
@@ -111,6 +112,13 @@ def sniff_shape(head: bytes, *, path: str) -> HeaderShape:
             line_number=1,
         )
     return shape
+
+
+def normalize_line_ends(buf: bytes) -> bytes:
+    """CRLF and lone CR become LF, so a header after any line ending starts a message."""
+    if b"\r" not in buf:
+        return buf
+    return buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 def _to_lines(work: memoryview, nl: np.ndarray) -> pa.LargeStringArray:
@@ -153,6 +161,8 @@ class MessageSplitter:
         self.path = path
         self.result = SplitResult()
         self._carry = b"\n"
+        self._held_cr = False
+        """The block ended in CR: held back, for the next block may start with its LF."""
         self._carry_is_message = False
         self._line_offset = 0
         self._first = True
@@ -171,14 +181,17 @@ class MessageSplitter:
         """Add ``block``; return the messages now known to be complete (or ``None``)."""
         if self._first:
             block = block.removeprefix(_BOM)
-        buf = self._carry + block
-        if b"\r" in buf:
-            buf = buf.replace(b"\r\n", b"\n")
+        if self._held_cr:
+            block = b"\r" + block
+        self._held_cr = not final and block.endswith(b"\r")
+        if self._held_cr:
+            block = block[:-1]
+        buf = normalize_line_ends(self._carry + block)
         # ``work`` is a zero-copy view: slicing the bytes copied the whole block
         # (tens of MB) once more per block.
         if final:
             cut = len(buf)
-            while cut and buf[cut - 1] in b"\n\r":
+            while cut and buf[cut - 1] == 10:
                 cut -= 1
             work, tail = memoryview(buf)[:cut], b""
         else:
