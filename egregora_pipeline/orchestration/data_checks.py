@@ -44,16 +44,20 @@ UNIQUE_ID_CHECK = "id_is_unique"
 UNIQUE_EVENT_ID_CHECK = "event_id_is_unique"
 CHRONOLOGICAL_CHECK = "threads_are_chronological"
 CHECK_SCOPE_TAG = "egregora/check_scope"
-"""Run tag ``full``: judge whole tables even in a run that ingested."""
+"""Run tag; :data:`FULL_SCOPE` judges whole tables even in a run that ingested."""
+FULL_SCOPE = "full"
 
 
 def check_scope(context: dg.AssetCheckExecutionContext) -> Scope:
     """What this run's checks judge: what it ingested, else everything.
 
     One read of this run's own materialization events (not of the warehouse).
+    ``messages`` materialized here means its rows carry this run's id in
+    ``created_by_run``; ``documents`` lists the ids it added or updated (absent
+    when there were too many to list: that table is then judged whole).
     """
     run = context.run
-    if run.tags.get(CHECK_SCOPE_TAG) == "full":
+    if run.tags.get(CHECK_SCOPE_TAG) == FULL_SCOPE:
         return FULL_TABLE
     records = context.instance.get_records_for_run(
         run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
