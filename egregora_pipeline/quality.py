@@ -14,7 +14,7 @@ dialect from :func:`_dialect`, the only place the backends differ here.
 Each check judges a :class:`Scope`: the whole table (:data:`FULL_TABLE`, the
 weekly job and ``egregora-pipeline checks``), or only what one ingest run wrote
 (:func:`run_scope`, every ingest run): its messages (``created_by_run``) and
-the documents it added or updated, each compared with the whole table where the
+the documents its inputs name, each compared with the whole table where the
 rule needs it (a new row duplicating an old one is caught). So the 1,000th small
 export is checked at the cost of the first, with the verdict a full check gives
 on those rows.
@@ -54,7 +54,7 @@ class Scope:
     """Which rows a check judges: all of them, or those one run wrote.
 
     ``run_id`` selects the messages whose ``created_by_run`` it is;
-    ``document_ids`` the documents the run added or updated (``documents`` has no
+    ``document_ids`` the documents the run's inputs name (``documents`` has no
     run column in the upstream schema). ``None`` for either means that table is
     judged whole.
     """

@@ -301,6 +301,7 @@ def _count_documents(entry: InputReport, outcome: Mapping[str, str], ids: Sequen
             entry.document_ids.append(doc_id)
         elif status == "skipped":
             entry.documents_skipped += 1
+            entry.document_ids.append(doc_id)
 
 
 def _ingest_chat(

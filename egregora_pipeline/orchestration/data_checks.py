@@ -7,7 +7,7 @@ order are loaded and flagged, and shown without failing the run.
 
 **Scope.** In a run that ingested (it materialized ``messages`` / ``documents``),
 each check judges what that run wrote: its messages (``created_by_run``) and
-the documents it added or updated (listed in the materialization's
+the documents its inputs name -- added, updated or unchanged (listed in the materialization's
 ``run_document_ids``), against the whole table where the rule needs it. So
 checking costs what the run's input costs, not what the warehouse holds. In any
 other run -- ``full_data_checks_job``, its weekly schedule, a check launched
@@ -53,7 +53,7 @@ def check_scope(context: dg.AssetCheckExecutionContext) -> Scope:
 
     One read of this run's own materialization events (not of the warehouse).
     ``messages`` materialized here means its rows carry this run's id in
-    ``created_by_run``; ``documents`` lists the ids it added or updated (absent
+    ``created_by_run``; ``documents`` lists the ids its inputs name (absent
     when there were too many to list: that table is then judged whole).
     """
     run = context.run

@@ -42,7 +42,7 @@ MESSAGES_ASSET = dg.AssetKey(MESSAGES.name)
 DOCUMENTS_ASSET = dg.AssetKey(DOCUMENTS.name)
 INGEST_OP = "ingest_inputs"
 RUN_DOCUMENT_IDS = "run_document_ids"
-"""Metadata of ``documents``: the ids this run added or updated, which its data
+"""Metadata of ``documents``: the ids this run's inputs name, which its data
 checks judge (absent beyond :data:`MAX_LISTED_DOCUMENT_IDS`: they judge the table)."""
 MAX_LISTED_DOCUMENT_IDS = 10_000
 """More ids than this would bloat the event log; the checks then scan ``documents``."""
