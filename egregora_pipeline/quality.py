@@ -22,7 +22,7 @@ on those rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -163,6 +163,43 @@ def messages_out_of_order(
         ORDER BY thread_id, ordinal
     """
     return _finding(conn, "every thread is chronological in file order", query, params)
+
+
+DOC_TYPE_RULES_CHECK = "doc_type_rules_hold"
+UNIQUE_ID_CHECK = "id_is_unique"
+UNIQUE_EVENT_ID_CHECK = "event_id_is_unique"
+CHRONOLOGICAL_CHECK = "threads_are_chronological"
+
+
+@dataclass(frozen=True)
+class CheckVerdict:
+    """One data check's verdict: the asset check of an ingest run, or a row of
+    ``egregora-pipeline checks``."""
+
+    table: str
+    name: str
+    finding: Finding
+    warning_only: bool
+    """WARN (threads out of time order are loaded and flagged): it does not fail a run."""
+    scope: str
+    """``run`` or ``full table``: what was judged."""
+
+
+def data_checks(
+    conn: Connection, scope: Scope = FULL_TABLE, selected: frozenset[str] | None = None
+) -> Iterator[CheckVerdict]:
+    """Every data check (or the ``selected`` names) over ``scope``, one query each."""
+    plan = (
+        ("documents", DOC_TYPE_RULES_CHECK, False, doc_type_rule_violations),
+        ("documents", UNIQUE_ID_CHECK, False, duplicate_keys),
+        ("messages", UNIQUE_EVENT_ID_CHECK, False, duplicate_keys),
+        ("messages", CHRONOLOGICAL_CHECK, True, messages_out_of_order),
+    )
+    for table, name, warning_only, check in plan:
+        if selected is None or name in selected:
+            yield CheckVerdict(
+                table, name, check(conn, table, scope), warning_only, scope.label(table)
+            )
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ SCHEMA_OF_COMMAND: Final = {
     "db backups": "db_backups",
     "db restore": "db_restore",
     "ingest": "ingest",
+    "checks": "checks",
 }
 """The schema (file stem) of each document's ``command`` field."""
 

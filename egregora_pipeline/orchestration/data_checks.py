@@ -30,19 +30,23 @@ from egregora_pipeline.orchestration.ingestion_assets import (
 from egregora_pipeline.orchestration.resources import Warehouse
 from egregora_pipeline.orchestration.warehouse import WAREHOUSE_POOL, engine_connection
 from egregora_pipeline.quality import (
+    CHRONOLOGICAL_CHECK,
+    DOC_TYPE_RULES_CHECK,
     FULL_TABLE,
+    UNIQUE_EVENT_ID_CHECK,
+    UNIQUE_ID_CHECK,
     Finding,
     Scope,
-    doc_type_rule_violations,
-    duplicate_keys,
-    messages_out_of_order,
+    data_checks,
 )
-from egregora_pipeline.schema import DOCUMENTS, MESSAGES
 
-DOC_TYPE_RULES_CHECK = "doc_type_rules_hold"
-UNIQUE_ID_CHECK = "id_is_unique"
-UNIQUE_EVENT_ID_CHECK = "event_id_is_unique"
-CHRONOLOGICAL_CHECK = "threads_are_chronological"
+__all__ = [
+    "CHRONOLOGICAL_CHECK",
+    "DOC_TYPE_RULES_CHECK",
+    "UNIQUE_EVENT_ID_CHECK",
+    "UNIQUE_ID_CHECK",
+    "build_warehouse_data_checks",
+]
 CHECK_SCOPE_TAG = "egregora/check_scope"
 """Run tag; :data:`FULL_SCOPE` judges whole tables even in a run that ingested."""
 FULL_SCOPE = "full"
@@ -138,50 +142,31 @@ def build_warehouse_data_checks(pool: str | None = WAREHOUSE_POOL) -> dg.AssetCh
         context: dg.AssetCheckExecutionContext, warehouse: dg.ResourceParam[Warehouse]
     ) -> Iterator[dg.AssetCheckResult]:
         """Run the selected data checks over one read-only connection."""
-        selected = {key.name for key in context.selected_asset_check_keys}
+        selected = frozenset(key.name for key in context.selected_asset_check_keys)
         scope = check_scope(context)
-        docs, msgs = scope.label(DOCUMENTS.name), scope.label(MESSAGES.name)
         with engine_connection(warehouse, step="the data checks", read_only=True) as conn:
-            if DOC_TYPE_RULES_CHECK in selected:
-                yield _result(
-                    DOCUMENTS_ASSET,
-                    DOC_TYPE_RULES_CHECK,
-                    doc_type_rule_violations(conn, DOCUMENTS.name, scope),
-                    scope=docs,
-                )
-            if UNIQUE_ID_CHECK in selected:
-                yield _result(
-                    DOCUMENTS_ASSET,
-                    UNIQUE_ID_CHECK,
-                    duplicate_keys(conn, DOCUMENTS.name, scope),
-                    scope=docs,
-                )
-            if UNIQUE_EVENT_ID_CHECK in selected:
-                yield _result(
-                    MESSAGES_ASSET,
-                    UNIQUE_EVENT_ID_CHECK,
-                    duplicate_keys(conn, MESSAGES.name, scope),
-                    scope=msgs,
-                )
-            if CHRONOLOGICAL_CHECK in selected:
-                finding = messages_out_of_order(conn, MESSAGES.name, scope)
-                first = finding.sample[0] if finding.sample else None
+            for verdict in data_checks(conn, scope, selected):
+                first = verdict.finding.sample[0] if verdict.finding.sample else None
                 extra = (
                     {
                         "first_thread": str(first["thread_id"]),
                         "first_msg_id": str(first["msg_id"]),
                         "first_line": str(first["line"] or "unknown"),
                     }
-                    if first
+                    if first and verdict.name == CHRONOLOGICAL_CHECK
                     else None
                 )
                 yield _result(
-                    MESSAGES_ASSET,
-                    CHRONOLOGICAL_CHECK,
-                    finding,
-                    severity=dg.AssetCheckSeverity.WARN,
+                    dg.AssetKey(verdict.table),
+                    verdict.name,
+                    verdict.finding,
+                    severity=(
+                        dg.AssetCheckSeverity.WARN
+                        if verdict.warning_only
+                        else dg.AssetCheckSeverity.ERROR
+                    ),
                     extra=extra,
-                    scope=msgs,
+                    scope=verdict.scope,
                 )
 
     return warehouse_data_checks

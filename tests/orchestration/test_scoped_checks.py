@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.definitions import build_defs
 from egregora_pipeline.orchestration.data_checks import (
     CHRONOLOGICAL_CHECK,
@@ -24,6 +25,7 @@ from egregora_pipeline.orchestration.jobs import FULL_DATA_CHECKS_JOB
 from egregora_pipeline.orchestration.local_run import run_ingest_job
 from egregora_pipeline.orchestration.resources import build_resources
 from egregora_pipeline.settings import Settings
+from tests.cli.json_answers import json_answer
 
 OUT_OF_ORDER = """\
 25/04/2020, 10:00 - Ana: a
@@ -80,3 +82,13 @@ def test_an_ingest_run_is_not_blamed_for_old_rows_which_the_full_job_catches(
     assert full[UNIQUE_ID_CHECK].metadata["sample"].value == [{"key": "old-doc", "copies": "2"}]
     assert {e.metadata["scope"].value for e in full.values()} == {"full table"}
     assert not full[CHRONOLOGICAL_CHECK].passed  # the Trip thread, seen by the full scan too
+
+    done, answer = json_answer("checks", "--database", str(settings.database))
+    assert done.returncode == ExitCode.CHECK_FAILED
+    assert answer["ok"] is False
+    assert answer["scope"] == "full table"
+    by_name = {check["name"]: check for check in answer["checks"]}
+    assert by_name[UNIQUE_ID_CHECK]["sample"] == [{"key": "old-doc", "copies": "2"}]
+    assert by_name[UNIQUE_EVENT_ID_CHECK]["sample"] == [{"key": "old-dup", "copies": "2"}]
+    assert by_name[CHRONOLOGICAL_CHECK]["severity"] == "WARN"
+    assert {check["passed"] for check in answer["checks"]} == {True, False}
