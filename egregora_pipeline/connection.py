@@ -8,6 +8,11 @@ bounded exponential backoff and then fails with :class:`WarehouseLockedError`
 unusable (a directory, a file that is not DuckDB, no permission, a
 ``:memory:`` or remote URL, which DuckDB would happily open somewhere other
 than the one file the warehouse is) is a :class:`WarehouseUnusableError`.
+
+Every DuckDB connection the project opens takes :func:`bounded_config`: a
+``memory_limit`` (DuckDB's default is 80 % of the RAM, so a scan of a big
+warehouse grew the process to GBs) and a ``temp_directory`` to spill to beyond
+it, so memory stays bounded whatever the warehouse holds.
 """
 
 from __future__ import annotations
@@ -16,13 +21,16 @@ import errno
 import os
 import random
 import re
+import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
 
 from egregora_pipeline.errors import (
     DiskFullError,
+    EgregoraError,
     SettingsError,
     WarehouseDamagedError,
     WarehouseLockedError,
@@ -31,6 +39,61 @@ from egregora_pipeline.errors import (
 )
 from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS, duckdb_storage_version
 from egregora_pipeline.warehouse_url import POSTGRES_NOT_A_FILE, is_postgres_url, redact_url
+
+MEMORY_LIMIT_ENV = "EGREGORA_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "1GB"
+"""``memory_limit`` of every DuckDB connection: beyond it DuckDB spills to the
+connection's ``temp_directory``. With Python, Dagster and the parser around it, a
+run then peaks well under 1.5 GB. Any DuckDB size (``512MB``, ``2GB``) in
+``EGREGORA_DUCKDB_MEMORY_LIMIT``. A big chat loads under its own limit
+(``EGREGORA_CHAT_MEMORY_LIMIT``, :mod:`.ingestion.whatsapp.budget`)."""
+_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)$", re.IGNORECASE)
+
+
+class InvalidMemoryLimitError(EgregoraError):
+    """``EGREGORA_DUCKDB_MEMORY_LIMIT`` is not a size DuckDB reads."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(
+            f"{MEMORY_LIMIT_ENV}={value!r} is not usable: expected a DuckDB size such as "
+            f"1GB or 512MB (default {DEFAULT_MEMORY_LIMIT})"
+        )
+
+
+def spill_folder(database: Path | None) -> Path:
+    """Where a connection spills beyond its memory limit.
+
+    Beside a warehouse file (``<file>.tmp``, DuckDB's own default, so backups and
+    the lock stay in one folder); for an in-memory database, a folder of this
+    user in the system's temporary directory. DuckDB creates it only when it
+    spills and removes its files when the connection closes.
+    """
+    if database is not None:
+        return database.with_name(database.name + ".tmp")
+    return Path(tempfile.gettempdir()) / f"egregora-duckdb-spill-{os.getuid()}"
+
+
+def bounded_config(
+    database: Path | None, environ: Mapping[str, str] | None = None
+) -> dict[str, str | bool | int | float | list[str]]:
+    """The ``config`` of every DuckDB connection: a memory limit and a spill folder."""
+    env = os.environ if environ is None else environ
+    limit = env.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
+    if not _SIZE.match(limit):
+        raise InvalidMemoryLimitError(limit)
+    return {"memory_limit": limit, "temp_directory": str(spill_folder(database))}
+
+
+def connect_bounded(
+    database: Path | None = None, *, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect`` under :func:`bounded_config` (``None``: in memory), no lock retry."""
+    return duckdb.connect(
+        ":memory:" if database is None else str(database),
+        read_only=read_only,
+        config=bounded_config(database),
+    )
+
 
 _LOCK_MESSAGE = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE)
 _HOLDER = re.compile(r"Conflicting lock is held in (.*?)(?:\. See also|$)")
@@ -181,7 +244,10 @@ def create_atomically(path: Path) -> None:
     scratch = path.with_name(f".{path.name}.{os.getpid()}.creating")
     scratch.unlink(missing_ok=True)
     try:
-        duckdb.connect(str(scratch), config={"storage_compatibility_version": version}).close()
+        duckdb.connect(
+            str(scratch),
+            config={**bounded_config(scratch), "storage_compatibility_version": version},
+        ).close()
     except duckdb.InvalidInputException as error:
         scratch.unlink(missing_ok=True)
         known = str(error).partition("valid options are: ")[2] or "v1.0.0, v1.4.0, v2.0.0"
@@ -224,11 +290,12 @@ def connect_warehouse(
             raise WarehouseUnusableError(
                 str(target), f"cannot be created ({error.strerror})"
             ) from error
+    config = bounded_config(target)
     deadline = time.monotonic() + lock_timeout
     delay = 0.05
     while True:
         try:
-            conn = duckdb.connect(str(target), read_only=read_only)
+            conn = duckdb.connect(str(target), read_only=read_only, config=config)
             try:
                 _check_complete(conn, target)
             except BaseException:

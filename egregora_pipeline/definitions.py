@@ -18,9 +18,11 @@ from egregora_pipeline.orchestration.data_checks import build_warehouse_data_che
 from egregora_pipeline.orchestration.ingestion_assets import build_ingest_inputs, no_progress
 from egregora_pipeline.orchestration.jobs import (
     daily_ingest_schedule,
+    full_data_checks_job,
     ingest_job,
     ingestion_automation_sensor,
     migrate_job,
+    weekly_full_data_checks_schedule,
 )
 from egregora_pipeline.orchestration.resources import WAREHOUSE_URL_ENV, build_resources
 from egregora_pipeline.orchestration.schema_assets import build_schema_assets
@@ -42,8 +44,8 @@ def build_defs(settings: Settings, database: str | None = None) -> dg.Definition
     return dg.Definitions(
         assets=[migrate_schema, build_ingest_inputs(pool, kind)],
         asset_checks=[egregora_schema_checks, build_warehouse_data_checks(pool)],
-        jobs=[ingest_job, migrate_job],
-        schedules=[daily_ingest_schedule],
+        jobs=[ingest_job, migrate_job, full_data_checks_job],
+        schedules=[daily_ingest_schedule, weekly_full_data_checks_schedule],
         sensors=[inbox_sensor, ingestion_automation_sensor],
         resources={**build_resources(settings, database), "progress": no_progress},
     )

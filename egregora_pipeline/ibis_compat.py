@@ -89,7 +89,11 @@ def connect_duckdb(
     apply_duckdb2_shim()
     if isinstance(database, duckdb.DuckDBPyConnection):
         return ibis.duckdb.from_connection(database)
-    return ibis.duckdb.connect(str(database))
+    from egregora_pipeline.connection import bounded_config
+
+    return ibis.duckdb.connect(
+        str(database), **bounded_config(None if str(database) == ":memory:" else Path(database))
+    )
 
 
 def run_raw_sql(backend: SQLBackend, query: str) -> list[tuple[Any, ...]]:

@@ -10,10 +10,19 @@ Every function takes a DuckDB connection or the PostgreSQL session of
 ``execute(sql)`` with a cursor). The queries are plain SQL both engines read
 alike; the one that is not (JSON access, a lenient cast, an interval) takes its
 dialect from :func:`_dialect`, the only place the backends differ here.
+
+Each check judges a :class:`Scope`: the whole table (:data:`FULL_TABLE`, the
+weekly job and ``egregora-pipeline checks``), or only what one ingest run wrote
+(:func:`run_scope`, every ingest run): its messages (``created_by_run``) and
+the documents its inputs name, each compared with the whole table where the
+rule needs it (a new row duplicating an old one is caught). So the 1,000th small
+export is checked at the cost of the first, with the verdict a full check gives
+on those rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +49,45 @@ class Finding:
         return self.offending_rows == 0
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Which rows a check judges: all of them, or those one run wrote.
+
+    ``run_id`` selects the messages whose ``created_by_run`` it is;
+    ``document_ids`` the documents the run's inputs name (``documents`` has no
+    run column in the upstream schema). ``None`` for either means that table is
+    judged whole.
+    """
+
+    run_id: str | None = None
+    document_ids: tuple[str, ...] | None = None
+
+    def label(self, table: str) -> str:
+        """``run`` or ``full table``: what the checks' metadata says of ``table``."""
+        return "full table" if self._keys(table) is None else "run"
+
+    def _keys(self, table: str) -> tuple[str, list[object]] | None:
+        """A subquery of the keys of ``table`` in scope and its parameters (None: all)."""
+        if table == "messages" and self.run_id is not None:
+            return (
+                f"SELECT {quote_ident('event_id')} FROM {quote_ident(table)} "
+                f"WHERE {quote_ident('created_by_run')} = ?",
+                [self.run_id],
+            )
+        if table == "documents" and self.document_ids is not None:
+            return "SELECT unnest(CAST(? AS VARCHAR[]))", [list(self.document_ids)]
+        return None
+
+
+FULL_TABLE = Scope()
+"""Every row of every table: the weekly full-table checks."""
+
+
+def run_scope(run_id: str, document_ids: Sequence[str] | None) -> Scope:
+    """What ingest run ``run_id`` wrote (``document_ids`` None: judge ``documents`` whole)."""
+    return Scope(run_id=run_id, document_ids=None if document_ids is None else tuple(document_ids))
+
+
 def row_count(conn: Connection, table: str) -> int:
     """Number of rows in a declared table."""
     _declared(table)
@@ -47,20 +95,35 @@ def row_count(conn: Connection, table: str) -> int:
     return int(result[0]) if result else 0
 
 
-def duplicate_keys(conn: Connection, table: str) -> Finding:
-    """Rows whose identity key (``id``, ``event_id``, ...) is not unique."""
+def duplicate_keys(conn: Connection, table: str, scope: Scope = FULL_TABLE) -> Finding:
+    """Rows whose identity key (``id``, ``event_id``, ...) is not unique.
+
+    In a run's scope, the keys the run wrote, counted over the whole table: the
+    probe of the key column streams, only the run's keys are held in memory.
+    """
     key = quote_ident(_declared(table).key)
     source = quote_ident(table)
+    keys = scope._keys(table)
+    where, params = ("", []) if keys is None else (f" WHERE {key} IN ({keys[0]})", keys[1])
     query = (
-        f"SELECT {key} AS key, count(*) AS copies FROM {source} GROUP BY {key} HAVING count(*) > 1"
+        f"SELECT {key} AS key, count(*) AS copies FROM {source}{where} "
+        f"GROUP BY {key} HAVING count(*) > 1"
     )
-    return _finding(conn, f"{_declared(table).key} is unique", query)
+    return _finding(conn, f"{_declared(table).key} is unique", query, params)
 
 
-def doc_type_rule_violations(conn: Connection, table: str = "documents") -> Finding:
+def doc_type_rule_violations(
+    conn: Connection, table: str = "documents", scope: Scope = FULL_TABLE
+) -> Finding:
     """Rows of ``documents`` breaking a per-``doc_type`` rule of docs/schema.md."""
     _declared(table)
-    return _finding(conn, "per-doc_type rules", violations_sql(table))
+    keys = scope._keys(table)
+    if keys is None:
+        return _finding(conn, "per-doc_type rules", violations_sql(table))
+    query = (
+        f"SELECT * FROM ({violations_sql(table)}) AS v WHERE v.{quote_ident('id')} IN ({keys[0]})"
+    )
+    return _finding(conn, "per-doc_type rules", query, keys[1])
 
 
 CLOCK_CHANGE_SECONDS = 3600
@@ -68,16 +131,24 @@ CLOCK_CHANGE_SECONDS = 3600
 fall-back hour) before its thread counts as out of time order."""
 
 
-def messages_out_of_order(conn: Connection, table: str = "messages") -> Finding:
+def messages_out_of_order(
+    conn: Connection, table: str = "messages", scope: Scope = FULL_TABLE
+) -> Finding:
     """Messages that go back in time by more than a clock change in file order.
 
     WhatsApp writes an export in time order, so a step back of hours or days
     means a wrong reading (date order) or a damaged file. File order is
     ``msg_id`` (the ordinal) among the rows one run loaded for a thread; the
     sample lists the thread, the message and, when ingestion flagged it, the
-    line of the chat file (``attrs.line``), first offences first.
+    line of the chat file (``attrs.line``), first offences first. A thread is
+    judged within one run's rows, so a run's scope gives the same verdict on them.
     """
     _declared(table)
+    params: list[object] = []
+    where = "source = 'whatsapp'"
+    if table == "messages" and scope.run_id is not None:
+        where += f" AND {quote_ident('created_by_run')} = ?"
+        params.append(scope.run_id)
     source = quote_ident(table)
     sql = _dialect(conn)
     ordinal = sql.ordinal("msg_id")
@@ -87,11 +158,48 @@ def messages_out_of_order(conn: Connection, table: str = "messages") -> Finding:
                 {sql.json_text("attrs", "line")} AS line,
                 lag(ts) OVER (PARTITION BY thread_id, created_by_run
                               ORDER BY {ordinal}) AS previous_ts
-            FROM {source} WHERE source = 'whatsapp') AS ordered
+            FROM {source} WHERE {where}) AS ordered
         WHERE ts < previous_ts - {sql.seconds(CLOCK_CHANGE_SECONDS)}
         ORDER BY thread_id, ordinal
     """
-    return _finding(conn, "every thread is chronological in file order", query)
+    return _finding(conn, "every thread is chronological in file order", query, params)
+
+
+DOC_TYPE_RULES_CHECK = "doc_type_rules_hold"
+UNIQUE_ID_CHECK = "id_is_unique"
+UNIQUE_EVENT_ID_CHECK = "event_id_is_unique"
+CHRONOLOGICAL_CHECK = "threads_are_chronological"
+
+
+@dataclass(frozen=True)
+class CheckVerdict:
+    """One data check's verdict: the asset check of an ingest run, or a row of
+    ``egregora-pipeline checks``."""
+
+    table: str
+    name: str
+    finding: Finding
+    warning_only: bool
+    """WARN (threads out of time order are loaded and flagged): it does not fail a run."""
+    scope: str
+    """``run`` or ``full table``: what was judged."""
+
+
+def data_checks(
+    conn: Connection, scope: Scope = FULL_TABLE, selected: frozenset[str] | None = None
+) -> Iterator[CheckVerdict]:
+    """Every data check (or the ``selected`` names) over ``scope``, one query each."""
+    plan = (
+        ("documents", DOC_TYPE_RULES_CHECK, False, doc_type_rule_violations),
+        ("documents", UNIQUE_ID_CHECK, False, duplicate_keys),
+        ("messages", UNIQUE_EVENT_ID_CHECK, False, duplicate_keys),
+        ("messages", CHRONOLOGICAL_CHECK, True, messages_out_of_order),
+    )
+    for table, name, warning_only, check in plan:
+        if selected is None or name in selected:
+            yield CheckVerdict(
+                table, name, check(conn, table, scope), warning_only, scope.label(table)
+            )
 
 
 @dataclass(frozen=True)
@@ -123,12 +231,21 @@ def _dialect(conn: Connection) -> _Dialect:
     return _Dialect(postgres=not isinstance(conn, duckdb.DuckDBPyConnection))
 
 
-def _finding(conn: Connection, rule: str, query: str) -> Finding:
-    total = conn.execute(f"SELECT count(*) FROM ({query}) AS findings").fetchone()
-    relation: Any = conn.execute(f"SELECT * FROM ({query}) AS findings LIMIT {SAMPLE_LIMIT}")
+def _finding(
+    conn: Connection, rule: str, query: str, params: Sequence[object] | None = None
+) -> Finding:
+    bound = list(params) if params else None
+    total = _execute(conn, f"SELECT count(*) FROM ({query}) AS findings", bound).fetchone()
+    relation: Any = _execute(
+        conn, f"SELECT * FROM ({query}) AS findings LIMIT {SAMPLE_LIMIT}", bound
+    )
     names = [column[0] for column in relation.description or []]
     sample = [dict(zip(names, row, strict=True)) for row in relation.fetchall()]
     return Finding(rule=rule, offending_rows=int(total[0]) if total else 0, sample=sample)
+
+
+def _execute(conn: Connection, sql: str, params: list[object] | None) -> Any:
+    return conn.execute(sql) if params is None else conn.execute(sql, params)
 
 
 def _declared(table: str) -> DeclaredTable:

@@ -42,7 +42,7 @@ from egregora_pipeline.backup import (
     wal_of,
     write_manifest,
 )
-from egregora_pipeline.connection import check_warehouse_path
+from egregora_pipeline.connection import check_warehouse_path, connect_bounded
 from egregora_pipeline.errors import BackupError, WarehouseInUseError
 
 
@@ -82,7 +82,7 @@ def verify_backup(path: Path) -> BackupInfo:
             )
     check_warehouse_path(path)
     try:
-        conn = duckdb.connect(str(path), read_only=True)
+        conn = connect_bounded(path, read_only=True)
     except duckdb.Error as error:
         first = str(error).splitlines()[0]
         raise BackupError(
@@ -162,7 +162,7 @@ def exclusive_lock(database: Path) -> Iterator[None]:
 def _revision_of_copy(path: Path) -> tuple[str, str | None]:
     """The revision recorded in a copy, or ``unreadable`` and DuckDB's reason."""
     try:
-        conn = duckdb.connect(str(path), read_only=True)
+        conn = connect_bounded(path, read_only=True)
     except duckdb.Error as error:
         return "unreadable", str(error).splitlines()[0]
     try:
@@ -254,7 +254,7 @@ def _prepare(backup: Path, scratch: Path, restored: BackupInfo, database: Path) 
         return
     copy_file(wal_of(backup), wal_of(scratch))
     try:
-        conn = duckdb.connect(str(scratch))
+        conn = connect_bounded(scratch)
         try:
             conn.execute("CHECKPOINT")
         finally:

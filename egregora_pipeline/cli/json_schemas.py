@@ -28,6 +28,7 @@ SCHEMA_OF_COMMAND: Final = {
     "db restore": "db_restore",
     "db storage-upgrade": "db_storage_upgrade",
     "ingest": "ingest",
+    "checks": "checks",
 }
 """The schema (file stem) of each document's ``command`` field."""
 

@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 from typer.exceptions import TyperException
 
+from egregora_pipeline.cli.checks import checks_command
 from egregora_pipeline.cli.console import stderr_console
 from egregora_pipeline.cli.db import db_app
 from egregora_pipeline.cli.exit_codes import INTERRUPTED_MESSAGE, ExitCode
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.command("ingest")(ingest_command)
+app.command("checks")(checks_command)
 
 
 def _is_usage_error(error: Exception) -> bool:

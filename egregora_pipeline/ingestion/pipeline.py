@@ -295,10 +295,13 @@ def _count_documents(entry: InputReport, outcome: Mapping[str, str], ids: Sequen
         status = outcome.get(doc_id)
         if status == "added":
             entry.documents_added += 1
+            entry.document_ids.append(doc_id)
         elif status == "updated":
             entry.documents_updated += 1
+            entry.document_ids.append(doc_id)
         elif status == "skipped":
             entry.documents_skipped += 1
+            entry.document_ids.append(doc_id)
 
 
 def _ingest_chat(

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
 
+from egregora_pipeline.connection import bounded_config
 from egregora_pipeline.errors import WarehouseError, WarehouseLockedError
 from egregora_pipeline.ingestion.errors import (
     IngestionError,
@@ -231,7 +232,9 @@ class PostgresSink:
         self._spool = Path(tempfile.mkdtemp(prefix=owned_prefix(_SPOOL_PREFIX)))
         # a chat past the chat memory limit spills here, as it spills beside a DuckDB file
         try:
-            self._scratch = duckdb.connect(":memory:", config={"temp_directory": str(self._spool)})
+            self._scratch = duckdb.connect(
+                ":memory:", config={**bounded_config(None), "temp_directory": str(self._spool)}
+            )
         except BaseException:
             shutil.rmtree(self._spool, ignore_errors=True)
             raise

@@ -118,6 +118,12 @@ class InputReport:
     chat: dict[str, object] | None = None
     """For a chat: the header shape detected, the date order chosen and why, how many
     header-like lines could not be read, whether it is in time order."""
+    document_ids: list[str] = field(default_factory=list)
+    """The ids of the documents this input names -- added, updated or found unchanged:
+    what the run-scoped data checks of ``documents`` judge, so a stored row of the
+    run's own input that breaks a rule (a hand edit) is still reported by the run
+    that re-reads it. Kept when the input later fails: judging an id that was
+    rolled back finds nothing, missing one would hide a row."""
     unresolved_authors: list[str] = field(default_factory=list)
     """For a post: the ``authors`` names that named no profile (or several), kept as
     written, each with why (``"bruno: names no profile"``); see ``identity.ProfileIndex``."""
@@ -165,6 +171,11 @@ class IngestReport:
     @property
     def rejected(self) -> int:
         return self._sum("rejected")
+
+    @property
+    def document_ids(self) -> list[str]:
+        """Every document id the run's inputs name, once each, in write order."""
+        return list(dict.fromkeys(i for report in self.inputs for i in report.document_ids))
 
     @property
     def unresolved_authors(self) -> dict[str, list[str]]:

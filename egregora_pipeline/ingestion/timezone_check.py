@@ -25,7 +25,9 @@ _EXPECTED = "an IANA time zone such as Europe/Lisbon"
 @cache
 def _duckdb_refusal(name: str) -> str | None:
     """DuckDB's first line of refusal for ``name``, or ``None`` when it reads times in it."""
-    with duckdb.connect(":memory:") as conn:
+    from egregora_pipeline.connection import connect_bounded  # settings imports this module
+
+    with connect_bounded() as conn:
         try:
             conn.execute("SELECT TIMESTAMP '2000-01-01 00:00' AT TIME ZONE ?", [name]).fetchall()
         except duckdb.Error as error:

@@ -119,7 +119,9 @@ def shadow_of(real: duckdb.DuckDBPyConnection | None) -> duckdb.DuckDBPyConnecti
     Dry runs execute their exact SQL here, so the printed plan is what a real
     upgrade would run, and the file is never opened for writing.
     """
-    shadow = duckdb.connect(":memory:")
+    from egregora_pipeline.connection import connect_bounded
+
+    shadow = connect_bounded()
     if real is None:
         return shadow
     for statement in catalog.schema_ddl(real):

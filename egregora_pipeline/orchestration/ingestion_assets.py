@@ -41,6 +41,11 @@ from egregora_pipeline.schema import DOCUMENTS, MESSAGES, DeclaredTable
 MESSAGES_ASSET = dg.AssetKey(MESSAGES.name)
 DOCUMENTS_ASSET = dg.AssetKey(DOCUMENTS.name)
 INGEST_OP = "ingest_inputs"
+RUN_DOCUMENT_IDS = "run_document_ids"
+"""Metadata of ``documents``: the ids this run's inputs name, which its data
+checks judge (absent beyond :data:`MAX_LISTED_DOCUMENT_IDS`: they judge the table)."""
+MAX_LISTED_DOCUMENT_IDS = 10_000
+"""More ids than this would bloat the event log; the checks then scan ``documents``."""
 
 ProgressSink = Callable[[ProgressEvent], None]
 
@@ -215,6 +220,12 @@ def _materializations(
             "skipped": report.documents_skipped,
         },
     }
+    touched = report.document_ids
+    listed = (
+        {RUN_DOCUMENT_IDS: dg.MetadataValue.json(touched)}
+        if len(touched) <= MAX_LISTED_DOCUMENT_IDS
+        else {}
+    )
     for table, table_count in table_counts.items():
         if table.name not in targets:
             continue
@@ -228,6 +239,7 @@ def _materializations(
             asset_key=dg.AssetKey(table.name),
             metadata={
                 **shared,
+                **(listed if table is DOCUMENTS else {}),
                 **extra,
                 **counts_metadata(table_count),
                 "dagster/row_count": dg.MetadataValue.int(counts[table.name]),
