@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 
 import duckdb
 
+from egregora_pipeline.connection import connect_bounded
 from egregora_pipeline.errors import BackupError, SettingsError, WarehouseNotFoundError
 from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.sql import quote_ident, quote_literal
@@ -295,7 +296,7 @@ def _copy_in_format(source: Path, scratch: Path, version: str) -> tuple[int, int
     Returns the number of tables and rows copied, once both files list the same
     objects and row counts; raises :class:`BackupError` otherwise.
     """
-    conn = duckdb.connect(":memory:")
+    conn = connect_bounded(None)  # the copy spills past the memory limit, never grows unbounded
     try:
         # ATTACH takes no parameters: the paths and the version are quoted literals
         conn.execute(f"ATTACH {quote_literal(str(source))} AS egregora_old (READ_ONLY)")
