@@ -48,7 +48,7 @@ from egregora_pipeline.settings import DEFAULT_BACKUP_KEEP, DEFAULT_LOCK_TIMEOUT
 from egregora_pipeline.sql import quote_ident
 from egregora_pipeline.warehouse_url import redact_url
 
-BackupKind = Literal["manual", "automatic", "pre-restore"]
+BackupKind = Literal["manual", "automatic", "pre-restore", "pre-storage-upgrade"]
 
 BACKUP_FOLDER: Final = "backups"
 MANIFEST_SUFFIX: Final = ".json"
@@ -176,6 +176,7 @@ _INSTEAD: Final[dict[BackupKind, str]] = {
         "if you have another copy"
     ),
     "pre-restore": "",
+    "pre-storage-upgrade": "",
 }
 """What else each kind of copy can do when it does not fit (only ``db backup`` has --to)."""
 
@@ -370,7 +371,9 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-_NAME: Final = re.compile(r"-(\d{8}T\d{6}\.\d{6}Z)-(.+?)(?:-(automatic|pre-restore))?\.duckdb$")
+_NAME: Final = re.compile(
+    r"-(\d{8}T\d{6}\.\d{6}Z)-(.+?)(?:-(automatic|pre-restore|pre-storage-upgrade))?\.duckdb$"
+)
 
 
 def _named_after(path: Path, database: Path) -> bool:
@@ -390,7 +393,7 @@ def read_backup(path: Path) -> BackupInfo:
     match = _NAME.search(path.name)
     named = match.group(3) if match and match.group(3) else "manual"
     kind: BackupKind = "manual"
-    for known in ("automatic", "pre-restore"):
+    for known in ("automatic", "pre-restore", "pre-storage-upgrade"):
         if data.get("kind", named) == known:
             kind = known
     return backup_info(path, data, match, kind=kind, default_backend="duckdb")

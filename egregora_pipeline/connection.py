@@ -31,12 +31,13 @@ import duckdb
 from egregora_pipeline.errors import (
     DiskFullError,
     EgregoraError,
+    SettingsError,
     WarehouseDamagedError,
     WarehouseLockedError,
     WarehouseNotFoundError,
     WarehouseUnusableError,
 )
-from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
+from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS, duckdb_storage_version
 from egregora_pipeline.warehouse_url import POSTGRES_NOT_A_FILE, is_postgres_url, redact_url
 
 MEMORY_LIMIT_ENV = "EGREGORA_DUCKDB_MEMORY_LIMIT"
@@ -229,13 +230,30 @@ def create_atomically(path: Path) -> None:
     still writing its header ("not a valid DuckDB database file": not a lock
     conflict, so not retried). Here the file is built under a private name and
     hard-linked into place, which either fully succeeds or finds the file there.
+
+    The file is created in the storage format ``EGREGORA_DUCKDB_STORAGE_VERSION``
+    names (default v1.0.0, what DuckDB 1.4.4 -- Egregora's pin -- writes and reads;
+    DuckDB 2.0's own default, v2.0.0+, is one 1.4.4 refuses). DuckDB keeps a file's
+    format for its lifetime, so this one choice covers every later write, and every
+    backup and restore (byte copies) of it: docs/storage-format.md.
     """
     if path.exists():
         return
+    version = duckdb_storage_version()
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_name(f".{path.name}.{os.getpid()}.creating")
     scratch.unlink(missing_ok=True)
-    connect_bounded(scratch).close()
+    try:
+        duckdb.connect(
+            str(scratch),
+            config={**bounded_config(path), "storage_compatibility_version": version},
+        ).close()
+    except duckdb.InvalidInputException as error:
+        scratch.unlink(missing_ok=True)
+        known = str(error).partition("valid options are: ")[2] or "v1.0.0, v1.4.0, v2.0.0"
+        raise SettingsError(
+            "EGREGORA_DUCKDB_STORAGE_VERSION", version, f"a storage version DuckDB knows: {known}"
+        ) from None
     try:
         os.link(scratch, path)
     except FileExistsError:

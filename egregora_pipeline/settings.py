@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -25,6 +26,11 @@ DEFAULT_TENANT: Final = "default"
 DEFAULT_LOCK_TIMEOUT_SECONDS: Final = 120.0
 DEFAULT_BACKUP_KEEP: Final = 5
 """Automatic (pre-migration) backups kept per warehouse (``EGREGORA_BACKUP_KEEP``)."""
+DEFAULT_DUCKDB_STORAGE_VERSION: Final = "v1.0.0"
+"""DuckDB storage format of the files this project creates (``EGREGORA_DUCKDB_STORAGE_VERSION``):
+the one DuckDB 1.4.4, Egregora's pin, writes itself, so Egregora can open them
+(docs/storage-format.md)."""
+_STORAGE_VERSION: Final = re.compile(r"v\d+\.\d+\.\d+|latest")
 _SWITCH: Final = {
     "on": True,
     "true": True,
@@ -70,6 +76,30 @@ def _switch(raw: str) -> bool:
         raise ValueError(raw) from None
 
 
+def _storage_version(raw: str) -> str:
+    value = raw.strip()
+    if not _STORAGE_VERSION.fullmatch(value):
+        raise ValueError(raw)
+    return value
+
+
+def duckdb_storage_version(environ: Mapping[str, str] | None = None) -> str:
+    """``EGREGORA_DUCKDB_STORAGE_VERSION``: the storage format new DuckDB files are written in.
+
+    Read on its own (not only through :meth:`Settings.from_env`) because the one
+    place that creates a warehouse file, :func:`.connection.create_atomically`,
+    is below every entry point that holds a :class:`Settings`.
+    """
+    env = os.environ if environ is None else environ
+    return _parse(
+        env,
+        "EGREGORA_DUCKDB_STORAGE_VERSION",
+        DEFAULT_DUCKDB_STORAGE_VERSION,
+        _storage_version,
+        "a DuckDB version such as v1.0.0, v1.4.0 or v2.0.0, or latest",
+    )
+
+
 def _optional_uuid(raw: str) -> uuid.UUID | None:
     return uuid.UUID(raw) if raw else None
 
@@ -97,6 +127,9 @@ class Settings:
     backup_enabled: bool = True
     """Back up before a migration drops or rewrites data (``EGREGORA_BACKUP``)."""
     backup_keep: int = DEFAULT_BACKUP_KEEP
+    duckdb_storage_version: str = DEFAULT_DUCKDB_STORAGE_VERSION
+    """Storage format of new DuckDB files (``EGREGORA_DUCKDB_STORAGE_VERSION``); PostgreSQL
+    ignores it, and an existing file keeps the format it has."""
 
     @property
     def media_store(self) -> Path:
@@ -147,6 +180,7 @@ class Settings:
                 _count,
                 "a whole number, 1 or more",
             ),
+            duckdb_storage_version=duckdb_storage_version(env),
         )
         chosen = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **chosen) if chosen else settings  # type: ignore[arg-type]

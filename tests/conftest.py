@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from egregora_pipeline.migrations.script import BUNDLED_VERSIONS_DIR
+from egregora_pipeline.migrations.script import BUNDLED_VERSIONS_DIR, ScriptDirectory
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_REVISIONS = ScriptDirectory.load().ids
+"""The bundled chain, oldest first: what ``db upgrade`` applies to a new warehouse."""
+BUNDLED_HEAD = BUNDLED_REVISIONS[-1]
 
 
 CLI = Path(sys.executable).with_name("egregora-pipeline")

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         MigrationPlan,
         UpgradeResult,
     )
+    from egregora_pipeline.storage_format import StorageFormat
     from egregora_pipeline.warehouse_url import PostgresTarget
 
 db_app = typer.Typer(
@@ -297,10 +298,13 @@ def current_command(
     from egregora_pipeline.migrations import current
 
     revision = current(_config(database, versions_dir))
+    storage = _storage_format(database)
     if as_json:
-        emit(docs.current_document(database, revision))
+        emit(docs.current_document(database, revision, storage))
         return
     _out().print(revision or "base", markup=False)
+    if storage is not None:  # stderr: `rev=$(egregora-pipeline db current)` stays the id
+        stderr_console().print(f"storage format: {storage.describe()}", markup=False)
 
 
 @db_app.command("history")
@@ -337,6 +341,15 @@ def history_command(
             out.print(f"{e.revision_id}: {e.note}", markup=False)
     for problem in problems:
         out.print(f"[yellow]history problem:[/yellow] {problem}")
+
+
+def _storage_format(database: Path) -> StorageFormat | None:
+    """A DuckDB file's storage format (docs/storage-format.md); None for PostgreSQL."""
+    if is_postgres_url(database):
+        return None
+    from egregora_pipeline.storage_format import read_storage_format
+
+    return read_storage_format(database)
 
 
 def _print_check(report: CheckReport) -> None:
@@ -387,10 +400,13 @@ def check_command(
         from egregora_pipeline.cli.junit import check_report_suite, write_junit
 
         write_junit(junit, [check_report_suite(report)])
+    storage = _storage_format(database)
     if as_json:
-        emit(docs.check_document(database, report))
+        emit(docs.check_document(database, report, storage))
     else:
         _print_check(report)
+        if storage is not None:
+            _out().print(f"storage format: {storage.describe()}", markup=False)
     if not report.ok:
         # SystemExit, not typer.Exit: click returns typer.Exit's code in non-standalone mode
         raise SystemExit(int(ExitCode.CHECK_FAILED))
@@ -644,3 +660,6 @@ def restore_command_(
         f"(revision {result.restored.revision})",
         highlight=False,
     )
+
+
+from egregora_pipeline.cli import db_storage as _db_storage  # noqa: E402,F401 (registers)

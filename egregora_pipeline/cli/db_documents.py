@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from egregora_pipeline.backup import BackupInfo
     from egregora_pipeline.migrations import CheckReport, MigrationPlan, UpgradeResult
     from egregora_pipeline.migrations.results import HistoryEntry, TableDrift
+    from egregora_pipeline.storage_format import StorageFormat, StorageUpgradeResult
 
 
 def backup_fields(info: BackupInfo) -> dict[str, Any]:
@@ -37,10 +38,16 @@ def backup_fields(info: BackupInfo) -> dict[str, Any]:
     }
 
 
-def current_document(database: str | Path, revision: str | None) -> dict[str, Any]:
-    """``db current``: the applied revision, null at base."""
+def current_document(
+    database: str | Path, revision: str | None, storage: StorageFormat | None = None
+) -> dict[str, Any]:
+    """``db current``: the applied revision, null at base; the file's storage format."""
     return document(
-        "db current", warehouse=warehouse_label(database), revision=revision, at_base=not revision
+        "db current",
+        warehouse=warehouse_label(database),
+        revision=revision,
+        at_base=not revision,
+        storage_format=storage.document() if storage is not None else None,
     )
 
 
@@ -94,7 +101,9 @@ def _table_fields(drift: TableDrift) -> dict[str, Any]:
     }
 
 
-def check_document(database: str | Path, report: CheckReport) -> dict[str, Any]:
+def check_document(
+    database: str | Path, report: CheckReport, storage: StorageFormat | None = None
+) -> dict[str, Any]:
     """``db check``: the verdict, and for a failure each table and column that differs."""
     return document(
         "db check",
@@ -107,6 +116,7 @@ def check_document(database: str | Path, report: CheckReport) -> dict[str, Any]:
         history_problems=list(report.history_problems),
         tables=[_table_fields(drift) for drift in report.tables.values()],
         problems=report.problems(),
+        storage_format=storage.document() if storage is not None else None,
     )
 
 
@@ -215,4 +225,22 @@ def restore_document(
         restored=backup_fields(restored),
         previous=backup_fields(previous) if previous is not None else None,
         kept_database=kept_database,
+    )
+
+
+def storage_upgrade_document(
+    result: StorageUpgradeResult, restore_with: str | None
+) -> dict[str, Any]:
+    """``db storage-upgrade``: the formats before and after, and the backup taken first."""
+    return document(
+        "db storage-upgrade",
+        warehouse=warehouse_label(result.database),
+        requested=result.requested,
+        changed=result.changed,
+        before=result.before.document(),
+        after=result.after.document(),
+        tables=result.tables,
+        rows=result.rows,
+        backup=backup_fields(result.backup) if result.backup is not None else None,
+        restore_command=restore_with,
     )

@@ -26,6 +26,7 @@ SCHEMA_OF_COMMAND: Final = {
     "db backup": "db_backup",
     "db backups": "db_backups",
     "db restore": "db_restore",
+    "db storage-upgrade": "db_storage_upgrade",
     "ingest": "ingest",
     "checks": "checks",
 }

@@ -23,7 +23,7 @@ import yaml
 
 from egregora_pipeline.cli.exit_codes import ExitCode
 from tests.cli.json_answers import junit_cases, validate
-from tests.conftest import REPO_ROOT
+from tests.conftest import BUNDLED_HEAD, REPO_ROOT
 
 SCRIPT = REPO_ROOT / "docs" / "ci-example.sh"
 STEPS = ["install", "schema", "defs", "ingest"]
@@ -68,7 +68,7 @@ def test_the_script_passes_on_a_fresh_warehouse_and_leaves_its_reports(tmp_path:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "schema gate passed" in done.stdout
     assert "All definitions loaded successfully." in done.stdout + done.stderr
-    assert json.loads((reports / "db-upgrade.json").read_text())["to_revision"] == "0001"
+    assert json.loads((reports / "db-upgrade.json").read_text())["to_revision"] == BUNDLED_HEAD
     for name in ("db-upgrade.json", "db-check.json", "ingest.json"):
         validate(json.loads((reports / name).read_text()))
     run = json.loads((reports / "ingest.json").read_text())

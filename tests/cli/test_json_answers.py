@@ -14,7 +14,7 @@ from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.json_schemas import SCHEMA_OF_COMMAND, load_schema
 from egregora_pipeline.cli.main import app
 from tests.cli.json_answers import json_answer, junit_cases
-from tests.conftest import REPO_ROOT
+from tests.conftest import BUNDLED_HEAD, BUNDLED_REVISIONS, REPO_ROOT
 
 EXAMPLES = REPO_ROOT / "examples"
 
@@ -77,12 +77,12 @@ def test_the_db_commands_answer_with_valid_documents(
     assert done.returncode == ExitCode.OK
     assert upgraded["changed"]
     assert upgraded["from_revision"] is None
-    assert [r["revision"] for r in upgraded["revisions"]] == ["0001"]
+    assert [r["revision"] for r in upgraded["revisions"]] == BUNDLED_REVISIONS
     _, current = json_answer("db", "current", *db)
-    assert current["revision"] == "0001"
+    assert current["revision"] == BUNDLED_HEAD
     assert current["warehouse"] == str(warehouse_path)
     _, history = json_answer("db", "history", *db)
-    assert history["current"] == history["head"] == "0001"
+    assert history["current"] == history["head"] == BUNDLED_HEAD
     assert history["revisions"][0]["applied"]
     assert history["revisions"][0]["applied_by"]
     done, checked = json_answer("db", "check", *db)
@@ -94,7 +94,7 @@ def test_the_db_commands_answer_with_valid_documents(
     assert done.returncode == ExitCode.OK
     backup = backed["backup"]
     assert Path(backup["path"]).is_file()
-    assert backup["revision"] == "0001"
+    assert backup["revision"] == BUNDLED_HEAD
     assert backed["restore_command"].startswith(f"egregora-pipeline db restore {backup['path']}")
     _, listed = json_answer("db", "backups", *db)
     assert listed["backups"][0]["path"] == backup["path"], "newest first"
@@ -107,7 +107,7 @@ def test_the_db_commands_answer_with_valid_documents(
     _, stamped = json_answer("db", "stamp", "base", *db)
     assert stamped["to_revision"] is None
     _, stamped = json_answer("db", "stamp", "head", *db)
-    assert stamped["to_revision"] == "0001"
+    assert stamped["to_revision"] == BUNDLED_HEAD
     _, planned_down = json_answer("db", "downgrade", "base", "--sql", *db)
     assert planned_down["command"] == "db downgrade --sql"
     assert planned_down["to_revision"] is None

@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 from egregora_pipeline.cli.exit_codes import ExitCode
-from tests.conftest import CLI, REPO_ROOT, run_cli
+from tests.conftest import BUNDLED_HEAD, CLI, REPO_ROOT, run_cli
 
 NARROW = {"COLUMNS": "80", "LINES": "40"}
 
@@ -48,7 +48,7 @@ def test_backups_history_and_check_keep_every_value_whole_in_a_pipe(tmp_path: Pa
 
     assert listed.returncode == ExitCode.OK, listed.stderr
     row = _line_with(listed.stdout, path)
-    assert "0001" in row, "one backup, one line: its revision beside its path"
+    assert BUNDLED_HEAD in row, "one backup, one line: its revision beside its path"
     _line_with(history.stdout, "initial schema: documents, messages, ingest_rejections")
     _line_with(checked.stdout, str(warehouse))
 

@@ -15,6 +15,7 @@ import pytest
 
 from egregora_pipeline.cli.exit_codes import ExitCode
 from tests.cli.json_answers import json_answer, junit_cases
+from tests.conftest import BUNDLED_HEAD
 from tests.postgres.server import PostgresServer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -38,11 +39,11 @@ def test_db_commands_answer_json_on_postgresql(
 
     done, upgraded = json_answer("db", "upgrade", *db)
     assert done.returncode == ExitCode.OK, done.stderr
-    assert upgraded["to_revision"] == "0001"
+    assert upgraded["to_revision"] == BUNDLED_HEAD
     assert upgraded["warehouse"].startswith("postgresql://")
     _no_password(done.stdout + done.stderr, postgres_server, url)
     done, current = json_answer("db", "current", *db)
-    assert current["revision"] == "0001"
+    assert current["revision"] == BUNDLED_HEAD
     _no_password(done.stdout, postgres_server, url)
 
     with psycopg.connect(url) as conn:
