@@ -246,7 +246,7 @@ def create_atomically(path: Path) -> None:
     try:
         duckdb.connect(
             str(scratch),
-            config={**bounded_config(scratch), "storage_compatibility_version": version},
+            config={**bounded_config(path), "storage_compatibility_version": version},
         ).close()
     except duckdb.InvalidInputException as error:
         scratch.unlink(missing_ok=True)

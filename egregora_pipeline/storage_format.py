@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Final
 
 import duckdb
 
-from egregora_pipeline.connection import connect_bounded
+from egregora_pipeline.connection import bounded_config, connect_bounded
 from egregora_pipeline.errors import BackupError, SettingsError, WarehouseNotFoundError
 from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.sql import quote_ident, quote_literal
@@ -120,7 +120,7 @@ class StorageUpgradeResult:
 
 def _format_of(version: str) -> StorageFormat:
     """The format DuckDB writes for ``version`` (asked of DuckDB: a throw-away in-memory probe)."""
-    probe = duckdb.connect(":memory:")
+    probe = connect_bounded()
     try:
         probe.execute("SET storage_compatibility_version = ?", [version])
     except duckdb.Error as error:
@@ -137,7 +137,9 @@ def _probe_number(version: str) -> int:
 
     with tempfile.TemporaryDirectory(prefix="egregora-storage-") as folder:
         probe = Path(folder) / "probe.duckdb"
-        duckdb.connect(str(probe), config={"storage_compatibility_version": version}).close()
+        duckdb.connect(
+            str(probe), config={**bounded_config(probe), "storage_compatibility_version": version}
+        ).close()
         found = read_storage_format(probe)
     assert found is not None  # DuckDB just wrote it
     return found.version_number
@@ -296,7 +298,8 @@ def _copy_in_format(source: Path, scratch: Path, version: str) -> tuple[int, int
     Returns the number of tables and rows copied, once both files list the same
     objects and row counts; raises :class:`BackupError` otherwise.
     """
-    conn = connect_bounded(None)  # the copy spills past the memory limit, never grows unbounded
+    # bounded like every connection; it spills beside the warehouse, not in /tmp
+    conn = duckdb.connect(":memory:", config=bounded_config(source))
     try:
         # ATTACH takes no parameters: the paths and the version are quoted literals
         conn.execute(f"ATTACH {quote_literal(str(source))} AS egregora_old (READ_ONLY)")
