@@ -23,16 +23,19 @@ from tests.crash.test_ingest_kill import _write_chat
 CLI = Path(sys.executable).with_name("egregora-pipeline")
 
 
-def _ingest(project: Path, inputs: Path) -> subprocess.Popen[bytes]:
+def _ingest(project: Path, inputs: Path, log: Path) -> subprocess.Popen[bytes]:
+    """``ingest`` in ``project`` (its own instance); stdout and stderr kept in ``log``,
+    so a run that ends on its own before the kill says why."""
     env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME",)}
     env.pop("EGREGORA_EPHEMERAL_INSTANCE", None)
-    return subprocess.Popen(
-        [str(CLI), "ingest", str(inputs), "--database", "w.duckdb"],
-        cwd=project,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [str(CLI), "ingest", str(inputs), "--database", "w.duckdb"],
+            cwd=project,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def test_the_run_after_a_killed_one_completes_and_the_killed_one_is_marked_failed(
@@ -46,21 +49,21 @@ def test_the_run_after_a_killed_one_completes_and_the_killed_one_is_marked_faile
     _write_chat(inputs / "WhatsApp Chat with Group One.zip", 1, 60_000)
     wal = project / "w.duckdb.wal"
 
-    killed = _ingest(project, inputs)
+    killed = _ingest(project, inputs, tmp_path / "killed.log")
     deadline = time.monotonic() + 120
     while not wal.exists() and killed.poll() is None:  # mid-step: the slot is held
         assert time.monotonic() < deadline, "the run never started writing"
         time.sleep(0.005)
     killed.send_signal(signal.SIGKILL)
-    assert killed.wait(timeout=60) == -signal.SIGKILL
+    assert killed.wait(timeout=60) == -signal.SIGKILL, (tmp_path / "killed.log").read_text()
 
-    after = _ingest(project, inputs)
+    after = _ingest(project, inputs, tmp_path / "after.log")
     try:
         code = after.wait(timeout=240)  # it used to wait for the slot forever
     finally:
         if after.poll() is None:
             after.kill()
-    assert code == 0
+    assert code == 0, (tmp_path / "after.log").read_text()
 
     choice = choose_instance(cwd=project, environ={})
     assert choice.kind == "project"
