@@ -24,7 +24,7 @@ from typing import Any, Final
 from egregora_pipeline.ingestion.errors import IngestionError
 from egregora_pipeline.ingestion.ids import media_document_id
 from egregora_pipeline.ingestion.limits import MAX_MEDIA_BYTES, over_limit
-from egregora_pipeline.ingestion.report import storable_name
+from egregora_pipeline.ingestion.report import canonical_name
 from egregora_pipeline.ingestion.stable_read import check_unchanged, snapshot
 from egregora_pipeline.ingestion.streams import ReadableBytes, open_regular
 from egregora_pipeline.ingestion.whatsapp.content import MEDIA_TYPE_BY_EXTENSION, media_type_for
@@ -184,7 +184,7 @@ def media_record(
     stored: StoredMedia, filename: str, *, origin: str, now: datetime | None = None
 ) -> tuple[dict[str, Any], str | None]:
     """The ``documents`` row of a stored file, and a problem note (undecodable image) if any."""
-    filename = storable_name(filename)
+    filename = canonical_name(filename)  # NFC: one name for a macOS and a Linux copy
     media_type = media_type_for(filename)
     phash, problem = perceptual_hash(stored.path) if media_type == "image" else (None, None)
     note = (
@@ -203,7 +203,7 @@ def media_record(
         "phash": phash,
         "doc_type": "media",
         "extensions": json.dumps(
-            {"store_key": stored.key, "size": stored.size, "origin": storable_name(origin)},
+            {"store_key": stored.key, "size": stored.size, "origin": canonical_name(origin)},
             ensure_ascii=False,
         ),
     }
