@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import mimetypes
 import os
 import re
@@ -155,22 +156,41 @@ def mime_type_for(filename: str) -> str:
     return guessed or "application/octet-stream"
 
 
-def perceptual_hash(path: Path) -> tuple[str | None, str | None]:
+LOG: Final = logging.getLogger(__name__)
+"""Where library warnings raised while an image is read go (Pillow's "Corrupt EXIF
+data", "Tag data larger than file"): the run's log, never the CLI summary."""
+
+
+def perceptual_hash(path: Path, name: str | None = None) -> tuple[str | None, str | None]:
     """pHash of an image (hex) and, when there is none, why.
 
     Pillow's decompression-bomb guard is made strict: an image declaring more
     pixels than ``Image.MAX_IMAGE_PIXELS`` (a small PNG can claim gigapixels)
     is refused before it is decoded, instead of only warning up to twice the
     limit. ``imagehash`` is imported lazily: chat-only runs never pay for scipy.
+    Any other warning Pillow raises (damaged EXIF metadata, which does not
+    change the pixels hashed) is logged at WARNING on :data:`LOG` naming the
+    file (``name``), instead of being printed by Python's warning machinery
+    into the command's output.
     """
     import imagehash
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as raised:
+            warnings.simplefilter("always")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                return str(imagehash.phash(image)), None
+            try:
+                with Image.open(path) as image:
+                    return str(imagehash.phash(image)), None
+            finally:
+                for warning in raised:
+                    LOG.warning(
+                        "%s: %s (%s, while reading the image)",
+                        canonical_name(name or path.name),
+                        warning.message,
+                        warning.category.__name__,
+                    )
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return None, (
             f"is a decompression bomb (it declares more than {Image.MAX_IMAGE_PIXELS:,} "
@@ -186,7 +206,9 @@ def media_record(
     """The ``documents`` row of a stored file, and a problem note (undecodable image) if any."""
     filename = canonical_name(filename)  # NFC: one name for a macOS and a Linux copy
     media_type = media_type_for(filename)
-    phash, problem = perceptual_hash(stored.path) if media_type == "image" else (None, None)
+    phash, problem = (None, None)
+    if media_type == "image":
+        phash, problem = perceptual_hash(stored.path, filename)
     note = (
         f"image {filename!r} {problem}; stored without a perceptual hash"
         if problem is not None
