@@ -15,6 +15,7 @@ each becomes a rejection, and the walk goes on with the rest.
 from __future__ import annotations
 
 import os
+import unicodedata
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -161,15 +162,79 @@ def _resolved(path: Path) -> Path | None:
         return None
 
 
+_READABLE: Final = frozenset({"whatsapp", "markdown", "media"})
+_COMPARE_BLOCK: Final = 1024 * 1024
+
+
+def _same_bytes(first: Path, second: Path) -> bool:
+    """Whether two regular files hold the same bytes (False if either cannot be read)."""
+    try:
+        with open_regular(first) as a, open_regular(second) as b:
+            if os.fstat(a.fileno()).st_size != os.fstat(b.fileno()).st_size:
+                return False
+            while True:
+                block = a.read(_COMPARE_BLOCK)
+                if block != b.read(_COMPARE_BLOCK):
+                    return False
+                if not block:
+                    return True
+    except OSError:
+        return False
+
+
+def _spelling(path: Path) -> str:
+    name = os.fsdecode(path)
+    if unicodedata.is_normalized("NFC", name):
+        return "composed (NFC)"
+    if unicodedata.is_normalized("NFD", name):
+        return "decomposed (NFD, as macOS writes names)"
+    return "partly decomposed"
+
+
+class _SpellingTwins:
+    """Files whose paths differ only in Unicode normalization (NFC vs NFD).
+
+    macOS stores names decomposed, so an export copied from a Mac beside the
+    same export saved on Linux is two files that print alike. Their names give
+    one thread, slug and id (``report.canonical_name``); when their bytes are
+    the same too, the second is the same source and is left alone, saying so.
+    Twins whose bytes differ are both read (a later export of the same chat
+    adds its new messages; a second post with the slug is refused by name).
+    """
+
+    def __init__(self) -> None:
+        self._first: dict[str, Path] = {}
+
+    def twin_of(self, item: DiscoveredInput, resolved: Path) -> DiscoveredInput | None:
+        """``item`` as a skipped twin of a file found earlier, or None to read it."""
+        if item.kind not in _READABLE:
+            return None
+        key = unicodedata.normalize("NFC", os.fsdecode(resolved))
+        first = self._first.setdefault(key, item.path)
+        if first is item.path or not _same_bytes(first, item.path):
+            return None
+        return DiscoveredInput(
+            item.path,
+            "unsupported",
+            item.root,
+            False,
+            f"the same source as {storable_name(first)}: this name is spelled "
+            f"{_spelling(item.path)}, that one {_spelling(first)}, and the bytes are "
+            "identical; ingested once",
+        )
+
+
 def discover_inputs(paths: Sequence[Path]) -> list[DiscoveredInput]:
     """Every input under ``paths``, each file once, in a stable order.
 
     A path naming a file already found (the same file twice, or a file inside
-    a folder also given) is listed once more as ``unsupported`` (a quiet skip)
-    saying so, never dropped without a word.
+    a folder also given), or a copy of one under a name spelled in another
+    Unicode normalization (:class:`_SpellingTwins`), is listed once more as
+    ``unsupported`` (a quiet skip) saying so, never dropped without a word.
     """
     found: list[DiscoveredInput] = []
     seen: dict[Path, Path] = {}
+    twins = _SpellingTwins()
     for given in paths:
         path = Path(given)
         if not path.exists() and not path.is_symlink():
@@ -180,7 +245,7 @@ def discover_inputs(paths: Sequence[Path]) -> list[DiscoveredInput]:
                 resolved = _resolved(item.path) or item.path
                 if resolved not in seen:
                     seen[resolved] = item.path
-                    found.append(item)
+                    found.append(twins.twin_of(item, resolved) or item)
         else:
             own = _resolved(path)
             if own is None:
@@ -203,5 +268,6 @@ def discover_inputs(paths: Sequence[Path]) -> list[DiscoveredInput]:
                 )
                 continue
             seen[resolved] = path
-            found.append(classify(path, root=path.parent, explicit=True))
+            item = classify(path, root=path.parent, explicit=True)
+            found.append(twins.twin_of(item, resolved) or item)
     return found

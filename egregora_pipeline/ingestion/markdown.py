@@ -36,7 +36,7 @@ from egregora_pipeline.ingestion.limits import (
     InputLimits,
     over_limit,
 )
-from egregora_pipeline.ingestion.report import Rejection, shorten, storable_name
+from egregora_pipeline.ingestion.report import Rejection, canonical_name, shorten
 from egregora_pipeline.ingestion.stable_read import FileChangedError
 from egregora_pipeline.ingestion.streams import NotRegularFileError, bom_encoding, read_regular
 from egregora_pipeline.ingestion.whatsapp.messages import clean_author
@@ -311,7 +311,7 @@ def parse_markdown(
     failure becomes a rejection of this file alone.
     """
     limits = limits or InputLimits()
-    source = storable_name(path)
+    source = canonical_name(path)
     result = MarkdownResult(path)
     try:
         raw = read_regular(path, limits.max_markdown_bytes)
@@ -592,7 +592,7 @@ def _build(
         extensions.pop("name", None)
     if doc == "post":
         # upstream's Document.slug / document_id clean the slug (identity.upstream_slug)
-        record["slug"] = upstream_slug(record.get("slug") or storable_name(path.stem))
+        record["slug"] = upstream_slug(record.get("slug") or canonical_name(path.stem))
     if doc == "profile" and "subject_uuid" not in record:
         author = metadata.get("author") or metadata.get("name")
         if isinstance(author, str) and author.strip():
@@ -606,7 +606,7 @@ def _build(
     record["content"] = text if doc == "profile" else body
     record["source_checksum"] = hashlib.sha256(raw).hexdigest()
     record["created_at"] = now
-    extensions["origin"] = storable_name(_canonical(path))
+    extensions["origin"] = canonical_name(_canonical(path))
     try:
         record["extensions"] = json.dumps(
             extensions, default=_json_default, ensure_ascii=False, allow_nan=False
@@ -673,7 +673,7 @@ def _document_id(record: Mapping[str, Any], path: Path) -> str:
         return post_id(str(record["slug"]))
     if doc == "profile" and record.get("subject_uuid"):
         return str(record["subject_uuid"])
-    key = record.get("slug") or record.get("subject_uuid") or storable_name(path.stem)
+    key = record.get("slug") or record.get("subject_uuid") or canonical_name(path.stem)
     return document_id(doc, str(key))
 
 

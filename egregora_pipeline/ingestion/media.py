@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import mimetypes
 import os
 import re
@@ -24,7 +25,7 @@ from typing import Any, Final
 from egregora_pipeline.ingestion.errors import IngestionError
 from egregora_pipeline.ingestion.ids import media_document_id
 from egregora_pipeline.ingestion.limits import MAX_MEDIA_BYTES, over_limit
-from egregora_pipeline.ingestion.report import storable_name
+from egregora_pipeline.ingestion.report import canonical_name
 from egregora_pipeline.ingestion.stable_read import check_unchanged, snapshot
 from egregora_pipeline.ingestion.streams import ReadableBytes, open_regular
 from egregora_pipeline.ingestion.whatsapp.content import MEDIA_TYPE_BY_EXTENSION, media_type_for
@@ -155,22 +156,41 @@ def mime_type_for(filename: str) -> str:
     return guessed or "application/octet-stream"
 
 
-def perceptual_hash(path: Path) -> tuple[str | None, str | None]:
+LOG: Final = logging.getLogger(__name__)
+"""Where library warnings raised while an image is read go (Pillow's "Corrupt EXIF
+data", "Tag data larger than file"): the run's log, never the CLI summary."""
+
+
+def perceptual_hash(path: Path, name: str | None = None) -> tuple[str | None, str | None]:
     """pHash of an image (hex) and, when there is none, why.
 
     Pillow's decompression-bomb guard is made strict: an image declaring more
     pixels than ``Image.MAX_IMAGE_PIXELS`` (a small PNG can claim gigapixels)
     is refused before it is decoded, instead of only warning up to twice the
     limit. ``imagehash`` is imported lazily: chat-only runs never pay for scipy.
+    Any other warning Pillow raises (damaged EXIF metadata, which does not
+    change the pixels hashed) is logged at WARNING on :data:`LOG` naming the
+    file (``name``), instead of being printed by Python's warning machinery
+    into the command's output.
     """
     import imagehash
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as raised:
+            warnings.simplefilter("always")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                return str(imagehash.phash(image)), None
+            try:
+                with Image.open(path) as image:
+                    return str(imagehash.phash(image)), None
+            finally:
+                for warning in raised:
+                    LOG.warning(
+                        "%s: %s (%s, while reading the image)",
+                        canonical_name(name or path.name),
+                        warning.message,
+                        warning.category.__name__,
+                    )
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return None, (
             f"is a decompression bomb (it declares more than {Image.MAX_IMAGE_PIXELS:,} "
@@ -184,9 +204,11 @@ def media_record(
     stored: StoredMedia, filename: str, *, origin: str, now: datetime | None = None
 ) -> tuple[dict[str, Any], str | None]:
     """The ``documents`` row of a stored file, and a problem note (undecodable image) if any."""
-    filename = storable_name(filename)
+    filename = canonical_name(filename)  # NFC: one name for a macOS and a Linux copy
     media_type = media_type_for(filename)
-    phash, problem = perceptual_hash(stored.path) if media_type == "image" else (None, None)
+    phash, problem = (None, None)
+    if media_type == "image":
+        phash, problem = perceptual_hash(stored.path, filename)
     note = (
         f"image {filename!r} {problem}; stored without a perceptual hash"
         if problem is not None
@@ -203,7 +225,7 @@ def media_record(
         "phash": phash,
         "doc_type": "media",
         "extensions": json.dumps(
-            {"store_key": stored.key, "size": stored.size, "origin": storable_name(origin)},
+            {"store_key": stored.key, "size": stored.size, "origin": canonical_name(origin)},
             ensure_ascii=False,
         ),
     }

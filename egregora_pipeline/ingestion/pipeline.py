@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ from egregora_pipeline.ingestion.report import (
     InputReport,
     ProgressEvent,
     Rejection,
+    canonical_name,
     shorten,
     storable_name,
 )
@@ -356,7 +358,8 @@ def _ingest_chat(
                 keep(stored, name, f"{path.name}/{info.filename}")
 
             for number, info in enumerate(archive.media, start=1):
-                name = PurePosixPath(info.filename).name
+                # NFC: a zip made on macOS names ``café.jpg`` decomposed, the chat composed
+                name = unicodedata.normalize("NFC", PurePosixPath(info.filename).name)
                 if safe_extension(name).lower() not in MEDIA_EXTENSIONS:
                     others[name] = info
                     continue
@@ -368,9 +371,10 @@ def _ingest_chat(
             def resolve(names: list[str]) -> Mapping[str, str]:
                 # A document of any type (.txt, .csv, .zip, ...) the chat attaches is kept.
                 for name in names:
-                    if name not in keys and name in others:
-                        store_member(others.pop(name), name)
-                return {n: keys[n] for n in names if n in keys}
+                    key = _nfc(name)
+                    if key not in keys and key in others:
+                        store_member(others.pop(key), key)
+                return {n: keys[_nfc(n)] for n in names if _nfc(n) in keys}
 
         else:
             thread = thread_name(path.name, path.absolute().parent.name)  # a loose _chat.txt
@@ -386,23 +390,28 @@ def _ingest_chat(
                 # Symlinks are never followed: a link named like an attachment
                 # could otherwise copy any file of the machine into the store.
                 # Pipes and devices are never opened (a FIFO would block forever).
+                # Names compare in NFC: a file saved on macOS is decomposed, the chat's
+                # text composed. An exact name wins over a spelling twin beside it.
                 with os.scandir(path.parent) as listing:
-                    beside = {e.name: e for e in listing}
+                    entries = list(listing)
+                beside = {_nfc(e.name): e for e in entries}
+                beside.update({_nfc(e.name): e for e in entries if e.name == _nfc(e.name)})
                 for name in names:
-                    found = beside.get(name)
-                    if found is None or name in keys:
+                    key = _nfc(name)
+                    found = beside.get(key)
+                    if found is None or key in keys:
                         continue
                     what = file_type_name(found.stat(follow_symlinks=False).st_mode)
                     if what is not None:
                         not_regular[name] = what
                         continue
-                    candidate = path.parent / name
+                    candidate = path.parent / found.name
                     with open_regular(candidate) as attached:
                         seen = snapshot(attached.fileno())
-                        stored = store_stream(attached, name, store)
+                        stored = store_stream(attached, key, store)
                         check_unchanged(attached.fileno(), seen, candidate)
-                    keep(stored, name, storable_name(candidate))
-                return {n: keys[n] for n in names if n in keys}
+                    keep(stored, key, canonical_name(candidate))
+                return {n: keys[_nfc(n)] for n in names if _nfc(n) in keys}
 
         def tick(done: int) -> None:
             if progress is not None:
@@ -419,7 +428,7 @@ def _ingest_chat(
                 loaded = conn.load_chat(
                     stream,
                     source_path=entry.source,
-                    thread_id=storable_name(thread),
+                    thread_id=canonical_name(thread),
                     tenant_id=settings.tenant_id,
                     timezone=settings.timezone,
                     namespace=settings.author_namespace,
@@ -450,6 +459,11 @@ def _ingest_chat(
             check_unchanged(watched, opened, path)  # else roll back the mix
             entry.rejections = log.sample
             entry.rejections_not_listed = log.count - len(log.sample)
+
+
+def _nfc(name: str) -> str:
+    """An attachment or member name in composed form (see ``report.canonical_name``)."""
+    return unicodedata.normalize("NFC", name)
 
 
 def _explain_missing(rejection: Rejection, not_regular: Mapping[str, str]) -> Rejection:

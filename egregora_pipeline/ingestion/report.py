@@ -7,6 +7,7 @@ CLI into a summary table; neither needs to know how the numbers were made.
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -50,6 +51,22 @@ def storable_name(path: str | os.PathLike[str]) -> str:
     return "".join(parts)
 
 
+def canonical_name(path: str | os.PathLike[str]) -> str:
+    """``path`` as stored text (:func:`storable_name`) in Unicode's composed form, NFC.
+
+    macOS writes names decomposed (NFD: ``e`` + U+0301), Linux and Windows keep
+    what they were given (usually composed): the same export title reaches us
+    spelled two ways that print alike. Every *name* that becomes a thread, a
+    slug, an id, an origin or a rejection's ``source_path`` goes through this,
+    so the two spellings are one input (docs/ingestion.md, "Names and Unicode
+    normalization"). Only the canonical form (NFC), never the compatibility one
+    (NFKC): ``ﬁ``, ``Ａｎａ``, ``x²`` are other names, not other spellings.
+    Content (message text, author names inside a chat, front matter) is not
+    touched here.
+    """
+    return unicodedata.normalize("NFC", storable_name(path))
+
+
 def shorten(value: object, limit: int = MAX_VALUE_CHARS) -> str:
     """``repr(value)`` cut to ``limit`` characters, saying how long it was.
 
@@ -88,7 +105,7 @@ class Rejection:
 
     def __post_init__(self) -> None:
         # Names and reasons are stored, printed and serialized: make them safe once, here.
-        object.__setattr__(self, "source_path", storable_name(self.source_path))
+        object.__setattr__(self, "source_path", canonical_name(self.source_path))
         object.__setattr__(self, "reason", _clip(self.reason))
         if self.raw is not None:
             object.__setattr__(self, "raw", storable_name(self.raw))
@@ -130,8 +147,8 @@ class InputReport:
 
     @property
     def source(self) -> str:
-        """The input's path as storable text (see :func:`storable_name`)."""
-        return storable_name(self.path)
+        """The input's path as storable text in NFC (see :func:`canonical_name`)."""
+        return canonical_name(self.path)
 
     @property
     def rejected(self) -> int:

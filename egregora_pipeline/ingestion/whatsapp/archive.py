@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import stat
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -63,6 +64,8 @@ def thread_name(chat_file: str, archive: str | None = None) -> str:
     number that browsers and file managers append to a second download
     (``... Ana (1).zip``) is dropped: the same chat must keep the same
     ``thread_id`` or its messages would be ingested again under a new one.
+    For the same reason the name is returned composed (NFC): a title saved
+    on macOS (decomposed, NFD) is the same chat as the one saved elsewhere.
     """
     path = PurePosixPath(chat_file.replace("\\", "/"))
     stem = path.stem
@@ -73,7 +76,7 @@ def thread_name(chat_file: str, archive: str | None = None) -> str:
             stem = PurePosixPath(archive.replace("\\", "/")).stem
     stem = _COPY_NUMBER.sub("", stem)
     name = _CHAT_NAME.sub("", stem).strip()
-    return name or stem
+    return unicodedata.normalize("NFC", name or stem)
 
 
 def _unsafe_name(name: str) -> bool:
