@@ -50,6 +50,25 @@ def test_block_size_does_not_change_the_messages() -> None:
         assert _split(CHAT, block)[0] == whole
 
 
+def test_a_line_longer_than_many_blocks_is_one_message_whatever_the_line_ends() -> None:
+    """A message line spanning blocks that hold no line end (kept aside, joined once its
+    end arrives) splits as it does read in one block, CRLF and lone CR ends included."""
+    long_text = "x" * 997
+    for end in ("\n", "\r\n", "\r"):
+        data = (
+            f"01/01/2020, 00:00 - Ana: {long_text}{end}continued{end}"
+            f"01/01/2020, 00:01 - Bob: after{end}01/01/2020, 00:02 - Ana: {long_text}{end}"
+        ).encode()
+        whole, lines = _split(data, 1 << 20)
+        assert [m for _, _, m in whole][1:] == [
+            "\n01/01/2020, 00:01 - Bob: after",
+            f"\n01/01/2020, 00:02 - Ana: {long_text}",
+        ]
+        assert lines == 4
+        for block in (5, 64, 101, 999):
+            assert _split(data, block) == (whole, lines), (repr(end), block)
+
+
 def test_lines_before_the_first_header_are_orphans() -> None:
     data = b"exported by someone\n31/12/2019, 23:59 - Ana: hi\n"
     splitter = MessageSplitter(sniff_shape(data, path="c"), path="c")

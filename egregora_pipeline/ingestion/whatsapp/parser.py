@@ -163,6 +163,9 @@ class MessageSplitter:
         self._carry = b"\n"
         self._held_cr = False
         """The block ended in CR: held back, for the next block may start with its LF."""
+        self._pending: list[bytes] = []
+        """Blocks with no line end yet (one long line): joined once, when its end arrives,
+        instead of copying and re-scanning the growing line at every block."""
         self._carry_is_message = False
         self._line_offset = 0
         self._first = True
@@ -186,7 +189,15 @@ class MessageSplitter:
         self._held_cr = not final and block.endswith(b"\r")
         if self._held_cr:
             block = block[:-1]
-        buf = normalize_line_ends(self._carry + block)
+        # the carry is already normalized and a CR at the block's end is held back, so
+        # normalizing the block alone gives the bytes normalizing both together would
+        piece = normalize_line_ends(block)
+        if not final and b"\n" not in piece:
+            self._pending.append(piece)
+            return None
+        buf = b"".join([self._carry, *self._pending, piece])
+        self._pending.clear()
+        del piece
         # ``work`` is a zero-copy view: slicing the bytes copied the whole block
         # (tens of MB) once more per block.
         if final:
