@@ -15,21 +15,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final, TypeVar
 
+from egregora_pipeline.defaults import (
+    DEFAULT_BACKUP_KEEP,
+    DEFAULT_DATABASE,
+    DEFAULT_DUCKDB_STORAGE_VERSION,
+    DEFAULT_INBOX,
+    DEFAULT_LOCK_TIMEOUT_SECONDS,
+    DEFAULT_TENANT,
+    DEFAULT_TIMEZONE,
+)
 from egregora_pipeline.errors import SettingsError
 
 _T = TypeVar("_T")
 
-DEFAULT_DATABASE: Final = "data/egregora.duckdb"
-DEFAULT_INBOX: Final = "data/inbox"
-DEFAULT_TIMEZONE: Final = "UTC"
-DEFAULT_TENANT: Final = "default"
-DEFAULT_LOCK_TIMEOUT_SECONDS: Final = 120.0
-DEFAULT_BACKUP_KEEP: Final = 5
-"""Automatic (pre-migration) backups kept per warehouse (``EGREGORA_BACKUP_KEEP``)."""
-DEFAULT_DUCKDB_STORAGE_VERSION: Final = "v1.0.0"
-"""DuckDB storage format of the files this project creates (``EGREGORA_DUCKDB_STORAGE_VERSION``):
-the one DuckDB 1.4.4, Egregora's pin, writes itself, so Egregora can open them
-(docs/storage-format.md)."""
 _STORAGE_VERSION: Final = re.compile(r"v\d+\.\d+\.\d+|latest")
 _SWITCH: Final = {
     "on": True,

@@ -1,0 +1,129 @@
+"""What a warehouse backend is: the one interface the rest of the package talks to.
+
+Everything that differs between database engines lives behind :class:`Backend`,
+one implementation per package under :mod:`egregora_pipeline.backends`
+(``duckdb/``, ``postgres/``), as Ibis keeps an engine in ``ibis/backends/<name>/``
+and Alembic a dialect in one ``impl``. The migration engine, the ingestion
+pipeline, the Dagster layer and the CLI receive a :class:`WarehouseTarget` (parsed
+once, where settings are read) and ask its :attr:`~WarehouseTarget.backend`; none
+of them imports a driver or asks which engine it has.
+
+A backend is a small object of methods, each handing over to a module of its own
+package; the heavy modules (drivers included) are imported on first use, so a
+DuckDB user never loads ``psycopg``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from egregora_pipeline.backends.backup_base import BackupStore
+
+Feature = Literal[
+    "legacy_layouts",
+    "batch_mode",
+    "check_widening",
+    "column_reorder",
+    "storage_format",
+    "file_path",
+]
+"""Things only some backends can do; :meth:`Backend.refusal` says why one cannot."""
+
+
+class WarehouseTarget(ABC):
+    """A warehouse as ``--database`` / ``EGREGORA_DATABASE`` named it, parsed once.
+
+    It carries its display form (a path, or a URL without its password), so no
+    layer above needs the raw string again; :func:`egregora_pipeline.backends.backend_of`
+    gives the backend that opens it.
+    """
+
+    @property
+    @abstractmethod
+    def display(self) -> str:
+        """How messages name it: the path, or the URL without its password."""
+
+    @property
+    def local_folder(self) -> Path | None:
+        """The folder the warehouse lives in, if it is a local file (media, backups beside it)."""
+        return None
+
+    def __str__(self) -> str:
+        return self.display
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """How to open a warehouse session (the same knobs on every backend)."""
+
+    read_only: bool = False
+    lock_timeout: float = 120.0
+    purpose: str = "migrate"
+    """Names the session where the server shows it (PostgreSQL's ``application_name``)."""
+
+
+class Backend(ABC):
+    """One database engine: how to recognise, open, migrate, load, back up its warehouses."""
+
+    name: ClassVar[str]
+    """``duckdb`` or ``postgres``: also the SQL dialect name (Ibis / sqlglot)."""
+    label: ClassVar[str]
+    """How people write it: ``DuckDB``, ``PostgreSQL``."""
+    single_writer: ClassVar[bool]
+    """Only one process may write at a time (a DuckDB file): Dagster runs share one pool slot."""
+    secret_in_target: ClassVar[bool]
+    """A target may hold a secret (a password in a URL): Dagster binds it from the environment
+    rather than storing it in run configuration."""
+
+    # -- recognising and opening ------------------------------------------------------
+    @abstractmethod
+    def parse(self, value: str) -> WarehouseTarget | None:
+        """``value`` as this backend's target, or None if it is not one of this backend's."""
+
+    @abstractmethod
+    def owns(self, target: WarehouseTarget) -> bool:
+        """``target`` is one of this backend's (it made it)."""
+
+    def redact(self, value: str) -> str:
+        """``value`` as it may be shown, before or without parsing (no password in it)."""
+        return value
+
+    @abstractmethod
+    def connect(self, target: WarehouseTarget, options: ConnectOptions) -> Any:
+        """An open session on ``target`` (what the migration impl and the checks execute on)."""
+
+    # -- the migration engine's half --------------------------------------------------
+    @abstractmethod
+    def migration_impl(self) -> Any:
+        """The :class:`~egregora_pipeline.backends.migration_base.MigrationImpl` of this backend."""
+
+    # -- ingestion -------------------------------------------------------------------
+    @abstractmethod
+    def open_sink(
+        self, target: WarehouseTarget, *, lock_timeout: float
+    ) -> AbstractContextManager[Any]:
+        """Where an ingestion run writes (a :class:`~egregora_pipeline.backends.sink_base.Sink`)."""
+
+    # -- backups ---------------------------------------------------------------------
+    @abstractmethod
+    def backups(self) -> BackupStore:
+        """Backup, listing, pruning and restore of this backend's warehouses."""
+
+    # -- what this backend refuses ---------------------------------------------------
+    def refusal(self, feature: Feature) -> str | None:
+        """Why ``feature`` is not available here (None: it is). Shown to the user as is."""
+        return None
+
+    def __repr__(self) -> str:
+        return f"<backend {self.name}>"
+
+
+def describe(backends: Sequence[Backend]) -> str:
+    """``DuckDB, PostgreSQL``: for messages listing what is registered."""
+    return ", ".join(backend.label for backend in backends)

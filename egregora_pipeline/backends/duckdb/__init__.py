@@ -1,0 +1,1 @@
+"""The embedded DuckDB backend: a warehouse is one file (the default)."""

@@ -1,0 +1,110 @@
+"""The DuckDB backend object: each method hands over to a module of this package."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from egregora_pipeline.backends.backup_base import BackupStore, RestoreOutcome
+from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature, WarehouseTarget
+from egregora_pipeline.backends.duckdb.target import DuckDBTarget
+
+if TYPE_CHECKING:
+    from egregora_pipeline.backup import BackupInfo
+
+
+def _path(target: WarehouseTarget) -> Path:
+    assert isinstance(target, DuckDBTarget), target
+    return target.path
+
+
+class DuckDBBackups(BackupStore):
+    """File copies under the writer's lock, ``backups/`` beside the warehouse."""
+
+    def default_folder(self, target: WarehouseTarget) -> Path:
+        from egregora_pipeline.backup import default_folder
+
+        return default_folder(_path(target))
+
+    def backup(
+        self, target: WarehouseTarget, *, to: Path | None, lock_timeout: float
+    ) -> BackupInfo:
+        from egregora_pipeline.backup import backup_warehouse
+
+        return backup_warehouse(_path(target), to=to, lock_timeout=lock_timeout)
+
+    def take_for_migration(
+        self, conn: Any, target: WarehouseTarget, *, folder: Path, reason: str
+    ) -> BackupInfo:
+        from egregora_pipeline.backup import take_backup
+
+        return take_backup(conn, _path(target), to=folder, kind="automatic", reason=reason)
+
+    def list_backups(self, target: WarehouseTarget, folder: Path | None = None) -> list[BackupInfo]:
+        from egregora_pipeline.backup import list_backups
+
+        return list_backups(_path(target), folder)
+
+    def prune(self, target: WarehouseTarget, keep: int, folder: Path | None = None) -> list[Path]:
+        from egregora_pipeline.backup import prune
+
+        return prune(_path(target), keep, folder)
+
+    def restore(
+        self, target: WarehouseTarget, backup: Path, *, other_warehouse: bool
+    ) -> RestoreOutcome:
+        from egregora_pipeline.restore import restore
+
+        done = restore(backup, _path(target), other_warehouse=other_warehouse)
+        return RestoreOutcome(
+            display=str(done.database), restored=done.restored, previous=done.previous
+        )
+
+
+class DuckDBBackend(Backend):
+    """DuckDB files: one writer process at a time, the file lock serializes migrators."""
+
+    name: ClassVar[str] = "duckdb"
+    label: ClassVar[str] = "DuckDB"
+    single_writer: ClassVar[bool] = True
+    secret_in_target: ClassVar[bool] = False
+
+    def parse(self, value: str) -> WarehouseTarget:
+        return DuckDBTarget(Path(value))
+
+    def owns(self, target: WarehouseTarget) -> bool:
+        return isinstance(target, DuckDBTarget)
+
+    def connect(self, target: WarehouseTarget, options: ConnectOptions) -> Any:
+        from egregora_pipeline.connection import connect_warehouse
+
+        return connect_warehouse(
+            _path(target), read_only=options.read_only, lock_timeout=options.lock_timeout
+        )
+
+    def migration_impl(self) -> Any:
+        from egregora_pipeline.migrations.impl.duckdb import DuckDBImpl
+
+        return DuckDBImpl()
+
+    @contextlib.contextmanager
+    def open_sink(self, target: WarehouseTarget, *, lock_timeout: float) -> Iterator[Any]:
+        from egregora_pipeline.connection import connect_warehouse
+        from egregora_pipeline.ingestion.pipeline import DuckDBSink
+
+        conn = connect_warehouse(_path(target), lock_timeout=lock_timeout)
+        try:
+            yield DuckDBSink(conn)
+        finally:
+            conn.close()
+
+    def backups(self) -> BackupStore:
+        return DuckDBBackups()
+
+    def refusal(self, feature: Feature) -> str | None:
+        return None
+
+
+DUCKDB = DuckDBBackend()

@@ -1,0 +1,135 @@
+"""The PostgreSQL backend object: each method hands over to a module of this package."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+from egregora_pipeline.backends.backup_base import BackupStore, RestoreOutcome
+from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature, WarehouseTarget
+from egregora_pipeline.backends.postgres.target import (
+    PostgresTarget,
+    parse_postgres_url,
+    redact_url,
+)
+
+if TYPE_CHECKING:
+    from egregora_pipeline.backup import BackupInfo
+
+_REFUSALS: Final[dict[Feature, str]] = {
+    "legacy_layouts": (
+        "the legacy layouts (legacy_v2, upstream_constrained, atom_documents, separate_media) "
+        "only ever existed in DuckDB files: adopt the DuckDB file, then copy it to PostgreSQL"
+    ),
+    "batch_mode": (
+        "batch mode rebuilds a table by copy, which DuckDB needs for constraints it cannot "
+        "alter; PostgreSQL alters them in place"
+    ),
+    "check_widening": (
+        "CHECK widening rebuilds DuckDB tables; PostgreSQL alters constraints in place"
+    ),
+    "column_reorder": "PostgreSQL cannot reorder columns without rebuilding the table",
+    "storage_format": "a PostgreSQL database has no DuckDB storage format",
+    "file_path": "a PostgreSQL warehouse is a database on a server, not a file",
+}
+
+
+def _pg(target: WarehouseTarget) -> PostgresTarget:
+    assert isinstance(target, PostgresTarget), target
+    return target
+
+
+class PostgresBackups(BackupStore):
+    """``pg_dump`` under the migration lock; restore into a new database, then swap."""
+
+    def default_folder(self, target: WarehouseTarget) -> Path:
+        from egregora_pipeline import backup_postgres
+
+        return backup_postgres.default_folder(_pg(target))
+
+    def backup(
+        self, target: WarehouseTarget, *, to: Path | None, lock_timeout: float
+    ) -> BackupInfo:
+        from egregora_pipeline import backup_postgres
+
+        return backup_postgres.backup_warehouse(_pg(target), to=to, lock_timeout=lock_timeout)
+
+    def take_for_migration(
+        self, conn: Any, target: WarehouseTarget, *, folder: Path, reason: str
+    ) -> BackupInfo:
+        from egregora_pipeline import backup_postgres
+
+        return backup_postgres.take_backup(
+            conn.raw, _pg(target), to=folder, kind="automatic", reason=reason
+        )
+
+    def list_backups(self, target: WarehouseTarget, folder: Path | None = None) -> list[BackupInfo]:
+        from egregora_pipeline import backup_postgres
+
+        return backup_postgres.list_backups(_pg(target), folder)
+
+    def prune(self, target: WarehouseTarget, keep: int, folder: Path | None = None) -> list[Path]:
+        from egregora_pipeline import backup_postgres
+
+        return backup_postgres.prune(_pg(target), keep, folder)
+
+    def restore(
+        self, target: WarehouseTarget, backup: Path, *, other_warehouse: bool
+    ) -> RestoreOutcome:
+        from egregora_pipeline import backup_postgres
+
+        done = backup_postgres.restore(backup, _pg(target), other_warehouse=other_warehouse)
+        return RestoreOutcome(
+            display=done.display, restored=done.restored, kept_database=done.kept_database
+        )
+
+
+class PostgresBackend(Backend):
+    """A PostgreSQL server: concurrent writers, an advisory lock serializes migrators."""
+
+    name: ClassVar[str] = "postgres"
+    label: ClassVar[str] = "PostgreSQL"
+    single_writer: ClassVar[bool] = False
+    secret_in_target: ClassVar[bool] = True
+
+    def parse(self, value: str) -> WarehouseTarget | None:
+        return parse_postgres_url(value)
+
+    def owns(self, target: WarehouseTarget) -> bool:
+        return isinstance(target, PostgresTarget)
+
+    def redact(self, value: str) -> str:
+        return redact_url(value)
+
+    def connect(self, target: WarehouseTarget, options: ConnectOptions) -> Any:
+        from egregora_pipeline.migrations.impl import postgres
+
+        return postgres.connect(
+            _pg(target),
+            read_only=options.read_only,
+            lock_timeout=options.lock_timeout,
+            purpose=options.purpose,
+        )
+
+    def migration_impl(self) -> Any:
+        from egregora_pipeline.migrations.impl.postgres import PostgresImpl
+
+        return PostgresImpl()
+
+    @contextmanager
+    def open_sink(self, target: WarehouseTarget, *, lock_timeout: float) -> Iterator[Any]:
+        from egregora_pipeline.ingestion.postgres_load import PostgresSink
+
+        with PostgresSink.open(_pg(target), lock_timeout=lock_timeout) as sink:
+            yield sink
+
+    def backups(self) -> BackupStore:
+        return PostgresBackups()
+
+    def refusal(self, feature: Feature) -> str | None:
+        return _REFUSALS.get(feature)
+
+
+POSTGRES = PostgresBackend()
