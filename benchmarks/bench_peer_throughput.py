@@ -66,7 +66,7 @@ _DUCKDB_LOAD = textwrap.dedent(
     """
     import sys
     import duckdb
-    conn = duckdb.connect(sys.argv[2], config={"memory_limit": "1GB"})
+    conn = duckdb.connect(sys.argv[2], config={"memory_limit": "1GB", "enable_progress_bar": False})
     conn.execute(
         "CREATE TABLE lines AS SELECT * FROM read_csv(?, columns={'line': 'VARCHAR'}, "
         "header=false, delim='\\x1f', quote='', escape='', auto_detect=false, "
@@ -158,7 +158,7 @@ def _npm(script: Path, chat: Path) -> tuple[float, float, int]:
 
 def _read(chat: Path) -> tuple[float, float, int]:
     wall, peak, out = measure([sys.executable, "-c", _READ, str(chat)])
-    return wall, peak, int(out)
+    return wall, peak, int(out.splitlines()[-1])
 
 
 def _duckdb_load(chat: Path, size: int) -> tuple[float, float, int]:
@@ -166,7 +166,7 @@ def _duckdb_load(chat: Path, size: int) -> tuple[float, float, int]:
     for stale in WORK.glob(f"floor-{size}.duckdb*"):
         _remove(stale)
     wall, peak, out = measure([sys.executable, "-c", _DUCKDB_LOAD, str(chat), str(database)])
-    return wall, peak, int(out)
+    return wall, peak, int(out.splitlines()[-1])
 
 
 def _load() -> str:
