@@ -66,7 +66,8 @@ _DUCKDB_LOAD = textwrap.dedent(
     """
     import sys
     import duckdb
-    conn = duckdb.connect(sys.argv[2], config={"memory_limit": "1GB", "enable_progress_bar": False})
+    conn = duckdb.connect(sys.argv[2], config={"memory_limit": "1GB"})
+    conn.execute("SET enable_progress_bar = false")
     conn.execute(
         "CREATE TABLE lines AS SELECT * FROM read_csv(?, columns={'line': 'VARCHAR'}, "
         "header=false, delim='\\x1f', quote='', escape='', auto_detect=false, "
