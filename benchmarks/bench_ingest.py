@@ -189,10 +189,17 @@ _NODE = textwrap.dedent(
 )
 
 
-def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Wall seconds, peak MB and stdout of one child process."""
+def measure(
+    argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> tuple[float, float, str]:
+    """Wall seconds, peak MB and stdout of one child process (started in ``cwd``)."""
     done = subprocess.run(
-        [sys.executable, "-c", _WRAPPER, *argv], capture_output=True, text=True, env=env, check=True
+        [sys.executable, "-c", _WRAPPER, *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        check=True,
     )
     data = json.loads(done.stdout)
     if data["rc"] != 0:
