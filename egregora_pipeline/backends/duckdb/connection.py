@@ -28,36 +28,18 @@ from pathlib import Path
 
 import duckdb
 
+from egregora_pipeline.backends.duckdb.config import duckdb_storage_version, memory_limit
+from egregora_pipeline.backends.duckdb.foreign import refuse_url
+from egregora_pipeline.backends.duckdb.listing import default_folder, list_backups
+from egregora_pipeline.defaults import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.errors import (
     DiskFullError,
-    EgregoraError,
     SettingsError,
     WarehouseDamagedError,
     WarehouseLockedError,
     WarehouseNotFoundError,
     WarehouseUnusableError,
 )
-from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS, duckdb_storage_version
-from egregora_pipeline.warehouse_url import POSTGRES_NOT_A_FILE, is_postgres_url, redact_url
-
-MEMORY_LIMIT_ENV = "EGREGORA_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "1GB"
-"""``memory_limit`` of every DuckDB connection: beyond it DuckDB spills to the
-connection's ``temp_directory``. With Python, Dagster and the parser around it, a
-run then peaks well under 1.5 GB. Any DuckDB size (``512MB``, ``2GB``) in
-``EGREGORA_DUCKDB_MEMORY_LIMIT``. A big chat loads under its own limit
-(``EGREGORA_CHAT_MEMORY_LIMIT``, :mod:`.ingestion.whatsapp.budget`)."""
-_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)$", re.IGNORECASE)
-
-
-class InvalidMemoryLimitError(EgregoraError):
-    """``EGREGORA_DUCKDB_MEMORY_LIMIT`` is not a size DuckDB reads."""
-
-    def __init__(self, value: str) -> None:
-        super().__init__(
-            f"{MEMORY_LIMIT_ENV}={value!r} is not usable: expected a DuckDB size such as "
-            f"1GB or 512MB (default {DEFAULT_MEMORY_LIMIT})"
-        )
 
 
 def spill_folder(database: Path | None) -> Path:
@@ -77,10 +59,7 @@ def bounded_config(
     database: Path | None, environ: Mapping[str, str] | None = None
 ) -> dict[str, str | bool | int | float | list[str]]:
     """The ``config`` of every DuckDB connection: a memory limit and a spill folder."""
-    env = os.environ if environ is None else environ
-    limit = env.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
-    if not _SIZE.match(limit):
-        raise InvalidMemoryLimitError(limit)
+    limit = memory_limit(environ)
     return {"memory_limit": limit, "temp_directory": str(spill_folder(database))}
 
 
@@ -128,8 +107,7 @@ def check_warehouse_path(target: Path) -> None:
     as something to attach through an auto-installed extension.
     """
     text = str(target)
-    if is_postgres_url(text):
-        raise WarehouseUnusableError(redact_url(text), POSTGRES_NOT_A_FILE)
+    refuse_url(text)
     if _NOT_A_FILE.match(text):
         raise WarehouseUnusableError(text, "is not a file path: the warehouse is one DuckDB file")
     if target.is_dir():
@@ -168,8 +146,6 @@ def _check_wal(target: Path) -> None:
 
 def restore_advice(target: Path) -> str:
     """What to do about a damaged warehouse: restore the newest backup, naming it."""
-    from egregora_pipeline.backup import default_folder, list_backups  # backup imports us
-
     folder = default_folder(target)
     try:
         # the backups of *this* warehouse (wh-test's are not wh's), newest first

@@ -24,25 +24,29 @@ from pathlib import Path
 
 import duckdb
 
-from egregora_pipeline.backup import (
+from egregora_pipeline.backends.backup_base import (
     BOOKKEEPING_TABLE,
     BackupInfo,
-    backup_name,
-    copy_file,
-    current_revision,
-    default_folder,
-    ensure_space,
-    file_sha256,
     fsync_dir,
     make_folder,
     manifest_of,
-    place_copy,
-    read_backup,
-    refuse_non_file,
-    wal_of,
     write_manifest,
 )
-from egregora_pipeline.connection import check_warehouse_path, connect_bounded
+from egregora_pipeline.backends.duckdb.backup import (
+    copy_file,
+    current_revision,
+    ensure_space,
+    file_sha256,
+    place_copy,
+)
+from egregora_pipeline.backends.duckdb.connection import check_warehouse_path, connect_bounded
+from egregora_pipeline.backends.duckdb.foreign import refuse_non_file
+from egregora_pipeline.backends.duckdb.listing import (
+    backup_name,
+    default_folder,
+    read_backup,
+    wal_of,
+)
 from egregora_pipeline.errors import BackupError, WarehouseInUseError
 
 

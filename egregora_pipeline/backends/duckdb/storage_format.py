@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Final
 
 import duckdb
 
-from egregora_pipeline.connection import bounded_config, connect_bounded
+from egregora_pipeline.backends.duckdb.connection import bounded_config, connect_bounded
+from egregora_pipeline.defaults import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.errors import BackupError, SettingsError, WarehouseNotFoundError
-from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.sql import quote_ident, quote_literal
 
 if TYPE_CHECKING:
-    from egregora_pipeline.backup import BackupInfo
+    from egregora_pipeline.backends.backup_base import BackupInfo
 
 EGREGORA_DUCKDB: Final = "1.4.4"
 """The DuckDB upstream Egregora pins (its ``uv.lock`` at 1123bf243)."""
@@ -222,16 +222,15 @@ def upgrade_storage(
 
     A file already in the requested format is left untouched (no backup).
     """
-    from egregora_pipeline.backup import (
-        ensure_space,
-        fsync_dir,
-        make_folder,
-        refuse_non_file,
-        take_backup,
-        wal_of,
+    from egregora_pipeline.backends.backup_base import fsync_dir, make_folder
+    from egregora_pipeline.backends.duckdb.backup import ensure_space, take_backup
+    from egregora_pipeline.backends.duckdb.connection import (
+        check_warehouse_path,
+        connect_warehouse,
     )
-    from egregora_pipeline.connection import check_warehouse_path, connect_warehouse
-    from egregora_pipeline.restore import exclusive_lock
+    from egregora_pipeline.backends.duckdb.foreign import refuse_non_file
+    from egregora_pipeline.backends.duckdb.listing import wal_of
+    from egregora_pipeline.backends.duckdb.restore import exclusive_lock
 
     refuse_non_file(database)
     check_warehouse_path(database)
