@@ -92,7 +92,7 @@ class BackupPolicy:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BackupPolicy:
-        """The two variables, parsed (and refused) exactly as :class:`.settings.Settings` does:
+        """The two variables, parsed (and refused) exactly as ``Settings.from_env`` does:
         read here because the backends sit below the settings layer."""
         env = os.environ if environ is None else environ
         return cls(

@@ -181,12 +181,16 @@ def take_backup(
 
 
 @contextlib.contextmanager
-def locked_session(target: PostgresTarget, purpose: str, lock_timeout: float) -> Iterator[Any]:
+def locked_session(
+    target: PostgresTarget, purpose: str, lock_timeout: float, *, lock_wait: float | None = None
+) -> Iterator[Any]:
+    """A session on the warehouse holding the migrators' advisory lock, waited for
+    ``lock_wait`` seconds (default ``lock_timeout``); closed when done."""
     from egregora_pipeline.migrations.impl import postgres
 
     conn = postgres.connect(target, read_only=False, lock_timeout=lock_timeout, purpose=purpose)
     try:
-        with postgres.migration_lock(conn, lock_timeout):
+        with postgres.migration_lock(conn, lock_timeout if lock_wait is None else lock_wait):
             yield conn
     finally:
         conn.close()

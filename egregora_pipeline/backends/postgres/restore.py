@@ -28,6 +28,7 @@ from egregora_pipeline.backends.postgres.backup import (
     belongs_to,
     current_revision,
     identity_of,
+    locked_session,
     read_backup,
 )
 from egregora_pipeline.backends.postgres.pg_tools import (
@@ -127,15 +128,8 @@ def _maintenance(target: PostgresTarget) -> psycopg.Connection[Any]:
 
 def _refuse_if_in_use(target: PostgresTarget, admin: psycopg.Connection[Any], dbname: str) -> None:
     """Refuse, naming them, while a session holds the migration lock or uses the warehouse."""
-    from egregora_pipeline.migrations.impl import postgres
-
-    conn = postgres.connect(target, read_only=False, lock_timeout=1, purpose="db restore")
-    ours = conn.raw.info.backend_pid
-    try:
-        with postgres.migration_lock(conn, 0):
-            pass
-    finally:
-        conn.close()
+    with locked_session(target, "db restore", 1, lock_wait=0) as conn:
+        ours = conn.raw.info.backend_pid
     _wait_gone(admin, ours)
     others = _sessions(admin, dbname)
     if others:
