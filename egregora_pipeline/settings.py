@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final, TypeVar
 
+from egregora_pipeline.backends.duckdb.config import duckdb_storage_version
 from egregora_pipeline.defaults import (
     DEFAULT_BACKUP_KEEP,
     DEFAULT_DATABASE,
@@ -28,7 +28,6 @@ from egregora_pipeline.errors import SettingsError
 
 _T = TypeVar("_T")
 
-_STORAGE_VERSION: Final = re.compile(r"v\d+\.\d+\.\d+|latest")
 _SWITCH: Final = {
     "on": True,
     "true": True,
@@ -72,30 +71,6 @@ def _switch(raw: str) -> bool:
         return _SWITCH[raw.strip().lower()]
     except KeyError:
         raise ValueError(raw) from None
-
-
-def _storage_version(raw: str) -> str:
-    value = raw.strip()
-    if not _STORAGE_VERSION.fullmatch(value):
-        raise ValueError(raw)
-    return value
-
-
-def duckdb_storage_version(environ: Mapping[str, str] | None = None) -> str:
-    """``EGREGORA_DUCKDB_STORAGE_VERSION``: the storage format new DuckDB files are written in.
-
-    Read on its own (not only through :meth:`Settings.from_env`) because the one
-    place that creates a warehouse file, :func:`.connection.create_atomically`,
-    is below every entry point that holds a :class:`Settings`.
-    """
-    env = os.environ if environ is None else environ
-    return _parse(
-        env,
-        "EGREGORA_DUCKDB_STORAGE_VERSION",
-        DEFAULT_DUCKDB_STORAGE_VERSION,
-        _storage_version,
-        "a DuckDB version such as v1.0.0, v1.4.0 or v2.0.0, or latest",
-    )
 
 
 def _optional_uuid(raw: str) -> uuid.UUID | None:

@@ -10,7 +10,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from egregora_pipeline.ibis_compat import apply_duckdb2_shim, connect_duckdb, run_raw_sql
+from egregora_pipeline.backends.duckdb.ibis_compat import (
+    apply_duckdb2_shim,
+    connect_duckdb,
+    run_raw_sql,
+)
 
 FIVE_HELPERS = ("list_tables", "list_databases", "list_catalogs", "sql", "to_pyarrow_batches")
 
@@ -119,8 +123,8 @@ def test_ibis_still_needs_the_shim() -> None:
     working = sorted(name for name, error in failures.items() if error is None)
     assert not working, (
         f"Ibis now runs {', '.join(working)} on DuckDB without the shim: delete ibis_compat.py's "
-        "apply_duckdb2_shim (egregora_pipeline/ibis_compat.py; keep run_raw_sql and "
-        'connect_duckdb), this test, and the README note "Ibis and DuckDB 2.0".'
+        "apply_duckdb2_shim (egregora_pipeline/backends/duckdb/ibis_compat.py; keep "
+        'run_raw_sql and connect_duckdb), this test, and the README note "Ibis and DuckDB 2.0".'
     )
     for name in FIVE_HELPERS:
         assert "fetch_arrow_table" in str(failures[name]) or "fetch_record_batch" in str(

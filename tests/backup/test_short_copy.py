@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from egregora_pipeline import backup as backup_module
+from egregora_pipeline.backends.duckdb import backup as backup_module
 from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.main import main
 from tests.backup.conftest import sha256
 
-REAL_COPIER = Path(backup_module.__file__).with_name("_copy_file.py")
+REAL_COPIER = Path(backup_module.__file__).with_name("copy_file.py")
 
 STOPS_EARLY = """
 import os, runpy, sys

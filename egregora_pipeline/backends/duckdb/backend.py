@@ -12,7 +12,7 @@ from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature, Wa
 from egregora_pipeline.backends.duckdb.target import DuckDBTarget
 
 if TYPE_CHECKING:
-    from egregora_pipeline.backup import BackupInfo
+    from egregora_pipeline.backends.backup_base import BackupInfo
 
 
 def _path(target: WarehouseTarget) -> Path:
@@ -24,38 +24,38 @@ class DuckDBBackups(BackupStore):
     """File copies under the writer's lock, ``backups/`` beside the warehouse."""
 
     def default_folder(self, target: WarehouseTarget) -> Path:
-        from egregora_pipeline.backup import default_folder
+        from egregora_pipeline.backends.duckdb.listing import default_folder
 
         return default_folder(_path(target))
 
     def backup(
         self, target: WarehouseTarget, *, to: Path | None, lock_timeout: float
     ) -> BackupInfo:
-        from egregora_pipeline.backup import backup_warehouse
+        from egregora_pipeline.backends.duckdb.backup import backup_warehouse
 
         return backup_warehouse(_path(target), to=to, lock_timeout=lock_timeout)
 
     def take_for_migration(
         self, conn: Any, target: WarehouseTarget, *, folder: Path, reason: str
     ) -> BackupInfo:
-        from egregora_pipeline.backup import take_backup
+        from egregora_pipeline.backends.duckdb.backup import take_backup
 
         return take_backup(conn, _path(target), to=folder, kind="automatic", reason=reason)
 
     def list_backups(self, target: WarehouseTarget, folder: Path | None = None) -> list[BackupInfo]:
-        from egregora_pipeline.backup import list_backups
+        from egregora_pipeline.backends.duckdb.listing import list_backups
 
         return list_backups(_path(target), folder)
 
     def prune(self, target: WarehouseTarget, keep: int, folder: Path | None = None) -> list[Path]:
-        from egregora_pipeline.backup import prune
+        from egregora_pipeline.backends.duckdb.listing import prune
 
         return prune(_path(target), keep, folder)
 
     def restore(
         self, target: WarehouseTarget, backup: Path, *, other_warehouse: bool
     ) -> RestoreOutcome:
-        from egregora_pipeline.restore import restore
+        from egregora_pipeline.backends.duckdb.restore import restore
 
         done = restore(backup, _path(target), other_warehouse=other_warehouse)
         return RestoreOutcome(
@@ -78,7 +78,7 @@ class DuckDBBackend(Backend):
         return isinstance(target, DuckDBTarget)
 
     def connect(self, target: WarehouseTarget, options: ConnectOptions) -> Any:
-        from egregora_pipeline.connection import connect_warehouse
+        from egregora_pipeline.backends.duckdb.connection import connect_warehouse
 
         return connect_warehouse(
             _path(target), read_only=options.read_only, lock_timeout=options.lock_timeout

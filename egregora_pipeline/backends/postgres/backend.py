@@ -16,7 +16,7 @@ from egregora_pipeline.backends.postgres.target import (
 )
 
 if TYPE_CHECKING:
-    from egregora_pipeline.backup import BackupInfo
+    from egregora_pipeline.backends.backup_base import BackupInfo
 
 _REFUSALS: Final[dict[Feature, str]] = {
     "legacy_layouts": (
@@ -45,42 +45,40 @@ class PostgresBackups(BackupStore):
     """``pg_dump`` under the migration lock; restore into a new database, then swap."""
 
     def default_folder(self, target: WarehouseTarget) -> Path:
-        from egregora_pipeline import backup_postgres
+        from egregora_pipeline.backends.postgres import backup
 
-        return backup_postgres.default_folder(_pg(target))
+        return backup.default_folder(_pg(target))
 
     def backup(
         self, target: WarehouseTarget, *, to: Path | None, lock_timeout: float
     ) -> BackupInfo:
-        from egregora_pipeline import backup_postgres
+        from egregora_pipeline.backends.postgres import backup
 
-        return backup_postgres.backup_warehouse(_pg(target), to=to, lock_timeout=lock_timeout)
+        return backup.backup_warehouse(_pg(target), to=to, lock_timeout=lock_timeout)
 
     def take_for_migration(
         self, conn: Any, target: WarehouseTarget, *, folder: Path, reason: str
     ) -> BackupInfo:
-        from egregora_pipeline import backup_postgres
+        from egregora_pipeline.backends.postgres import backup
 
-        return backup_postgres.take_backup(
-            conn.raw, _pg(target), to=folder, kind="automatic", reason=reason
-        )
+        return backup.take_backup(conn.raw, _pg(target), to=folder, kind="automatic", reason=reason)
 
     def list_backups(self, target: WarehouseTarget, folder: Path | None = None) -> list[BackupInfo]:
-        from egregora_pipeline import backup_postgres
+        from egregora_pipeline.backends.postgres import backup
 
-        return backup_postgres.list_backups(_pg(target), folder)
+        return backup.list_backups(_pg(target), folder)
 
     def prune(self, target: WarehouseTarget, keep: int, folder: Path | None = None) -> list[Path]:
-        from egregora_pipeline import backup_postgres
+        from egregora_pipeline.backends.postgres import backup
 
-        return backup_postgres.prune(_pg(target), keep, folder)
+        return backup.prune(_pg(target), keep, folder)
 
     def restore(
         self, target: WarehouseTarget, backup: Path, *, other_warehouse: bool
     ) -> RestoreOutcome:
-        from egregora_pipeline import backup_postgres
+        from egregora_pipeline.backends.postgres import restore
 
-        done = backup_postgres.restore(backup, _pg(target), other_warehouse=other_warehouse)
+        done = restore.restore(backup, _pg(target), other_warehouse=other_warehouse)
         return RestoreOutcome(
             display=done.display, restored=done.restored, kept_database=done.kept_database
         )

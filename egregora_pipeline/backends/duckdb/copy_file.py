@@ -11,7 +11,7 @@ Stdlib only, and run with ``python -I -S`` so it starts in milliseconds. The
 copy (``os.copy_file_range``/``sendfile`` in the kernel) and the hash (a second
 read of the same, page-cached bytes) run in two threads; both release the GIL.
 
-Usage: ``python -I -S _copy_file.py SOURCE DESTINATION`` -> prints
+Usage: ``python -I -S copy_file.py SOURCE DESTINATION`` -> prints
 ``<sha256> <size>``; the destination must not exist (it is created exclusively)
 and is fsynced before the process exits 0, only once it holds exactly the source's
 size in bytes. Exit 28 (ENOSPC) when the disk is full.
