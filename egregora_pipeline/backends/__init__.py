@@ -11,8 +11,12 @@ backend").
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature, WarehouseTarget
+
+if TYPE_CHECKING:
+    from egregora_pipeline.backends.migration_base import MigrationImpl
 
 __all__ = [
     "Backend",
@@ -20,6 +24,7 @@ __all__ = [
     "Feature",
     "WarehouseTarget",
     "backend_of",
+    "impl_for",
     "parse_warehouse",
     "redact",
     "registered",
@@ -61,6 +66,14 @@ def backend_of(target: WarehouseTarget) -> Backend:
         if backend.owns(target):
             return backend
     raise TypeError(f"not a registered backend's target: {type(target).__name__}")
+
+
+def impl_for(conn: object) -> MigrationImpl:
+    """The migration impl of an open connection, asked of the backend that opened it."""
+    for backend in registered():
+        if backend.owns_connection(conn):
+            return backend.migration_impl()
+    raise TypeError(f"not a warehouse connection: {type(conn).__name__}")
 
 
 def redact(value: str | Path) -> str:

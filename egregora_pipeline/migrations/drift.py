@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from egregora_pipeline.backends import impl_for
 from egregora_pipeline.migrations import bookkeeping, catalog
-from egregora_pipeline.migrations.impl import impl_for
 from egregora_pipeline.migrations.results import CheckReport, ColumnMismatch, TableDrift
 from egregora_pipeline.migrations.script import ScriptDirectory
 from egregora_pipeline.schema.declared import DECLARED_TABLES

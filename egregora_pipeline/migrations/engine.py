@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from egregora_pipeline.backends import impl_for
+from egregora_pipeline.backends.migration_base import Connection, MigrationImpl, using
 from egregora_pipeline.migrations import bookkeeping, catalog
 from egregora_pipeline.migrations.adoption import (
     ATOM_LEGACY,
@@ -52,7 +54,6 @@ from egregora_pipeline.migrations.errors import (
     ReconcileError,
     RevisionFailedError,
 )
-from egregora_pipeline.migrations.impl.base import Connection, MigrationImpl, impl_for, using
 from egregora_pipeline.migrations.ops import CreateTable, DataStep, Operation, RunPython
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.migrations.reconcile import (
@@ -486,7 +487,7 @@ def run_upgrade(
     declared rules."""
     token = MIGRATION_CLOCK.set(datetime.now(UTC))
     try:
-        with using(conn):
+        with using(impl_for(conn)):
             return _run_upgrade(
                 conn,
                 probe,
@@ -561,7 +562,7 @@ def run_downgrade(
     database: str | None = None,
 ) -> UpgradeResult:
     """Revert revisions, newest first, down to ``target`` (an id, ``-N`` or ``base``)."""
-    with using(conn):
+    with using(impl_for(conn)):
         return _run_downgrade(
             conn,
             probe,

@@ -23,9 +23,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from egregora_pipeline.backends import impl_for
+from egregora_pipeline.backends.migration_base import current_dialect
 from egregora_pipeline.migrations import catalog
 from egregora_pipeline.migrations.errors import BackendNotSupportedError
-from egregora_pipeline.migrations.impl.base import current_dialect, impl_for
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.schema.types import TypeSpec, is_duckdb_spelling, render_type, same_type
 from egregora_pipeline.sql import quote_ident

@@ -1,0 +1,175 @@
+"""What every backend gives the migration engine (Alembic's ``impl`` pattern).
+
+The engine in :mod:`egregora_pipeline.migrations` talks to a :class:`MigrationImpl`
+for everything that differs between backends -- reading the catalog, rendering
+types, what a transaction and the migrators' lock are, which errors a failing
+statement raises -- and never to ``duckdb`` or ``psycopg`` directly. The registry
+(:func:`egregora_pipeline.backends.impl_for`) finds the impl of an open
+connection; while operations render to SQL, :func:`current_dialect` (set by
+:func:`using`) names the backend, so one revision file renders for whichever
+backend runs it.
+
+:class:`LiveColumn` lives here, beside the impls that produce it, so the engine's
+catalog module and the impls no longer import each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Union
+
+from egregora_pipeline.errors import DiskFullError, EgregoraError
+
+if TYPE_CHECKING:
+    import duckdb
+    import ibis.expr.datatypes as dt
+
+    from egregora_pipeline.backends.base import WarehouseTarget
+    from egregora_pipeline.backends.postgres.connection import PgConnection
+    from egregora_pipeline.schema.types import TypeSpec
+
+Connection = Union["duckdb.DuckDBPyConnection", "PgConnection"]
+"""An open warehouse connection: DuckDB's own, or the PostgreSQL wrapper."""
+
+
+class MigrationError(EgregoraError):
+    """Base of every error the migration engine raises on purpose (here, below the engine,
+    because the backends' impls raise some of them)."""
+
+
+class MigrationLockedError(MigrationError):
+    """Another migrator held the PostgreSQL advisory lock for longer than we wait."""
+
+    def __init__(self, database: str, waited_seconds: float, holder: str) -> None:
+        super().__init__(
+            f"warehouse {database}: another migrator holds the migration lock ({holder}); "
+            f"waited {waited_seconds:.0f}s. Wait for it to finish, raise "
+            "EGREGORA_LOCK_TIMEOUT, or end a stuck session with "
+            "`SELECT pg_terminate_backend(PID)`."
+        )
+        self.database = database
+        self.waited_seconds = waited_seconds
+        self.holder = holder
+
+
+_DIALECT: ContextVar[str] = ContextVar("egregora_sql_dialect", default="duckdb")
+
+
+@dataclass(frozen=True)
+class LiveColumn:
+    """One column as the catalog reports it."""
+
+    name: str
+    type: str
+    """DuckDB: the normalized DuckDB type (``VARCHAR[]``); PostgreSQL: the Ibis type
+    string Ibis's ``PostgresType`` reads the catalog's type as (``array<string>``).
+    Either is a valid revision type (:mod:`egregora_pipeline.schema.types`)."""
+    nullable: bool
+
+    @property
+    def dtype(self) -> dt.DataType:
+        """The column's Ibis dtype (nullable as it is)."""
+        from egregora_pipeline.schema.types import to_dtype
+
+        return to_dtype(self.type).copy(nullable=self.nullable)
+
+
+class MigrationImpl(ABC):
+    """The backend-specific half of the migration engine."""
+
+    name: ClassVar[str]
+    """``duckdb`` or ``postgres``: also the SQL dialect name (Ibis / sqlglot)."""
+    transactional_ddl: ClassVar[bool]
+    """DDL rolls back with its transaction (PostgreSQL), so a dry run can really run."""
+    legacy_layouts: ClassVar[bool]
+    """Adoption of upstream/legacy layouts, batch mode and CHECK widening (DuckDB only)."""
+
+    @property
+    @abstractmethod
+    def errors(self) -> tuple[type[BaseException], ...]:
+        """The driver's error types: a statement failing with one rolls its step back."""
+
+    @abstractmethod
+    def table_names(self, conn: Any) -> set[str]:
+        """Base tables of the current schema."""
+
+    @abstractmethod
+    def all_columns(self, conn: Any) -> dict[str, dict[str, LiveColumn]]:
+        """Every base table's columns in table order, in one catalog query."""
+
+    def columns(self, conn: Any, table: str) -> dict[str, LiveColumn]:
+        return self.all_columns(conn).get(table, {})
+
+    def table_exists(self, conn: Any, table: str) -> bool:
+        return table in self.table_names(conn)
+
+    @abstractmethod
+    def database_label(self, conn: Any) -> str:
+        """The warehouse behind ``conn``, for messages (never with a password)."""
+
+    def checkpoint_statement(self) -> str | None:
+        """A statement to run after each committed step (DuckDB empties its WAL)."""
+        return None
+
+    def execute(self, conn: Any, sql: str, params: Sequence[object] | None = None) -> Any:
+        """Run one statement with ``?`` parameters; returns a cursor-like result."""
+        return conn.execute(sql, list(params)) if params is not None else conn.execute(sql)
+
+    @abstractmethod
+    def migration_lock(self, conn: Any, timeout: float) -> contextlib.AbstractContextManager[None]:
+        """Hold the migrators' lock on ``conn``'s warehouse inside the block.
+
+        DuckDB: nothing to take (the writer's file lock, taken when the file was
+        opened, already serializes migrators). PostgreSQL: the advisory lock.
+        """
+
+    @abstractmethod
+    def render_type(self, spec: TypeSpec) -> str:
+        """``spec`` (a revision's column type) as this backend's DDL type."""
+
+    @abstractmethod
+    def target_of(self, conn: Any) -> WarehouseTarget | None:
+        """The warehouse an open session is on, for callers holding only the connection
+        (the Dagster op): what its automatic backup copies. None: nothing to back up
+        (an in-memory database)."""
+
+    def disk_full(self, error: BaseException) -> DiskFullError | None:
+        """A :class:`DiskFullError` when ``error`` is the disk filling up, else None."""
+        if isinstance(error, DiskFullError):
+            return error
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return DiskFullError(str(error))
+        return None
+
+    def shadow(self, real: Any | None, rows_of: Sequence[str] = ()) -> Any:
+        """A scratch database with ``real``'s schema and the rows of the tables ``rows_of``
+        (the bookkeeping), but no other data: where a dry run executes its exact SQL when
+        DDL is not transactional. ``real`` None: an empty one."""
+        raise NotImplementedError(f"{self.name} runs dry runs in a rolled-back transaction")
+
+
+class NoLock(contextlib.AbstractContextManager[None]):
+    """A lock already held by other means (DuckDB's writer file lock)."""
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def current_dialect() -> str:
+    """The backend operations are being rendered for (``duckdb`` unless :func:`using` says)."""
+    return _DIALECT.get()
+
+
+@contextlib.contextmanager
+def using(impl: MigrationImpl) -> Iterator[MigrationImpl]:
+    """Render operations for ``impl``'s backend inside the block."""
+    token = _DIALECT.set(impl.name)
+    try:
+        yield impl
+    finally:
+        _DIALECT.reset(token)
