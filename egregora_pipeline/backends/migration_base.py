@@ -57,7 +57,9 @@ class MigrationLockedError(MigrationError):
         self.holder = holder
 
 
-_DIALECT: ContextVar[str] = ContextVar("egregora_sql_dialect", default="duckdb")
+_RENDERING: ContextVar[MigrationImpl | None] = ContextVar("egregora_rendering_impl", default=None)
+DEFAULT_DIALECT = "duckdb"
+"""What operations render for outside :func:`using` (the default backend's)."""
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,10 @@ class MigrationImpl(ABC):
 
     name: ClassVar[str]
     """``duckdb`` or ``postgres``: also the SQL dialect name (Ibis / sqlglot)."""
+    label: ClassVar[str]
+    """How messages name the backend (``DuckDB``, ``PostgreSQL``)."""
     transactional_ddl: ClassVar[bool]
     """DDL rolls back with its transaction (PostgreSQL), so a dry run can really run."""
-    legacy_layouts: ClassVar[bool]
-    """Adoption of upstream/legacy layouts, batch mode and CHECK widening (DuckDB only)."""
 
     @property
     @abstractmethod
@@ -132,6 +134,41 @@ class MigrationImpl(ABC):
     def render_type(self, spec: TypeSpec) -> str:
         """``spec`` (a revision's column type) as this backend's DDL type."""
 
+    # -- how operations render (Alembic's per-dialect DDL) ------------------------------
+    adds_not_null_inline: ClassVar[bool] = False
+    """``ADD COLUMN ... DEFAULT d NOT NULL`` in one statement costs no scan (PostgreSQL
+    fills a constant default without touching a row); else a separate ``SET NOT NULL``."""
+
+    def fill_nulls_sql(self, table: str, column: str, sql_type: str, expression: str) -> list[str]:
+        """Replace NULLs of ``table.column`` by ``expression`` so ``SET NOT NULL`` may follow."""
+        from egregora_pipeline.sql import quote_ident as q
+
+        col = q(column)
+        return [f"UPDATE {q(table)} SET {col} = {expression} WHERE {col} IS NULL"]
+
+    def conversion_loss_sql(
+        self, table: str, column: str, new_type: str, live_type: str, using: str | None
+    ) -> tuple[str, str]:
+        """A ``count`` query of the values of ``table.column`` a type change would lose,
+        and how the message qualifies the count. Without a way to test each value's
+        conversion, every non-null value counts."""
+        from egregora_pipeline.sql import quote_ident as q
+
+        return (
+            f"SELECT count({q(column)}) FROM {q(table)}",
+            f"({self.label} cannot test each value's conversion: every value counts)",
+        )
+
+    def catalog_type(self, dtype: dt.DataType) -> str:
+        """A declared dtype as this backend's catalog shows types (drift reports)."""
+        from egregora_pipeline.schema.types import ibis_type_string
+
+        return ibis_type_string(dtype)
+
+    def shown_type(self, live_type: str) -> str:
+        """A :attr:`LiveColumn.type` as drift reports show it."""
+        return live_type
+
     @abstractmethod
     def target_of(self, conn: Any) -> WarehouseTarget | None:
         """The warehouse an open session is on, for callers holding only the connection
@@ -160,16 +197,22 @@ class NoLock(contextlib.AbstractContextManager[None]):
         return None
 
 
+def rendering_impl() -> MigrationImpl | None:
+    """The impl operations are being rendered for, as :func:`using` set it (None outside)."""
+    return _RENDERING.get()
+
+
 def current_dialect() -> str:
     """The backend operations are being rendered for (``duckdb`` unless :func:`using` says)."""
-    return _DIALECT.get()
+    impl = _RENDERING.get()
+    return DEFAULT_DIALECT if impl is None else impl.name
 
 
 @contextlib.contextmanager
 def using(impl: MigrationImpl) -> Iterator[MigrationImpl]:
     """Render operations for ``impl``'s backend inside the block."""
-    token = _DIALECT.set(impl.name)
+    token = _RENDERING.set(impl)
     try:
         yield impl
     finally:
-        _DIALECT.reset(token)
+        _RENDERING.reset(token)

@@ -20,10 +20,12 @@ import duckdb
 
 from egregora_pipeline.backends.duckdb.target import DuckDBTarget
 from egregora_pipeline.backends.migration_base import LiveColumn, MigrationImpl, NoLock
-from egregora_pipeline.schema.duckdb_types import normalize_type
+from egregora_pipeline.schema.duckdb_types import duckdb_type, normalize_type
 from egregora_pipeline.sql import quote_ident
 
 if TYPE_CHECKING:
+    import ibis.expr.datatypes as dt
+
     from egregora_pipeline.errors import DiskFullError
     from egregora_pipeline.schema.types import TypeSpec
 
@@ -32,8 +34,8 @@ _SCOPE = "database_name = current_database() AND schema_name = current_schema()"
 
 class DuckDBImpl(MigrationImpl):
     name: ClassVar[str] = "duckdb"
+    label: ClassVar[str] = "DuckDB"
     transactional_ddl: ClassVar[bool] = False
-    legacy_layouts: ClassVar[bool] = True
 
     @property
     def errors(self) -> tuple[type[BaseException], ...]:
@@ -86,6 +88,33 @@ class DuckDBImpl(MigrationImpl):
         from egregora_pipeline.schema.types import render_type
 
         return render_type(spec, self.name)
+
+    def fill_nulls_sql(self, table: str, column: str, sql_type: str, expression: str) -> list[str]:
+        # not an UPDATE: DuckDB 2.0 refuses SET NOT NULL on a column UPDATEd earlier in
+        # the same transaction
+        col = quote_ident(column)
+        return [
+            f"ALTER TABLE {quote_ident(table)} ALTER COLUMN {col} SET DATA TYPE "
+            f"{sql_type} USING COALESCE({col}, {expression})"
+        ]
+
+    def conversion_loss_sql(
+        self, table: str, column: str, new_type: str, live_type: str, using: str | None
+    ) -> tuple[str, str]:
+        col = quote_ident(column)
+        converted = using if using is not None else f"TRY_CAST({col} AS {new_type})"
+        return (
+            f"SELECT count(*) FROM {quote_ident(table)} WHERE {col} IS NOT NULL AND "
+            f"({converted} IS NULL OR TRY_CAST({converted} AS {live_type}) "
+            f"IS DISTINCT FROM {col})",
+            "(values that do not convert or do not round-trip)",
+        )
+
+    def catalog_type(self, dtype: dt.DataType) -> str:
+        return duckdb_type(dtype)
+
+    def shown_type(self, live_type: str) -> str:
+        return normalize_type(live_type)
 
     def target_of(self, conn: Any) -> DuckDBTarget | None:
         """The file behind ``conn``, or None for an in-memory database."""

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 _REFUSALS: Final[dict[Feature, str]] = {
     "legacy_layouts": (
-        "the legacy layouts (legacy_v2, upstream_constrained, atom_documents, separate_media) "
-        "only ever existed in DuckDB files: adopt the DuckDB file, then copy it to PostgreSQL"
+        "that layout only ever existed in DuckDB warehouses; adopt it in DuckDB first "
+        "(`egregora-pipeline db upgrade --database FILE.duckdb`), then copy the tables"
     ),
     "batch_mode": (
         "batch mode rebuilds a table by copy, which DuckDB needs for constraints it cannot "

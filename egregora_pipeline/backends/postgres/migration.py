@@ -52,8 +52,9 @@ _TYPNAME_SQL: Final = "SELECT oid, typname FROM pg_catalog.pg_type WHERE oid = A
 
 class PostgresImpl(MigrationImpl):
     name: ClassVar[str] = "postgres"
+    label: ClassVar[str] = "PostgreSQL"
+    adds_not_null_inline: ClassVar[bool] = True
     transactional_ddl: ClassVar[bool] = True
-    legacy_layouts: ClassVar[bool] = False
 
     @property
     def errors(self) -> tuple[type[BaseException], ...]:
