@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import ibis.expr.datatypes as dt
 
     from egregora_pipeline.backends.base import WarehouseTarget
+    from egregora_pipeline.backends.dependents_base import CheckDef, Dependents
     from egregora_pipeline.backends.postgres.connection import PgConnection
     from egregora_pipeline.schema.types import TypeSpec
 
@@ -168,6 +169,35 @@ class MigrationImpl(ABC):
     def shown_type(self, live_type: str) -> str:
         """A :attr:`LiveColumn.type` as drift reports show it."""
         return live_type
+
+    # -- what stands in the way of an ALTER (DuckDB's batch mode reads it) --------------
+    missing_object_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    """Errors meaning "no such table or column": a dry run's count of an object an
+    earlier step of the same plan creates (only in the shadow) is zero."""
+
+    def dependents(self, conn: Any, table: str) -> Dependents:
+        """The indexes, CHECKs and referencing tables that keep ``table`` from being
+        altered in place (none: this backend alters any table in place)."""
+        from egregora_pipeline.backends.dependents_base import no_dependents
+
+        return no_dependents(table)
+
+    def checks_of(self, conn: Any, table: str) -> tuple[CheckDef, ...]:
+        """``table``'s CHECK constraints, where adoption may widen them (none here)."""
+        return ()
+
+    def referencing_tables(self, conn: Any, table: str) -> list[str]:
+        """The tables whose FOREIGN KEYs reference ``table``."""
+        from egregora_pipeline.references import referencing_tables
+
+        return referencing_tables(conn, table)
+
+    def reorder_columns_sql(
+        self, conn: Any, table: str, live: Sequence[str], order: Sequence[str]
+    ) -> list[str]:
+        """The statements that rebuild ``table`` with its columns in ``order``; only for a
+        backend whose :meth:`Backend.refusal` of ``column_reorder`` is None."""
+        raise NotImplementedError(f"{self.label} does not reorder columns")
 
     @abstractmethod
     def target_of(self, conn: Any) -> WarehouseTarget | None:

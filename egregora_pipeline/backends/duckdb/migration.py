@@ -26,6 +26,7 @@ from egregora_pipeline.sql import quote_ident
 if TYPE_CHECKING:
     import ibis.expr.datatypes as dt
 
+    from egregora_pipeline.backends.dependents_base import CheckDef, Dependents
     from egregora_pipeline.errors import DiskFullError
     from egregora_pipeline.schema.types import TypeSpec
 
@@ -35,6 +36,10 @@ _SCOPE = "database_name = current_database() AND schema_name = current_schema()"
 class DuckDBImpl(MigrationImpl):
     name: ClassVar[str] = "duckdb"
     label: ClassVar[str] = "DuckDB"
+    missing_object_errors: ClassVar[tuple[type[BaseException], ...]] = (
+        duckdb.CatalogException,
+        duckdb.BinderException,
+    )
     transactional_ddl: ClassVar[bool] = False
 
     @property
@@ -115,6 +120,23 @@ class DuckDBImpl(MigrationImpl):
 
     def shown_type(self, live_type: str) -> str:
         return normalize_type(live_type)
+
+    def dependents(self, conn: Any, table: str) -> Dependents:
+        from egregora_pipeline.backends.duckdb.dependents import dependents
+
+        return dependents(conn, table)
+
+    def checks_of(self, conn: Any, table: str) -> tuple[CheckDef, ...]:
+        from egregora_pipeline.backends.duckdb.dependents import checks_of
+
+        return checks_of(conn, table)
+
+    def reorder_columns_sql(
+        self, conn: Any, table: str, live: Sequence[str], order: Sequence[str]
+    ) -> list[str]:
+        from egregora_pipeline.backends.duckdb.column_order import reorder_statements
+
+        return reorder_statements(conn, table, live, order)
 
     def target_of(self, conn: Any) -> DuckDBTarget | None:
         """The file behind ``conn``, or None for an in-memory database."""
