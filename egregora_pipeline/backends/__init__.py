@@ -11,8 +11,12 @@ backend").
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature, WarehouseTarget
+
+if TYPE_CHECKING:
+    from egregora_pipeline.backends.migration_base import MigrationImpl
 
 __all__ = [
     "Backend",
@@ -20,6 +24,10 @@ __all__ = [
     "Feature",
     "WarehouseTarget",
     "backend_of",
+    "connection_backend",
+    "current_impl",
+    "default_backend",
+    "impl_for",
     "parse_warehouse",
     "redact",
     "registered",
@@ -61,6 +69,33 @@ def backend_of(target: WarehouseTarget) -> Backend:
         if backend.owns(target):
             return backend
     raise TypeError(f"not a registered backend's target: {type(target).__name__}")
+
+
+def connection_backend(conn: object) -> Backend:
+    """The backend that opened ``conn`` (for callers holding only a connection)."""
+    for backend in registered():
+        if backend.owns_connection(conn):
+            return backend
+    raise TypeError(f"not a warehouse connection: {type(conn).__name__}")
+
+
+def default_backend() -> Backend:
+    """The backend a bare path means (DuckDB): the last registered, which takes any path."""
+    return registered()[-1]
+
+
+def current_impl() -> MigrationImpl:
+    """The impl operations are being rendered for: :func:`~.migration_base.using`'s, else the
+    default backend's (a revision file rendered outside a run, as ``db plan`` prints it)."""
+    from egregora_pipeline.backends.migration_base import rendering_impl
+
+    impl = rendering_impl()
+    return impl if impl is not None else default_backend().migration_impl()
+
+
+def impl_for(conn: object) -> MigrationImpl:
+    """The migration impl of an open connection, asked of the backend that opened it."""
+    return connection_backend(conn).migration_impl()
 
 
 def redact(value: str | Path) -> str:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:
     from egregora_pipeline.backends.backup_base import BackupStore
+    from egregora_pipeline.backends.migration_base import MigrationImpl
 
 Feature = Literal[
     "legacy_layouts",
@@ -94,14 +95,24 @@ class Backend(ABC):
         """``value`` as it may be shown, before or without parsing (no password in it)."""
         return value
 
+    def exists(self, target: WarehouseTarget) -> bool:
+        """Whether there is a warehouse to read at ``target`` (a server database always is
+        one: a wrong URL fails at connect time, loudly; a file may be missing)."""
+        return True
+
     @abstractmethod
     def connect(self, target: WarehouseTarget, options: ConnectOptions) -> Any:
         """An open session on ``target`` (what the migration impl and the checks execute on)."""
 
     # -- the migration engine's half --------------------------------------------------
     @abstractmethod
-    def migration_impl(self) -> Any:
+    def migration_impl(self) -> MigrationImpl:
         """The :class:`~egregora_pipeline.backends.migration_base.MigrationImpl` of this backend."""
+
+    @abstractmethod
+    def owns_connection(self, conn: object) -> bool:
+        """``conn`` is a session this backend's :meth:`connect` opened (without importing a
+        driver the process has not loaded yet: a DuckDB user never loads ``psycopg``)."""
 
     # -- ingestion -------------------------------------------------------------------
     @abstractmethod

@@ -42,9 +42,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from egregora_pipeline.backends import impl_for
+from egregora_pipeline.backends.migration_base import LiveColumn
 from egregora_pipeline.migrations import catalog
-from egregora_pipeline.migrations.catalog import LiveColumn
-from egregora_pipeline.migrations.dependents import checks_of, dependents
 from egregora_pipeline.migrations.ops import Column, CreateTable, Operation
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.migrations.reconcile import BACKFILLS, ReconcilePlan, plan_reconcile
@@ -90,9 +90,8 @@ def has_separate_media(live: Mapping[str, Mapping[str, LiveColumn]]) -> bool:
 
 
 def _constrained(probe: Probe, tables: Sequence[str]) -> bool:
-    return any(
-        dependents(probe.catalog, t).blocks_alter or checks_of(probe.catalog, t) for t in tables
-    )
+    impl, conn = impl_for(probe.catalog), probe.catalog
+    return any(impl.dependents(conn, t).blocks_alter or impl.checks_of(conn, t) for t in tables)
 
 
 def detect_layout(probe: Probe) -> Layout:

@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from egregora_pipeline.backends import impl_for
 from egregora_pipeline.migrations import catalog
 from egregora_pipeline.migrations.errors import RevisionExistsError
-from egregora_pipeline.migrations.impl import impl_for
 from egregora_pipeline.migrations.ops import (
     AddColumn,
     AlterColumnType,

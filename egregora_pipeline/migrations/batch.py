@@ -33,12 +33,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-import duckdb
-
+from egregora_pipeline.backends import impl_for
+from egregora_pipeline.backends.dependents_base import CheckDef, Dependents
+from egregora_pipeline.backends.migration_base import Connection
 from egregora_pipeline.migrations import catalog
-from egregora_pipeline.migrations.dependents import CheckDef, Dependents, dependents
 from egregora_pipeline.migrations.errors import BatchVerificationError
 from egregora_pipeline.migrations.ops import (
     AddColumn,
@@ -233,9 +233,9 @@ class BatchTable(Operation):
 
 
 def execute_batch(
-    run: Callable[[str], duckdb.DuckDBPyConnection],
+    run: Callable[[str], Any],
     op: BatchTable,
-    conn: duckdb.DuckDBPyConnection,
+    conn: Connection,
     *,
     dry_run: bool,
 ) -> None:
@@ -245,7 +245,7 @@ def execute_batch(
     earlier statement of the same step may have changed them since the plan."""
     op = replace(
         op,
-        deps=dependents(conn, op.table),
+        deps=impl_for(conn).dependents(conn, op.table),
         columns=tuple(catalog.columns(conn, op.table)),
     )
     counts: dict[tuple[str, str], int] = {}
@@ -318,7 +318,7 @@ def _runs(probe: Probe, ops: Sequence[Operation]) -> list[tuple[str, list[int]]]
 def _batch(
     probe: Probe, table: str, mine: Sequence[Operation], widenings: Sequence[Widening]
 ) -> BatchTable | None:
-    deps = dependents(probe.catalog, table)
+    deps = impl_for(probe.catalog).dependents(probe.catalog, table)
     if any(isinstance(op, RebuildTable) for op in mine):
         # DuckDB drops a table with its indexes; only referencing tables stop the rebuild
         deps = replace(deps, indexes=())

@@ -24,7 +24,7 @@ from egregora_pipeline.migrations.script import ScriptDirectory
 from egregora_pipeline.sql import quote_ident, quote_literal
 
 if TYPE_CHECKING:
-    from egregora_pipeline.migrations.impl.base import Connection
+    from egregora_pipeline.backends.migration_base import Connection
 
 TABLE: Final = "egregora_migrations"
 

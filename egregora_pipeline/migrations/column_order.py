@@ -21,74 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-import duckdb
-
+from egregora_pipeline.backends import connection_backend, impl_for
 from egregora_pipeline.migrations.ops import Operation
 from egregora_pipeline.migrations.probe import Probe
-from egregora_pipeline.references import index_sql, referencing_tables, table_sql
-from egregora_pipeline.sql import quote_ident, quote_literal
-
-q = quote_ident
 
 ORDERED_TABLES: Final = frozenset({"messages"})
 """Declared tables whose column order is part of the contract (docs/schema.md)."""
-SCRATCH_PREFIX: Final = "__reorder_"
-
-
-def split_top_level(body: str) -> list[str]:
-    """The comma-separated elements of a ``CREATE TABLE`` body (inside its parentheses),
-    ignoring commas in parentheses, string literals and quoted identifiers."""
-    parts: list[str] = []
-    depth = 0
-    quote: str | None = None
-    start = 0
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        if quote:
-            if ch == quote:
-                if i + 1 < len(body) and body[i + 1] == quote:
-                    i += 1  # a doubled quote inside the literal
-                else:
-                    quote = None
-        elif ch in ("'", '"'):
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(body[start:i].strip())
-            start = i + 1
-        i += 1
-    parts.append(body[start:].strip())
-    return [p for p in parts if p]
-
-
-def leading_identifier(element: str) -> str:
-    """The first identifier of a column definition (quoted or not)."""
-    if element.startswith('"'):
-        end = 1
-        out = []
-        while end < len(element):
-            if element[end] == '"':
-                if end + 1 < len(element) and element[end + 1] == '"':
-                    out.append('"')
-                    end += 2
-                    continue
-                break
-            out.append(element[end])
-            end += 1
-        return "".join(out)
-    return element.split(None, 1)[0]
-
-
-def _body(sql: str, table: str) -> str:
-    for spelled in (q(table), table):
-        prefix = f"CREATE TABLE {spelled}("
-        if sql.startswith(prefix) and sql.endswith(")"):
-            return sql[len(prefix) : -1]
-    raise ValueError(f"cannot read the stored definition of {table!r}: {sql[:80]!r}")
 
 
 def target_order(live: Sequence[str], declared: Sequence[str]) -> list[str]:
@@ -114,7 +52,7 @@ class RestoreColumnOrder(Operation):
 
     def prepare(self, probe: Probe) -> Operation:
         conn = probe.catalog
-        if not isinstance(conn, duckdb.DuckDBPyConnection):
+        if connection_backend(conn).refusal("column_reorder") is not None:
             return self
         from egregora_pipeline.migrations import catalog
 
@@ -122,35 +60,7 @@ class RestoreColumnOrder(Operation):
         order = target_order(live, self.declared)
         if order == live:
             return RestoreColumnOrder(self.table, self.declared, ())
-        elements = split_top_level(_body(table_sql(conn, self.table), self.table))
-        by_name = {leading_identifier(e): e for e in elements}
-        columns = [by_name[c] for c in order]
-        constraints = [e for e in elements if leading_identifier(e) not in set(live)]
-        scratch = q(SCRATCH_PREFIX + self.table)
-        names = ", ".join(q(c) for c in order)
-        statements = [
-            f"CREATE TABLE {scratch}({', '.join(columns + constraints)})",
-            f"INSERT INTO {scratch} ({names}) SELECT {names} FROM {q(self.table)}",
-            f"DROP TABLE {q(self.table)}",
-            f"ALTER TABLE {scratch} RENAME TO {q(self.table)}",
-            *(sql for _, sql in index_sql(conn, self.table)),
-        ]
-        comment = conn.execute(
-            "SELECT comment FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = current_schema() AND table_name = ?",
-            [self.table],
-        ).fetchone()
-        if comment and comment[0]:
-            statements.append(f"COMMENT ON TABLE {q(self.table)} IS {quote_literal(comment[0])}")
-        for column, text in conn.execute(
-            "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = "
-            "current_database() AND schema_name = current_schema() AND table_name = ? "
-            "AND comment IS NOT NULL",
-            [self.table],
-        ).fetchall():
-            statements.append(
-                f"COMMENT ON COLUMN {q(self.table)}.{q(column)} IS {quote_literal(text)}"
-            )
+        statements = impl_for(conn).reorder_columns_sql(conn, self.table, live, order)
         return RestoreColumnOrder(self.table, self.declared, tuple(statements))
 
     def render(self) -> list[str]:
@@ -168,12 +78,14 @@ def plan_column_order(
 ) -> tuple[RestoreColumnOrder | None, str | None]:
     """The rebuild ``table`` needs once the ``added`` columns are appended to ``live``,
     and its one-sentence action; or why it is left (a referenced table), or nothing."""
-    if table not in ORDERED_TABLES or not isinstance(probe.catalog, duckdb.DuckDBPyConnection):
+    if table not in ORDERED_TABLES:
+        return None, None
+    if connection_backend(probe.catalog).refusal("column_reorder") is not None:
         return None, None
     after = [*live, *(c for c in added if c not in live)]
     if target_order(after, declared) == after:
         return None, None
-    holders = referencing_tables(probe.catalog, table) if live else []
+    holders = impl_for(probe.catalog).referencing_tables(probe.catalog, table) if live else []
     if holders:
         return None, (
             f"{table} columns are not in declared order, and FOREIGN KEYs of "

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
+from egregora_pipeline.backends import WarehouseTarget, backend_of, impl_for, parse_warehouse
+from egregora_pipeline.backends.migration_base import MigrationImpl
 from egregora_pipeline.backup import BackupPolicy
+from egregora_pipeline.defaults import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.errors import WarehouseNotFoundError
-from egregora_pipeline.migrations import bookkeeping, catalog
+from egregora_pipeline.migrations import bookkeeping
 from egregora_pipeline.migrations.errors import NotAtHeadError, VersionsDirError
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.migrations.results import (
@@ -36,24 +37,16 @@ from egregora_pipeline.migrations.results import (
     UpgradeResult,
 )
 from egregora_pipeline.migrations.script import ScriptDirectory
-from egregora_pipeline.migrations.warehouse import migration_lock, open_warehouse
-from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
-from egregora_pipeline.sql import quote_ident
-from egregora_pipeline.warehouse_url import (
-    DuckDBTarget,
-    PostgresTarget,
-    WarehouseTarget,
-    is_postgres_url,
-    parse_warehouse,
-)
+from egregora_pipeline.migrations.warehouse import open_warehouse
 
 
 @dataclass(frozen=True)
 class MigrationConfig:
     """Which warehouse, which revision files, and how careful to be."""
 
-    database: Path | str
-    """A DuckDB file, or a PostgreSQL URL (a ``str``: a ``Path`` would fold its ``//``)."""
+    database: Path | str | WarehouseTarget
+    """A DuckDB file, a PostgreSQL URL (a ``str``: a ``Path`` would fold its ``//``), or
+    either parsed (:func:`~egregora_pipeline.backends.parse_warehouse`)."""
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS
     allow_destructive: bool = False
     versions_dir: Path | None = None
@@ -72,13 +65,11 @@ class MigrationConfig:
 
     @property
     def target(self) -> WarehouseTarget:
-        if not is_postgres_url(self.database):  # no libpq needed to read a path
-            return DuckDBTarget(Path(self.database))
         return parse_warehouse(self.database)
 
-    @property
-    def is_postgres(self) -> bool:
-        return isinstance(self.target, PostgresTarget)
+    def impl(self) -> MigrationImpl:
+        """The warehouse backend's migration impl (no connection needed)."""
+        return backend_of(self.target).migration_impl()
 
     @property
     def display(self) -> str:
@@ -88,13 +79,14 @@ class MigrationConfig:
     def exists(self) -> bool:
         """Whether there is a warehouse to read (a PostgreSQL database always is one: a
         wrong URL fails at connect time, loudly)."""
-        return self.is_postgres or Path(self.database).exists()
+        target = self.target
+        return backend_of(target).exists(target)
 
-    def existing_database(self) -> Path | str:
+    def existing_database(self) -> WarehouseTarget:
         """The warehouse, which must exist (commands that only make sense on one)."""
         if not self.exists():
-            raise WarehouseNotFoundError(str(self.database))
-        return self.database
+            raise WarehouseNotFoundError(self.display)
+        return self.target
 
 
 @contextlib.contextmanager
@@ -113,31 +105,18 @@ def _open(config: MigrationConfig, *, read_only: bool, purpose: str = "db") -> I
         warehouse.close()
 
 
-def shadow_of(real: duckdb.DuckDBPyConnection | None) -> duckdb.DuckDBPyConnection:
-    """An in-memory database with ``real``'s schema and bookkeeping rows, but no data.
-
-    Dry runs execute their exact SQL here, so the printed plan is what a real
-    upgrade would run, and the file is never opened for writing.
-    """
-    from egregora_pipeline.connection import connect_bounded
-
-    shadow = connect_bounded()
-    if real is None:
-        return shadow
-    for statement in catalog.schema_ddl(real):
-        shadow.execute(statement)
-    if bookkeeping.exists(real):
-        table = quote_ident(bookkeeping.TABLE)
-        rows = real.execute(f"SELECT * FROM {table}").fetchall()
-        if rows:
-            marks = ", ".join("?" for _ in rows[0])
-            shadow.executemany(f"INSERT INTO {table} VALUES ({marks})", [list(r) for r in rows])
-    return shadow
+def _shadow(impl: MigrationImpl, real: Any | None) -> Any:
+    """A data-less copy of ``real``'s schema and bookkeeping, where a dry run executes its
+    exact SQL on a backend whose DDL does not roll back (the file is never opened for
+    writing)."""
+    rows_of = [bookkeeping.TABLE] if real is not None and bookkeeping.exists(real) else []
+    return impl.shadow(real, rows_of)
 
 
 @contextlib.contextmanager
 def _dry_probe(config: MigrationConfig) -> Iterator[Probe]:
-    if config.is_postgres:
+    impl = config.impl()
+    if impl.transactional_ddl:
         # transactional DDL: the plan really runs, in a transaction that is rolled back
         with _open(config, read_only=False, purpose="db plan") as conn:
             conn.execute("BEGIN TRANSACTION")
@@ -146,15 +125,15 @@ def _dry_probe(config: MigrationConfig) -> Iterator[Probe]:
             finally:
                 conn.execute("ROLLBACK")
         return
-    if not Path(config.database).exists():
-        shadow = shadow_of(None)
+    if not config.exists():
+        shadow = _shadow(impl, None)
         try:
             yield Probe(catalog=shadow, data=shadow, dry_run=True)
         finally:
             shadow.close()
         return
     with _open(config, read_only=True) as real:
-        shadow = shadow_of(real)
+        shadow = _shadow(impl, real)
         try:
             yield Probe(catalog=shadow, data=real, dry_run=True)
         finally:
@@ -179,35 +158,20 @@ def upgrade_connection(
     advisory lock (waiting up to ``lock_timeout``).
     """
     from egregora_pipeline.migrations.engine import run_upgrade
-    from egregora_pipeline.migrations.safeguard import (
-        backup_if_risky,
-        database_file,
-        postgres_target_of,
-        restore_hint,
-    )
+    from egregora_pipeline.migrations.safeguard import backup_if_risky, restore_hint
 
     scripts = ScriptDirectory.load(versions_dir)
     probe = Probe(catalog=conn, data=conn)
-    if not isinstance(conn, duckdb.DuckDBPyConnection):
-        with migration_lock(conn, lock_timeout):
-            where = postgres_target_of(conn)
-            taken = backup_if_risky(
-                conn, where, scripts, target, allow_destructive=allow_destructive, policy=backup
-            )
-            with restore_hint(taken, where):
-                result = run_upgrade(
-                    conn, probe, scripts, target, allow_destructive=allow_destructive
-                )
-            result.backup = taken
-            return result
-    database = database_file(conn)
-    taken = backup_if_risky(
-        conn, database, scripts, target, allow_destructive=allow_destructive, policy=backup
-    )
-    with restore_hint(taken, database):
-        result = run_upgrade(conn, probe, scripts, target, allow_destructive=allow_destructive)
-    result.backup = taken
-    return result
+    impl = impl_for(conn)
+    with impl.migration_lock(conn, lock_timeout):
+        where = impl.target_of(conn)
+        taken = backup_if_risky(
+            conn, where, scripts, target, allow_destructive=allow_destructive, policy=backup
+        )
+        with restore_hint(taken, where, impl):
+            result = run_upgrade(conn, probe, scripts, target, allow_destructive=allow_destructive)
+        result.backup = taken
+        return result
 
 
 def _execute(
@@ -232,8 +196,7 @@ def _execute(
         with _dry_probe(config) as probe:
             return runner(probe.catalog, probe, scripts, target, **options)
     with _open(config, read_only=False) as conn:
-        where = config.target
-        database = where if isinstance(where, PostgresTarget) else Path(config.database)
+        database = config.target
         taken = backup_if_risky(
             conn,
             database,
@@ -243,7 +206,7 @@ def _execute(
             allow_destructive=config.allow_destructive,
             policy=config.backup,
         )
-        with restore_hint(taken, database):
+        with restore_hint(taken, database, impl_for(conn)):
             result = runner(conn, Probe(catalog=conn, data=conn), scripts, target, **options)
         result.backup = taken
         return result
@@ -352,11 +315,9 @@ def revision(config: MigrationConfig, message: str, *, autogenerate: bool = Fals
         return write_revision(scripts, message, None)
     applied = current(config) if config.exists() else None
     if applied != scripts.head:
-        raise NotAtHeadError(
-            config.display if config.is_postgres else Path(config.database), applied, scripts.head
-        )
+        raise NotAtHeadError(config.display, applied, scripts.head, exists=config.exists())
     if not config.exists():
-        shadow = shadow_of(None)
+        shadow = _shadow(config.impl(), None)
         try:
             return write_revision(scripts, message, shadow)
         finally:

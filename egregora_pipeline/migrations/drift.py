@@ -12,13 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from egregora_pipeline.backends import impl_for
 from egregora_pipeline.migrations import bookkeeping, catalog
-from egregora_pipeline.migrations.impl import impl_for
 from egregora_pipeline.migrations.results import CheckReport, ColumnMismatch, TableDrift
 from egregora_pipeline.migrations.script import ScriptDirectory
 from egregora_pipeline.schema.declared import DECLARED_TABLES
-from egregora_pipeline.schema.duckdb_types import duckdb_type, normalize_type
-from egregora_pipeline.schema.types import ibis_type_string, same_type
+from egregora_pipeline.schema.types import same_type
 
 
 def table_drift(
@@ -28,7 +27,7 @@ def table_drift(
 
     Types are shown as the backend's catalog names them: DuckDB type names on DuckDB,
     Ibis type strings elsewhere."""
-    native = impl_for(conn).name == "duckdb"
+    impl = impl_for(conn)
     result: dict[str, TableDrift] = {}
     for name, table in DECLARED_TABLES.items():
         live = live_tables.get(name)
@@ -42,10 +41,10 @@ def table_drift(
             if have is None:
                 missing.append(column)
                 continue
-            expected_type = duckdb_type(dtype) if native else ibis_type_string(dtype)
+            expected_type = impl.catalog_type(dtype)
             type_ok = same_type(have.type, dtype)
             if not type_ok or have.nullable != dtype.nullable:
-                actual = normalize_type(have.type) if native else have.type
+                actual = impl.shown_type(have.type)
                 mismatched.append(
                     ColumnMismatch(
                         column=column,

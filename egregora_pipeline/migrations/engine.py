@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from egregora_pipeline.backends import connection_backend, impl_for
+from egregora_pipeline.backends.migration_base import Connection, MigrationImpl, using
 from egregora_pipeline.migrations import bookkeeping, catalog
 from egregora_pipeline.migrations.adoption import (
     ATOM_LEGACY,
@@ -52,7 +54,6 @@ from egregora_pipeline.migrations.errors import (
     ReconcileError,
     RevisionFailedError,
 )
-from egregora_pipeline.migrations.impl.base import Connection, MigrationImpl, impl_for, using
 from egregora_pipeline.migrations.ops import CreateTable, DataStep, Operation, RunPython
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.migrations.reconcile import (
@@ -89,7 +90,11 @@ class Runner:
 
     def __init__(self, conn: Connection, *, nested: bool = False) -> None:
         self.conn = conn
-        self.impl: MigrationImpl = impl_for(conn)
+        self.backend = connection_backend(conn)
+        self.impl: MigrationImpl = self.backend.migration_impl()
+        self.batches = self.backend.refusal("batch_mode") is None
+        """Rebuild a table by copy where an ALTER cannot run (DuckDB); else alter in place."""
+        self.widens = self.backend.refusal("check_widening") is None
         self.nested = nested
         self.statements: list[str] = []
         self.steps: list[PlanStep] = []
@@ -166,7 +171,7 @@ def _execute_op(runner: Runner, probe: Probe, op: Operation, *, recheck: bool = 
         runner.comment(f"python: {op.description}")
         op.function(DataStep(runner, probe))
         return
-    if recheck and not isinstance(op, BatchTable) and runner.impl.legacy_layouts:
+    if recheck and not isinstance(op, BatchTable) and runner.batches:
         op = needs_batch(probe, op) or op
     if isinstance(op, BatchTable):
         runner.comment(op.describe())
@@ -185,7 +190,7 @@ def _run_ops(
     allow_destructive: bool,
     warnings: list[str],
 ) -> None:
-    batched = plan_batches(probe, ops)[0] if runner.impl.legacy_layouts else list(ops)
+    batched = plan_batches(probe, ops)[0] if runner.batches else list(ops)
     for op in batched:
         if not allow_destructive:
             risk = op.risk(probe)
@@ -277,11 +282,11 @@ def _adopt(
             f"ALTER TABLE {quote_ident(DOCUMENTS_TABLE)} RENAME TO {quote_ident(ATOM_LEGACY)}"
         )
     baseline = plan_baseline(probe, ops)
-    if runner.impl.legacy_layouts:
-        widenings = plan_widenings(probe, list(DECLARED_TABLES), strict=strict)
-        batched, batch_actions = plan_batches(probe, baseline.ops, widenings)
-    else:  # PostgreSQL alters any table in place: no batch, and no CHECK is widened
-        widenings, batched, batch_actions = [], list(baseline.ops), []
+    # PostgreSQL alters any table in place: no batch, and no CHECK is widened
+    widenings = plan_widenings(probe, list(DECLARED_TABLES), strict=strict) if runner.widens else []
+    batched, batch_actions = (
+        plan_batches(probe, baseline.ops, widenings) if runner.batches else (list(baseline.ops), [])
+    )
     for op in batched:
         _execute_op(runner, probe, op)
     for op in ops:
@@ -451,7 +456,7 @@ def _reconcile(runner: Runner, probe: Probe, result: UpgradeResult) -> None:
     if plan.is_empty:
         return
     batched, batch_actions = (
-        plan_batches(probe, plan.ops) if runner.impl.legacy_layouts else (list(plan.ops), [])
+        plan_batches(probe, plan.ops) if runner.batches else (list(plan.ops), [])
     )
     runner.start("reconcile", None, "add missing declared columns in place")
 
@@ -486,7 +491,7 @@ def run_upgrade(
     declared rules."""
     token = MIGRATION_CLOCK.set(datetime.now(UTC))
     try:
-        with using(conn):
+        with using(impl_for(conn)):
             return _run_upgrade(
                 conn,
                 probe,
@@ -521,14 +526,11 @@ def _run_upgrade(
             "use `egregora-pipeline db downgrade` to go back"
         )
     layout = detect_layout(probe) if not state.rows else None
-    impl = impl_for(conn)
-    if layout is not None and not impl.legacy_layouts and layout not in PORTABLE_LAYOUTS:
-        raise BackendNotSupportedError(
-            impl.name,
-            f"adopting the {layout} layout",
-            "that layout only ever existed in DuckDB warehouses; adopt it in DuckDB first "
-            "(`egregora-pipeline db upgrade --database FILE.duckdb`), then copy the tables",
-        )
+    backend = connection_backend(conn)
+    refused = backend.refusal("legacy_layouts")
+    if layout is not None and refused is not None and layout not in PORTABLE_LAYOUTS:
+        raise BackendNotSupportedError(backend.name, f"adopting the {layout} layout", refused)
+    impl = backend.migration_impl()
     result = UpgradeResult(from_revision=state.current, to_revision=state.current)
     runner = Runner(conn, nested=probe.dry_run and impl.transactional_ddl)
     for rev in scripts.chain[here:goal]:
@@ -561,7 +563,7 @@ def run_downgrade(
     database: str | None = None,
 ) -> UpgradeResult:
     """Revert revisions, newest first, down to ``target`` (an id, ``-N`` or ``base``)."""
-    with using(conn):
+    with using(impl_for(conn)):
         return _run_downgrade(
             conn,
             probe,

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from egregora_pipeline.errors import EgregoraError
-
-
-class MigrationError(EgregoraError):
-    """Base of every error the migration engine raises on purpose."""
-
+# defined below the engine, where the backends' impls raise them too
+from egregora_pipeline.backends.migration_base import MigrationError as MigrationError
+from egregora_pipeline.backends.migration_base import (
+    MigrationLockedError as MigrationLockedError,
+)
 
 # --- the revision scripts on disk -------------------------------------------------
 
@@ -112,8 +111,9 @@ class VersionsDirError(MigrationError):
 class NotAtHeadError(MigrationError):
     """``revision --autogenerate`` needs the warehouse at head to compare with."""
 
-    def __init__(self, database: Path | str, current: str | None, head: str | None) -> None:
-        exists = not isinstance(database, Path) or database.exists()
+    def __init__(
+        self, database: str, current: str | None, head: str | None, *, exists: bool = True
+    ) -> None:
         where = f"at {current}" if current else "at base" if exists else "missing"
         super().__init__(
             f"warehouse {database} is {where} but the revisions' head is {head}: autogenerate "
@@ -265,21 +265,6 @@ class DryRunFailedError(MigrationError):
 
 
 # --- backends ---------------------------------------------------------------------
-
-
-class MigrationLockedError(MigrationError):
-    """Another migrator held the PostgreSQL advisory lock for longer than we wait."""
-
-    def __init__(self, database: str, waited_seconds: float, holder: str) -> None:
-        super().__init__(
-            f"warehouse {database}: another migrator holds the migration lock ({holder}); "
-            f"waited {waited_seconds:.0f}s. Wait for it to finish, raise "
-            "EGREGORA_LOCK_TIMEOUT, or end a stuck session with "
-            "`SELECT pg_terminate_backend(PID)`."
-        )
-        self.database = database
-        self.waited_seconds = waited_seconds
-        self.holder = holder
 
 
 class BackendNotSupportedError(MigrationError):

@@ -23,11 +23,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from egregora_pipeline.backends import current_impl, impl_for
+from egregora_pipeline.backends.migration_base import current_dialect
 from egregora_pipeline.migrations import catalog
 from egregora_pipeline.migrations.errors import BackendNotSupportedError
-from egregora_pipeline.migrations.impl.base import current_dialect, impl_for
 from egregora_pipeline.migrations.probe import Probe
-from egregora_pipeline.schema.types import TypeSpec, is_duckdb_spelling, render_type, same_type
+from egregora_pipeline.schema.types import TypeSpec, is_duckdb_spelling, same_type
 from egregora_pipeline.sql import quote_ident
 
 q = quote_ident
@@ -40,7 +41,7 @@ def type_python(spec: TypeSpec) -> str:
 
 def sql_type(spec: TypeSpec) -> str:
     """``spec`` in the DDL of the backend being rendered for (Ibis's type mappers)."""
-    return render_type(spec, current_dialect())
+    return current_impl().render_type(spec)
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,7 @@ class AddColumn(Operation):
         default = f" DEFAULT {c.default}" if c.default is not None else ""
         # PostgreSQL fills a constant DEFAULT without touching a row, and a NOT NULL given
         # in the same ADD needs no scan; a separate SET NOT NULL would read every row
-        inline = current_dialect() != "duckdb" and c.default is not None and not c.nullable
+        inline = current_impl().adds_not_null_inline and c.default is not None and not c.nullable
         not_null = " NOT NULL" if inline else ""
         out = [f"ALTER TABLE {t} ADD COLUMN {n} {c.sql_type}{default}{not_null}"]
         late: list[str] = []
@@ -338,20 +339,10 @@ class AlterColumnType(Operation):
         live = catalog.columns(probe.catalog, self.table).get(self.name)
         if live is None or same_type(live.type, self.type):
             return None
-        col = q(self.name)
-        if impl_for(probe.catalog).name != "duckdb":
-            # no TRY_CAST to count exactly what would not survive: every value is at risk
-            lost = probe.count(f"SELECT count({col}) FROM {q(self.table)}")
-            what = "(PostgreSQL cannot test each value's conversion: every value counts)"
-        else:
-            new = sql_type(self.type)
-            converted = self.using if self.using is not None else f"TRY_CAST({col} AS {new})"
-            lost = probe.count(
-                f"SELECT count(*) FROM {q(self.table)} WHERE {col} IS NOT NULL AND "
-                f"({converted} IS NULL OR TRY_CAST({converted} AS {live.type}) "
-                f"IS DISTINCT FROM {col})"
-            )
-            what = "(values that do not convert or do not round-trip)"
+        count, what = impl_for(probe.catalog).conversion_loss_sql(
+            self.table, self.name, sql_type(self.type), live.type, self.using
+        )
+        lost = probe.count(count)
         if not lost:
             return None
         return Risk(
@@ -563,13 +554,9 @@ class FillNulls(Operation):
     expression: str
 
     def render(self) -> list[str]:
-        col = q(self.name)
-        if current_dialect() != "duckdb":  # an UPDATE is no obstacle to SET NOT NULL there
-            return [f"UPDATE {q(self.table)} SET {col} = {self.expression} WHERE {col} IS NULL"]
-        return [
-            f"ALTER TABLE {q(self.table)} ALTER COLUMN {col} SET DATA TYPE "
-            f"{sql_type(self.type)} USING COALESCE({col}, {self.expression})"
-        ]
+        return current_impl().fill_nulls_sql(
+            self.table, self.name, sql_type(self.type), self.expression
+        )
 
     def python(self) -> str:
         return (

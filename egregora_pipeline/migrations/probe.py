@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
+from egregora_pipeline.backends import impl_for
 
 
 @dataclass
@@ -21,7 +21,7 @@ class Probe:
     """Where the schema is (``catalog``) and where the rows are (``data``)."""
 
     catalog: Any
-    """A DuckDB connection or a :class:`~.impl.postgres.PgConnection` (``impl.Connection``)."""
+    """An open warehouse connection (``backends.migration_base.Connection``)."""
     data: Any
     dry_run: bool = False
 
@@ -29,7 +29,7 @@ class Probe:
         """Run a single-value counting query against the data connection."""
         try:
             row = self.data.execute(sql, list(params) or None).fetchone()
-        except (duckdb.CatalogException, duckdb.BinderException):
+        except impl_for(self.data).missing_object_errors:
             if not self.dry_run:
                 raise
             return 0

@@ -15,31 +15,35 @@ declared columns in place), so everyday upgrades cost what they did. An
 operation the destructive guard will refuse (no ``--allow-destructive``) does
 not count either: it will not run, and neither will anything after it.
 
-The backup itself is :func:`egregora_pipeline.backup.take_backup` on DuckDB, on
-the connection the migration is about to use (it holds the writer's lock), and
-:func:`egregora_pipeline.backup_postgres.take_backup` (``pg_dump``) on PostgreSQL,
-while the migration's session holds the migrators' advisory lock. The same policy
-(``--no-backup``, ``EGREGORA_BACKUP``, ``EGREGORA_BACKUP_KEEP``) decides both.
+The backup itself is the warehouse backend's
+(:meth:`~egregora_pipeline.backends.backup_base.BackupStore.take_for_migration`): a file
+copy on DuckDB, on the connection the migration is about to use (it holds the
+writer's lock), a ``pg_dump`` on PostgreSQL, while the migration's session holds the
+migrators' advisory lock. The same policy (``--no-backup``, ``EGREGORA_BACKUP``,
+``EGREGORA_BACKUP_KEEP``) decides both.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import duckdb
-
-from egregora_pipeline.backup import BackupInfo, BackupPolicy, default_folder, prune, take_backup
-from egregora_pipeline.connection import disk_full
+from egregora_pipeline.backends import (
+    WarehouseTarget,
+    backend_of,
+    impl_for,
+    parse_warehouse,
+    redact,
+)
+from egregora_pipeline.backends.migration_base import MigrationImpl, using
+from egregora_pipeline.backup import BackupInfo, BackupPolicy
 from egregora_pipeline.errors import EgregoraError, WarehouseError
 from egregora_pipeline.migrations import bookkeeping
 from egregora_pipeline.migrations.adoption import detect_layout
 from egregora_pipeline.migrations.errors import MigrationError
-from egregora_pipeline.migrations.impl.base import impl_for, using
 from egregora_pipeline.migrations.ops import (
     AddColumn,
     Backfill,
@@ -54,15 +58,6 @@ from egregora_pipeline.migrations.ops import (
 )
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.migrations.script import Revision, ScriptDirectory
-from egregora_pipeline.warehouse_url import (
-    PostgresTarget,
-    is_postgres_url,
-    parse_warehouse,
-    redact_url,
-)
-
-if TYPE_CHECKING:
-    from egregora_pipeline.migrations.impl.postgres import PgConnection
 
 _ADDING_ONLY: tuple[type[Operation], ...] = (
     AddColumn,
@@ -107,7 +102,7 @@ def _scan(
     downgrade: bool,
     allow_destructive: bool,
     reasons: list[str],
-    errors: tuple[type[BaseException], ...] = (duckdb.Error,),
+    errors: tuple[type[BaseException], ...],
 ) -> None:
     for rev in revisions:
         for op in rev.downgrade_ops() if downgrade else rev.upgrade_ops():
@@ -157,7 +152,7 @@ def assess(
                 result.reasons.append(f"adopting the {layout} layout copies or repairs tables")
             if layout != "empty":  # adoption replaces the baseline's own operations
                 pending = pending[1:]
-    with using(conn) as impl:  # risks and reasons are rendered in the warehouse's dialect
+    with using(impl_for(conn)) as impl:  # risks and reasons are rendered in the warehouse's dialect
         _scan(
             pending,
             probe,
@@ -175,7 +170,7 @@ def _has_tables(conn: Any) -> bool:
 
 def backup_if_risky(
     conn: Any,
-    database: Path | PostgresTarget | None,
+    database: WarehouseTarget | None,
     scripts: ScriptDirectory,
     target: str,
     *,
@@ -185,9 +180,8 @@ def backup_if_risky(
 ) -> BackupInfo | None:
     """Take an automatic backup when the plan drops or rewrites data; None otherwise.
 
-    ``database`` is the file ``conn`` has open read-write (None for an
-    in-memory database, which has nothing to back up), or the PostgreSQL
-    warehouse ``conn`` (a :class:`PgConnection` holding the migration lock) is on.
+    ``database`` is the warehouse ``conn`` has open read-write, holding the migrators'
+    lock (None for an in-memory database, which has nothing to back up).
     """
     chosen = policy or BackupPolicy.from_env()
     if not chosen.enabled or database is None:
@@ -198,65 +192,27 @@ def backup_if_risky(
     if not assessment.risky:
         return None
     reason = "before " + "; ".join(assessment.reasons)
-    if isinstance(database, PostgresTarget):
-        return _pg_backup(conn, database, chosen, reason)
-    folder = chosen.folder or default_folder(database)
+    store = backend_of(database).backups()
+    folder = chosen.folder or store.default_folder(database)
     folder.mkdir(parents=True, exist_ok=True)
-    info = take_backup(conn, database, to=folder, kind="automatic", reason=reason)
-    prune(database, chosen.keep, folder)
+    info = store.take_for_migration(conn, database, folder=folder, reason=reason)
+    store.prune(database, chosen.keep, folder)
     return info
 
 
-def _pg_backup(
-    conn: PgConnection, target: PostgresTarget, policy: BackupPolicy, reason: str
-) -> BackupInfo:
-    from egregora_pipeline import backup_postgres
-
-    folder = policy.folder or backup_postgres.default_folder(target)
-    info = backup_postgres.take_backup(
-        conn.raw, target, to=_made(folder), kind="automatic", reason=reason
-    )
-    backup_postgres.prune(target, policy.keep, folder)
-    return info
-
-
-def _made(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def restore_command(info: BackupInfo, database: Path | str | PostgresTarget) -> str:
+def restore_command(info: BackupInfo, database: Path | str | WarehouseTarget) -> str:
     """The one command that puts ``info`` back in place of ``database`` (no password in it)."""
-    where = database.display if isinstance(database, PostgresTarget) else str(database)
-    if is_postgres_url(where):  # the URL without its password: libpq finds it again
-        try:
-            where = parse_warehouse(where).display
-        except WarehouseError:
-            where = redact_url(where)
+    try:  # a URL without its password: libpq finds it again
+        where = parse_warehouse(database).display
+    except WarehouseError:
+        where = redact(str(database))
     return f"egregora-pipeline db restore {info.path} --database {where}"
 
 
-_SESSION_ONLY = frozenset(
-    {"password", "application_name", "connect_timeout", "hostaddr", "sslcertmode"}
-)
-"""Parameters libpq reports that name this session, not the warehouse (or are secret)."""
-
-
-def postgres_target_of(conn: PgConnection) -> PostgresTarget:
-    """The warehouse an open PostgreSQL session is on (its password kept apart, unshown).
-
-    For callers that hold only the connection (the Dagster op): libpq reports the
-    parameters it used, and the password wherever it found it (URL, PGPASSWORD, .pgpass).
-    """
-    info = conn.raw.info
-    params = {k: v for k, v in info.get_parameters().items() if k not in _SESSION_ONLY}
-    params.update({"host": info.host, "port": str(info.port), "dbname": info.dbname})
-    params.setdefault("user", info.user)
-    return PostgresTarget(params, info.password or None)
-
-
 @contextlib.contextmanager
-def restore_hint(info: BackupInfo | None, database: Path | PostgresTarget | None) -> Iterator[None]:
+def restore_hint(
+    info: BackupInfo | None, database: WarehouseTarget | None, impl: MigrationImpl
+) -> Iterator[None]:
     """Add to a failed migration's message how to get back to the automatic backup.
 
     The exception keeps its type (callers and tests match on it); its message
@@ -264,13 +220,14 @@ def restore_hint(info: BackupInfo | None, database: Path | PostgresTarget | None
     disk (DuckDB fails a WAL or checkpoint write, sometimes as a FATAL error
     after the revision committed) becomes a :class:`DiskFullError` saying so.
     """
+    failures: tuple[type[BaseException], ...] = (*impl.errors, OSError)
     try:
         yield
     except EgregoraError as error:
         _add_hint(error, info, database)
         raise
-    except (duckdb.Error, OSError) as error:
-        full = disk_full(error)
+    except failures as error:
+        full = impl.disk_full(error)
         if full is None:
             raise
         _add_hint(full, info, database)
@@ -278,7 +235,7 @@ def restore_hint(info: BackupInfo | None, database: Path | PostgresTarget | None
 
 
 def _add_hint(
-    error: EgregoraError, info: BackupInfo | None, database: Path | PostgresTarget | None
+    error: EgregoraError, info: BackupInfo | None, database: WarehouseTarget | None
 ) -> None:
     if info is None or database is None:
         return
@@ -288,12 +245,3 @@ def _add_hint(
     )
     error.args = (f"{error} {hint}",)
     error.backup = info  # type: ignore[attr-defined]
-
-
-def database_file(conn: duckdb.DuckDBPyConnection) -> Path | None:
-    """The file behind ``conn``, or None for an in-memory database."""
-    row = conn.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchone()
-    path = str(row[0]) if row and row[0] else ""
-    return Path(path) if path and os.path.isfile(path) else None

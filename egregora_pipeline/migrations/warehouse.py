@@ -7,9 +7,10 @@ Typical use (``upgrade_connection`` takes the lock itself)::
         report = check_connection(wh.conn)
         result = upgrade_connection(wh.conn)
 
-:meth:`Warehouse.migration_lock` serializes migrators: on DuckDB the read-write file
-lock taken at open already does (a no-op); on PostgreSQL it is the advisory lock of
-:mod:`.impl.postgres`. ``upgrade_connection`` takes it itself.
+The value is parsed by the backends' registry (:func:`~egregora_pipeline.backends.parse_warehouse`)
+and opened by its backend; :meth:`Warehouse.migration_lock` is the backend impl's lock
+(on DuckDB the read-write file lock taken at open already serializes migrators: a
+no-op; on PostgreSQL an advisory lock). ``upgrade_connection`` takes it itself.
 """
 
 from __future__ import annotations
@@ -20,21 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from egregora_pipeline.migrations.impl.base import Connection, MigrationImpl, impl_for
-from egregora_pipeline.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
-from egregora_pipeline.warehouse_url import (
-    DuckDBTarget,
-    PostgresTarget,
-    is_postgres_url,
-    parse_warehouse,
-)
+from egregora_pipeline.backends import WarehouseTarget, backend_of, parse_warehouse
+from egregora_pipeline.backends.base import ConnectOptions
+from egregora_pipeline.backends.migration_base import Connection, MigrationImpl
+from egregora_pipeline.defaults import DEFAULT_LOCK_TIMEOUT_SECONDS
 
 
 @dataclass
 class Warehouse:
     """An open warehouse: its connection, its backend implementation, its display name."""
 
-    target: DuckDBTarget | PostgresTarget
+    target: WarehouseTarget
     conn: Connection
     impl: MigrationImpl
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS
@@ -51,7 +48,7 @@ class Warehouse:
     @contextlib.contextmanager
     def migration_lock(self) -> Iterator[None]:
         """Hold the migrators' lock (PostgreSQL advisory lock; DuckDB: the file lock)."""
-        with migration_lock(self.conn, self.lock_timeout):
+        with self.impl.migration_lock(self.conn, self.lock_timeout):
             yield
 
     def close(self) -> None:
@@ -69,21 +66,8 @@ class Warehouse:
         self.close()
 
 
-@contextlib.contextmanager
-def migration_lock(conn: Connection, timeout: float) -> Iterator[None]:
-    """The migrators' lock for ``conn``'s backend (nothing to take on DuckDB)."""
-    from egregora_pipeline.migrations.impl.postgres import PgConnection
-    from egregora_pipeline.migrations.impl.postgres import migration_lock as pg_lock
-
-    if isinstance(conn, PgConnection):
-        with pg_lock(conn, timeout):
-            yield
-    else:
-        yield
-
-
 def open_warehouse(
-    value: str | Path | DuckDBTarget | PostgresTarget,
+    value: str | Path | WarehouseTarget,
     *,
     read_only: bool = False,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
@@ -95,20 +79,8 @@ def open_warehouse(
     and makes a PostgreSQL session refuse writes. ``purpose`` names the session in
     ``pg_stat_activity`` (``application_name``).
     """
-    if isinstance(value, DuckDBTarget | PostgresTarget):
-        target: DuckDBTarget | PostgresTarget = value
-    elif is_postgres_url(value):
-        target = parse_warehouse(value)
-    else:  # a path: no libpq needed
-        target = DuckDBTarget(Path(value))
-    if isinstance(target, PostgresTarget):
-        from egregora_pipeline.migrations.impl import postgres
-
-        conn: Connection = postgres.connect(
-            target, read_only=read_only, lock_timeout=lock_timeout, purpose=purpose
-        )
-    else:
-        from egregora_pipeline.connection import connect_warehouse
-
-        conn = connect_warehouse(target.path, read_only=read_only, lock_timeout=lock_timeout)
-    return Warehouse(target, conn, impl_for(conn), lock_timeout)
+    target = parse_warehouse(value)
+    backend = backend_of(target)
+    options = ConnectOptions(read_only=read_only, lock_timeout=lock_timeout, purpose=purpose)
+    conn = backend.connect(target, options)
+    return Warehouse(target, conn, backend.migration_impl(), lock_timeout)

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from egregora_pipeline.backends import impl_for
+from egregora_pipeline.backends.dependents_base import CheckDef
 from egregora_pipeline.migrations import catalog
 from egregora_pipeline.migrations.batch import Widening
-from egregora_pipeline.migrations.dependents import CheckDef, checks_of
 from egregora_pipeline.migrations.errors import StrictAdoptionError, UnwidenableCheckError
 from egregora_pipeline.migrations.probe import Probe
 from egregora_pipeline.schema.rules import DOC_TYPES, MEDIA_TYPES, STATUSES
@@ -117,7 +118,7 @@ def plan_widenings(probe: Probe, tables: Sequence[str], *, strict: bool) -> list
         samples = SAMPLES.get(table)
         if not samples or table not in live:
             continue
-        for check in checks_of(probe.catalog, table):
+        for check in impl_for(probe.catalog).checks_of(probe.catalog, table):
             failing = [s for s in samples if not _holds(probe, table, check.expression, s)]
             if not failing:
                 continue

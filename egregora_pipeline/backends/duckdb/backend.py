@@ -12,6 +12,7 @@ from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature, Wa
 from egregora_pipeline.backends.duckdb.target import DuckDBTarget
 
 if TYPE_CHECKING:
+    from egregora_pipeline.backends.migration_base import MigrationImpl
     from egregora_pipeline.backends.backup_base import BackupInfo
 
 
@@ -77,6 +78,9 @@ class DuckDBBackend(Backend):
     def owns(self, target: WarehouseTarget) -> bool:
         return isinstance(target, DuckDBTarget)
 
+    def exists(self, target: WarehouseTarget) -> bool:
+        return _path(target).exists()
+
     def connect(self, target: WarehouseTarget, options: ConnectOptions) -> Any:
         from egregora_pipeline.backends.duckdb.connection import connect_warehouse
 
@@ -84,10 +88,15 @@ class DuckDBBackend(Backend):
             _path(target), read_only=options.read_only, lock_timeout=options.lock_timeout
         )
 
-    def migration_impl(self) -> Any:
-        from egregora_pipeline.migrations.impl.duckdb import DuckDBImpl
+    def migration_impl(self) -> MigrationImpl:
+        from egregora_pipeline.backends.duckdb.migration import DuckDBImpl
 
         return DuckDBImpl()
+
+    def owns_connection(self, conn: object) -> bool:
+        import duckdb
+
+        return isinstance(conn, duckdb.DuckDBPyConnection)
 
     @contextlib.contextmanager
     def open_sink(self, target: WarehouseTarget, *, lock_timeout: float) -> Iterator[Any]:

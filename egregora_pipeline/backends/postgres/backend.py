@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,12 +17,13 @@ from egregora_pipeline.backends.postgres.target import (
 )
 
 if TYPE_CHECKING:
+    from egregora_pipeline.backends.migration_base import MigrationImpl
     from egregora_pipeline.backends.backup_base import BackupInfo
 
 _REFUSALS: Final[dict[Feature, str]] = {
     "legacy_layouts": (
-        "the legacy layouts (legacy_v2, upstream_constrained, atom_documents, separate_media) "
-        "only ever existed in DuckDB files: adopt the DuckDB file, then copy it to PostgreSQL"
+        "that layout only ever existed in DuckDB warehouses; adopt it in DuckDB first "
+        "(`egregora-pipeline db upgrade --database FILE.duckdb`), then copy the tables"
     ),
     "batch_mode": (
         "batch mode rebuilds a table by copy, which DuckDB needs for constraints it cannot "
@@ -102,19 +104,24 @@ class PostgresBackend(Backend):
         return redact_url(value)
 
     def connect(self, target: WarehouseTarget, options: ConnectOptions) -> Any:
-        from egregora_pipeline.migrations.impl import postgres
+        from egregora_pipeline.backends.postgres.connection import connect
 
-        return postgres.connect(
+        return connect(
             _pg(target),
             read_only=options.read_only,
             lock_timeout=options.lock_timeout,
             purpose=options.purpose,
         )
 
-    def migration_impl(self) -> Any:
-        from egregora_pipeline.migrations.impl.postgres import PostgresImpl
+    def migration_impl(self) -> MigrationImpl:
+        from egregora_pipeline.backends.postgres.migration import PostgresImpl
 
         return PostgresImpl()
+
+    def owns_connection(self, conn: object) -> bool:
+        # not loaded yet: no PgConnection can exist, and a DuckDB user never loads psycopg
+        module = sys.modules.get("egregora_pipeline.backends.postgres.connection")
+        return module is not None and isinstance(conn, module.PgConnection)
 
     @contextmanager
     def open_sink(self, target: WarehouseTarget, *, lock_timeout: float) -> Iterator[Any]:

@@ -1,11 +1,6 @@
-"""Backend implementations of the migration engine (Alembic's ``impl`` pattern).
-
-The engine talks to a :class:`~.base.MigrationImpl` for everything that differs
-between backends -- catalog reading, type rendering, transactions, locking --
-and never to ``duckdb`` or ``psycopg`` directly. :func:`impl_for` picks the
-implementation from a connection; :mod:`egregora_pipeline.migrations.warehouse`
-opens a warehouse by path or URL.
-"""
+# SHIM(issue 21): remove after merge
+"""Old home of the backend impls: now :mod:`egregora_pipeline.backends.migration_base`,
+``backends/duckdb/migration.py`` and ``backends/postgres/{connection,migration}.py``."""
 
 from __future__ import annotations
 
