@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from egregora_pipeline.ids import document_id
 from egregora_pipeline.ingestion.identity import author_uuid, post_id, upstream_slug
-from egregora_pipeline.ingestion.ids import document_id
 from egregora_pipeline.ingestion.limits import (
     MAX_FRONT_MATTER_CHARS,
     MAX_MARKDOWN_BYTES,

@@ -91,8 +91,8 @@ class DuckDBBackend(Backend):
 
     @contextlib.contextmanager
     def open_sink(self, target: WarehouseTarget, *, lock_timeout: float) -> Iterator[Any]:
+        from egregora_pipeline.backends.duckdb.sink import DuckDBSink
         from egregora_pipeline.connection import connect_warehouse
-        from egregora_pipeline.ingestion.pipeline import DuckDBSink
 
         conn = connect_warehouse(_path(target), lock_timeout=lock_timeout)
         try:

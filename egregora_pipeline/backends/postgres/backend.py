@@ -120,7 +120,7 @@ class PostgresBackend(Backend):
 
     @contextmanager
     def open_sink(self, target: WarehouseTarget, *, lock_timeout: float) -> Iterator[Any]:
-        from egregora_pipeline.ingestion.postgres_load import PostgresSink
+        from egregora_pipeline.backends.postgres.sink import PostgresSink
 
         with PostgresSink.open(_pg(target), lock_timeout=lock_timeout) as sink:
             yield sink
