@@ -12,6 +12,7 @@ from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature, Wa
 from egregora_pipeline.backends.duckdb.target import DuckDBTarget
 
 if TYPE_CHECKING:
+    from egregora_pipeline.backends.checks_base import CheckDialect
     from egregora_pipeline.backup import BackupInfo
 
 
@@ -99,6 +100,11 @@ class DuckDBBackend(Backend):
             yield DuckDBSink(conn)
         finally:
             conn.close()
+
+    def check_dialect(self) -> CheckDialect:
+        from egregora_pipeline.backends.duckdb.checks import DuckDBChecks
+
+        return DuckDBChecks()
 
     def backups(self) -> BackupStore:
         return DuckDBBackups()

@@ -16,6 +16,7 @@ from egregora_pipeline.backends.postgres.target import (
 )
 
 if TYPE_CHECKING:
+    from egregora_pipeline.backends.checks_base import CheckDialect
     from egregora_pipeline.backup import BackupInfo
 
 _REFUSALS: Final[dict[Feature, str]] = {
@@ -124,6 +125,11 @@ class PostgresBackend(Backend):
 
         with PostgresSink.open(_pg(target), lock_timeout=lock_timeout) as sink:
             yield sink
+
+    def check_dialect(self) -> CheckDialect:
+        from egregora_pipeline.backends.postgres.checks import PostgresChecks
+
+        return PostgresChecks()
 
     def backups(self) -> BackupStore:
         return PostgresBackups()
