@@ -41,9 +41,9 @@ from egregora_pipeline.ingestion.report import (
     ProgressEvent,
     storable_name,
 )
-from egregora_pipeline.ingestion.timezone_check import check_timezone
 from egregora_pipeline.ingestion.whatsapp.archive import ArchiveLimits
 from egregora_pipeline.ingestion.whatsapp.formats import DateOrder, date_order_override
+from egregora_pipeline.ingestion.whatsapp.timezone_check import check_timezone
 from egregora_pipeline.settings import Settings
 
 __all__ = [
