@@ -131,3 +131,29 @@ class DiskFullError(WarehouseError):
             "where this run stopped."
         )
         self.detail = detail
+
+
+class IngestionError(EgregoraError):
+    """Base class of every error the ingestion library raises on purpose.
+
+    Here, below the backends, because the sinks raise some too (a value a
+    warehouse cannot store); :mod:`egregora_pipeline.ingestion.errors` holds the rest.
+    """
+
+
+class WarehouseConnectionLostError(WarehouseError):
+    """The warehouse server ended the session mid-run (restart, termination, network).
+
+    Not the input's fault: the run stops at the input it was writing (rolled back)
+    instead of blaming it and every input after it. ``url`` is shown without a
+    password.
+    """
+
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__(
+            f"warehouse {url}: the connection to the server was lost ({detail}); the input "
+            "being written was rolled back, inputs before it are stored. Run the same "
+            "command again once the server is reachable: stored rows are skipped."
+        )
+        self.url = url
+        self.detail = detail

@@ -9,7 +9,8 @@ Every function takes a DuckDB connection or the PostgreSQL session of
 :func:`egregora_pipeline.migrations.open_warehouse` (both answer
 ``execute(sql)`` with a cursor). The queries are plain SQL both engines read
 alike; the one that is not (JSON access, a lenient cast, an interval) takes its
-dialect from :func:`_dialect`, the only place the backends differ here.
+dialect from the connection's backend (:mod:`egregora_pipeline.backends.checks_base`,
+a ``checks.py`` per backend), the only place the backends differ here.
 
 Each check judges a :class:`Scope`: the whole table (:data:`FULL_TABLE`, the
 weekly job and ``egregora-pipeline checks``), or only what one ingest run wrote
@@ -26,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from egregora_pipeline.backends.checks_base import CheckDialect, check_dialect_named
 from egregora_pipeline.schema import DECLARED_TABLES, DeclaredTable, violations_sql
 from egregora_pipeline.sql import quote_ident
 
@@ -202,33 +204,11 @@ def data_checks(
             )
 
 
-@dataclass(frozen=True)
-class _Dialect:
-    """The few SQL spellings DuckDB and PostgreSQL do not share."""
+def _dialect(conn: Connection) -> CheckDialect:
+    """The check dialect of ``conn``'s backend (asked of the registry, by name)."""
+    from egregora_pipeline.migrations.impl import impl_for
 
-    postgres: bool
-
-    def json_text(self, column: str, key: str) -> str:
-        """``column``'s top-level ``key`` as text (NULL when absent)."""
-        if self.postgres:
-            return f"({quote_ident(column)} ->> '{key}')"
-        return f"json_extract_string({quote_ident(column)}, '$.{key}')"
-
-    def ordinal(self, column: str) -> str:
-        """``column`` as a BIGINT, NULL when it is not a whole number."""
-        if self.postgres:
-            quoted = quote_ident(column)
-            return f"(CASE WHEN {quoted} ~ '^[0-9]{{1,18}}$' THEN {quoted}::BIGINT END)"
-        return f"TRY_CAST({quote_ident(column)} AS BIGINT)"
-
-    def seconds(self, count: int) -> str:
-        return f"INTERVAL '{int(count)} seconds'"
-
-
-def _dialect(conn: Connection) -> _Dialect:
-    import duckdb
-
-    return _Dialect(postgres=not isinstance(conn, duckdb.DuckDBPyConnection))
+    return check_dialect_named(impl_for(conn).name)
 
 
 def _finding(

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 if TYPE_CHECKING:
     from egregora_pipeline.backends.backup_base import BackupStore
     from egregora_pipeline.backends.migration_base import MigrationImpl
+    from egregora_pipeline.backends.checks_base import CheckDialect
 
 Feature = Literal[
     "legacy_layouts",
@@ -125,6 +126,11 @@ class Backend(ABC):
     @abstractmethod
     def backups(self) -> BackupStore:
         """Backup, listing, pruning and restore of this backend's warehouses."""
+
+    # -- data checks -----------------------------------------------------------------
+    @abstractmethod
+    def check_dialect(self) -> CheckDialect:
+        """How the data checks spell JSON access, a lenient cast and an interval here."""
 
     # -- what this backend refuses ---------------------------------------------------
     def refusal(self, feature: Feature) -> str | None:

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from egregora_pipeline.errors import EgregoraError, WarehouseError
-
-
-class IngestionError(EgregoraError):
-    """Base class of every error the ingestion library raises on purpose."""
+from egregora_pipeline.errors import IngestionError, WarehouseConnectionLostError
 
 
 class UnsupportedInputError(IngestionError):
@@ -83,19 +79,13 @@ class InvalidSettingError(IngestionError):
         self.expected = expected
 
 
-class WarehouseConnectionLostError(WarehouseError):
-    """The warehouse server ended the session mid-run (restart, termination, network).
-
-    Not the input's fault: the run stops at the input it was writing (rolled back)
-    instead of blaming it and every input after it. ``url`` is shown without a
-    password.
-    """
-
-    def __init__(self, url: str, detail: str) -> None:
-        super().__init__(
-            f"warehouse {url}: the connection to the server was lost ({detail}); the input "
-            "being written was rolled back, inputs before it are stored. Run the same "
-            "command again once the server is reachable: stored rows are skipped."
-        )
-        self.url = url
-        self.detail = detail
+__all__ = [
+    "ChatFormatError",
+    "ChatNotFoundError",
+    "DateOrderError",
+    "IngestionError",
+    "InvalidSettingError",
+    "UnsafeArchiveError",
+    "UnsupportedInputError",
+    "WarehouseConnectionLostError",
+]

@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from egregora_pipeline.ids import media_document_id
 from egregora_pipeline.ingestion.errors import IngestionError
-from egregora_pipeline.ingestion.ids import media_document_id
 from egregora_pipeline.ingestion.limits import MAX_MEDIA_BYTES, over_limit
 from egregora_pipeline.ingestion.report import canonical_name
 from egregora_pipeline.ingestion.stable_read import check_unchanged, snapshot

@@ -15,9 +15,11 @@ that rolls back takes the written rows with it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Final, Protocol
+from typing import Final
 
-from egregora_pipeline.ingestion.report import Rejection
+from egregora_pipeline.backends.sink_base import Rejection, RejectionSink
+
+__all__ = ["BATCH_ROWS", "SAMPLE_SIZE", "RejectionLog", "RejectionSink"]
 
 BATCH_ROWS: Final = 10_000
 """Rejections written per statement: a batch of Python objects stays a few MB, and
@@ -28,12 +30,6 @@ rejected lines: +205 and +262 MB over a one-message chat, against +185 MB)."""
 SAMPLE_SIZE: Final = 200
 """Rejections kept per input for the summary (the CLI prints at most 200 in all);
 every rejection is in ``ingest_rejections``."""
-
-
-class RejectionSink(Protocol):
-    """Where a reader puts the rejections it finds (a plain ``list`` is one)."""
-
-    def extend(self, rejections: Iterable[Rejection], /) -> None: ...
 
 
 class RejectionLog:

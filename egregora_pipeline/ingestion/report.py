@@ -6,65 +6,27 @@ CLI into a summary table; neither needs to know how the numbers were made.
 
 from __future__ import annotations
 
-import os
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-MAX_REASON_CHARS: Final = 1000
-"""A reason longer than this is cut (the file and line say where the rest is):
-a 10 MB front-matter value must not become a 20 MB reason."""
+from egregora_pipeline.backends.sink_base import MAX_REASON_CHARS, Rejection
+from egregora_pipeline.names import canonical_name, storable_name
+
+__all__ = [
+    "MAX_REASON_CHARS",
+    "MAX_VALUE_CHARS",
+    "IngestReport",
+    "InputReport",
+    "ProgressEvent",
+    "Rejection",
+    "canonical_name",
+    "shorten",
+    "storable_name",
+]
 
 MAX_VALUE_CHARS: Final = 80
 """How much of an offending value a reason quotes."""
-
-
-def storable_name(path: str | os.PathLike[str]) -> str:
-    """``path`` as text that any UTF-8 store accepts, losslessly.
-
-    POSIX names are bytes; Python reads the bytes that are not UTF-8 as lone
-    surrogates (``surrogateescape``), which DuckDB, JSON and terminals refuse.
-    The rule (documented in docs/ingestion.md): a name that is valid UTF-8 is
-    kept as is; otherwise each byte that is not valid UTF-8 is written
-    ``%XX`` and each literal ``%`` as ``%25``, so
-    ``urllib.parse.unquote_to_bytes`` gives back the exact bytes.
-    """
-    text = os.fspath(path)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        pass
-    else:
-        return text
-    parts: list[str] = []
-    for char in text:
-        code = ord(char)
-        if 0xDC80 <= code <= 0xDCFF:  # a byte surrogateescape could not decode
-            parts.append(f"%{code - 0xDC00:02X}")
-        elif 0xD800 <= code <= 0xDFFF:  # any other lone surrogate: its code point
-            parts.append(f"%u{code:04X}")
-        elif char == "%":
-            parts.append("%25")
-        else:
-            parts.append(char)
-    return "".join(parts)
-
-
-def canonical_name(path: str | os.PathLike[str]) -> str:
-    """``path`` as stored text (:func:`storable_name`) in Unicode's composed form, NFC.
-
-    macOS writes names decomposed (NFD: ``e`` + U+0301), Linux and Windows keep
-    what they were given (usually composed): the same export title reaches us
-    spelled two ways that print alike. Every *name* that becomes a thread, a
-    slug, an id, an origin or a rejection's ``source_path`` goes through this,
-    so the two spellings are one input (docs/ingestion.md, "Names and Unicode
-    normalization"). Only the canonical form (NFC), never the compatibility one
-    (NFKC): ``ﬁ``, ``Ａｎａ``, ``x²`` are other names, not other spellings.
-    Content (message text, author names inside a chat, front matter) is not
-    touched here.
-    """
-    return unicodedata.normalize("NFC", storable_name(path))
 
 
 def shorten(value: object, limit: int = MAX_VALUE_CHARS) -> str:
@@ -80,35 +42,6 @@ def shorten(value: object, limit: int = MAX_VALUE_CHARS) -> str:
         return f"a {type(value).__name__} of {len(value):,} items"
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
-
-
-def _clip(reason: str) -> str:
-    reason = storable_name(reason)
-    if len(reason) <= MAX_REASON_CHARS:
-        return reason
-    return f"{reason[:MAX_REASON_CHARS]}... (reason cut at {MAX_REASON_CHARS} characters)"
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """One record ingestion refused: which file, where in it, why, and the raw text.
-
-    ``line_number`` / ``column_number`` are 1-based and ``None`` when the
-    problem concerns the file as a whole (e.g. a Markdown file without title).
-    """
-
-    source_path: str
-    line_number: int | None
-    column_number: int | None
-    reason: str
-    raw: str | None = None
-
-    def __post_init__(self) -> None:
-        # Names and reasons are stored, printed and serialized: make them safe once, here.
-        object.__setattr__(self, "source_path", canonical_name(self.source_path))
-        object.__setattr__(self, "reason", _clip(self.reason))
-        if self.raw is not None:
-            object.__setattr__(self, "raw", storable_name(self.raw))
 
 
 @dataclass

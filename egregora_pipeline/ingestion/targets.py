@@ -1,10 +1,9 @@
 """Ingest into whatever ``--database`` / ``EGREGORA_DATABASE`` names: a DuckDB file or a server.
 
 The one entry point the CLI and the Dagster layer need: they hold a warehouse
-target (:func:`~egregora_pipeline.warehouse_url.parse_warehouse`), not a
-connection, and this picks the sink -- :class:`.pipeline.DuckDBSink` on a DuckDB
-file opened with the usual lock handling, :class:`.postgres_load.PostgresSink`
-on a PostgreSQL server.
+target (:func:`~egregora_pipeline.backends.parse_warehouse`), not a connection,
+and the target's backend opens the sink
+(:meth:`~egregora_pipeline.backends.base.Backend.open_sink`).
 """
 
 from __future__ import annotations
@@ -14,41 +13,33 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from egregora_pipeline.backends import WarehouseTarget, backend_of, parse_warehouse
+from egregora_pipeline.backends.sink_base import Sink
+from egregora_pipeline.ingestion.errors import InvalidSettingError
 from egregora_pipeline.ingestion.report import IngestReport
-from egregora_pipeline.ingestion.sinks import Sink
 from egregora_pipeline.settings import Settings
-from egregora_pipeline.warehouse_url import (
-    DuckDBTarget,
-    PostgresTarget,
-    WarehouseTarget,
-    parse_warehouse,
-)
-
-
-def _target(warehouse: WarehouseTarget | str | Path) -> WarehouseTarget:
-    if isinstance(warehouse, DuckDBTarget | PostgresTarget):
-        return warehouse
-    return parse_warehouse(warehouse)
 
 
 @contextlib.contextmanager
 def open_sink(warehouse: WarehouseTarget | str | Path, *, settings: Settings) -> Iterator[Sink]:
     """The sink for ``warehouse``, closed (with its connection) on exit."""
-    target = _target(warehouse)
-    if isinstance(target, PostgresTarget):
-        from egregora_pipeline.ingestion.postgres_load import PostgresSink
+    target = parse_warehouse(warehouse)
+    with backend_of(target).open_sink(target, lock_timeout=settings.lock_timeout_seconds) as sink:
+        yield sink
 
-        with PostgresSink.open(target, lock_timeout=settings.lock_timeout_seconds) as sink:
-            yield sink
+
+def _check_media_store(target: WarehouseTarget, settings: Settings, targets: Any) -> None:
+    """``settings.media_dir`` (``EGREGORA_MEDIA_DIR``) is required when documents are
+    written to a warehouse that is not a local file: it has no folder to keep media beside."""
+    if settings.media_dir is not None or target.local_folder is not None:
         return
-    from egregora_pipeline.connection import connect_warehouse
-    from egregora_pipeline.ingestion.pipeline import DuckDBSink
-
-    conn = connect_warehouse(target.path, lock_timeout=settings.lock_timeout_seconds)
-    try:
-        yield DuckDBSink(conn)
-    finally:
-        conn.close()
+    if "documents" in targets:
+        raise InvalidSettingError(
+            "EGREGORA_MEDIA_DIR",
+            "",
+            f"a folder for the media store: the {backend_of(target).label} warehouse "
+            f"{target.display} has no folder of its own to keep it beside",
+        )
 
 
 def ingest_paths(
@@ -65,12 +56,9 @@ def ingest_paths(
     ``date_order``, ``archive_limits``, ``input_limits``). The tables must be at the
     declared schema (the caller's gate checks it).
     """
-    target = _target(warehouse)
-    if isinstance(target, PostgresTarget):
-        from egregora_pipeline.ingestion.postgres_load import ingest_postgres
+    from egregora_pipeline.ingestion.pipeline import DEFAULT_TARGETS, ingest
 
-        return ingest_postgres(target, paths, settings=settings, run_id=run_id, **options)
-    from egregora_pipeline.ingestion.pipeline import ingest
-
+    target = parse_warehouse(warehouse)
+    _check_media_store(target, settings, options.get("targets", DEFAULT_TARGETS))
     with open_sink(target, settings=settings) as sink:
         return ingest(sink, paths, settings=settings, run_id=run_id, **options)

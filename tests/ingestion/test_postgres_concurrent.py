@@ -28,6 +28,7 @@ from egregora_pipeline.ingestion.postgres_load import (
     PostgresSink,
     ingest_postgres,
 )
+from egregora_pipeline.ingestion.whatsapp.messages import chat_parse
 from egregora_pipeline.settings import Settings
 from egregora_pipeline.warehouse_url import PostgresTarget
 from tests.ingestion.postgres_warehouse import (
@@ -197,13 +198,15 @@ def test_a_run_waits_for_the_keys_another_run_is_writing_then_skips_them(
     with PostgresSink.open(pg_target) as sink, sink.transaction():
         with chat.open("rb") as stream:
             loaded = sink.load_chat(
-                stream,
-                source_path=str(chat),
-                thread_id="Race",
-                tenant_id=settings.tenant_id,
-                timezone="UTC",
-                namespace=settings.author_namespace,
-                run_id="run-a",
+                chat_parse(
+                    stream,
+                    source_path=str(chat),
+                    thread_id="Race",
+                    tenant_id=settings.tenant_id,
+                    timezone="UTC",
+                    namespace=settings.author_namespace,
+                    run_id="run-a",
+                )
             )
         assert loaded.added == 500
         go = tmp_path / "go"
@@ -248,13 +251,15 @@ def test_a_run_waits_a_bounded_time_then_stops_naming_the_run_that_holds_the_tab
     with PostgresSink.open(pg_target) as holder, holder.transaction():
         with first.open("rb") as stream:
             holder.load_chat(
-                stream,
-                source_path=str(first),
-                thread_id="Held",
-                tenant_id=settings.tenant_id,
-                timezone="UTC",
-                namespace=settings.author_namespace,
-                run_id="holder",
+                chat_parse(
+                    stream,
+                    source_path=str(first),
+                    thread_id="Held",
+                    tenant_id=settings.tenant_id,
+                    timezone="UTC",
+                    namespace=settings.author_namespace,
+                    run_id="holder",
+                )
             )
         holder_pid = holder._pg.info.backend_pid
         with pytest.raises(IngestLockTimeoutError) as stopped:

@@ -14,6 +14,7 @@ from egregora_pipeline.backends.duckdb.target import DuckDBTarget
 if TYPE_CHECKING:
     from egregora_pipeline.backends.migration_base import MigrationImpl
     from egregora_pipeline.backends.backup_base import BackupInfo
+    from egregora_pipeline.backends.checks_base import CheckDialect
 
 
 def _path(target: WarehouseTarget) -> Path:
@@ -100,14 +101,19 @@ class DuckDBBackend(Backend):
 
     @contextlib.contextmanager
     def open_sink(self, target: WarehouseTarget, *, lock_timeout: float) -> Iterator[Any]:
+        from egregora_pipeline.backends.duckdb.sink import DuckDBSink
         from egregora_pipeline.connection import connect_warehouse
-        from egregora_pipeline.ingestion.pipeline import DuckDBSink
 
         conn = connect_warehouse(_path(target), lock_timeout=lock_timeout)
         try:
             yield DuckDBSink(conn)
         finally:
             conn.close()
+
+    def check_dialect(self) -> CheckDialect:
+        from egregora_pipeline.backends.duckdb.checks import DuckDBChecks
+
+        return DuckDBChecks()
 
     def backups(self) -> BackupStore:
         return DuckDBBackups()

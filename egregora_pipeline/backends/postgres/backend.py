@@ -19,6 +19,7 @@ from egregora_pipeline.backends.postgres.target import (
 if TYPE_CHECKING:
     from egregora_pipeline.backends.migration_base import MigrationImpl
     from egregora_pipeline.backends.backup_base import BackupInfo
+    from egregora_pipeline.backends.checks_base import CheckDialect
 
 _REFUSALS: Final[dict[Feature, str]] = {
     "legacy_layouts": (
@@ -125,10 +126,15 @@ class PostgresBackend(Backend):
 
     @contextmanager
     def open_sink(self, target: WarehouseTarget, *, lock_timeout: float) -> Iterator[Any]:
-        from egregora_pipeline.ingestion.postgres_load import PostgresSink
+        from egregora_pipeline.backends.postgres.sink import PostgresSink
 
         with PostgresSink.open(_pg(target), lock_timeout=lock_timeout) as sink:
             yield sink
+
+    def check_dialect(self) -> CheckDialect:
+        from egregora_pipeline.backends.postgres.checks import PostgresChecks
+
+        return PostgresChecks()
 
     def backups(self) -> BackupStore:
         return PostgresBackups()

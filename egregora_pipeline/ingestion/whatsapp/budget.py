@@ -1,5 +1,8 @@
 """The memory a chat load may use: DuckDB's ``memory_limit`` while it runs.
 
+DuckDB is the chat parser's compute engine (the warehouse itself, when that is
+a DuckDB file).
+
 DuckDB's default is 80 % of the RAM, so a big chat grew its process to
 several GB; under a limit DuckDB spills the staged messages and the final
 ``INSERT`` to its temporary directory instead (see docs/ingestion.md, *Memory*).

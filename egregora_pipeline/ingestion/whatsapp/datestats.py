@@ -1,5 +1,7 @@
 """The evidence of a chat's date order, measured in DuckDB over the staged date parts.
 
+(DuckDB here is the chat parser's private compute engine, not the warehouse.)
+
 Integers only, no timestamp is parsed: :func:`date_stats` takes the parts'
 ranges in one pass (enough for most files: a day above 12, a four-digit year),
 :func:`add_order_evidence` adds, only for files several orders fit, how often

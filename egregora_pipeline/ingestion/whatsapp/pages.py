@@ -4,7 +4,8 @@ Per-row Python work over a chat (the reason of each rejected line) must not
 hold every row at once: a chat can have a million of them. A DuckDB result
 cannot stay open while the caller writes (any statement on the connection
 closes it), so the rows are numbered once into a session-local temp table
-and each page is a separate query over a range of numbers.
+and each page is a separate query over a range of numbers. The connection is
+the chat parser's compute engine (DuckDB), not necessarily the warehouse.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ built from the file's shape. Every check here is one set-based pass over the
 staged rows: headers that are no valid date (or whose year leaves 0001-9999 once
 in UTC), messages that go back in time by more than a clock change, and the
 years the chat covers (for the daylight-saving windows of :mod:`.localtime`).
+All of it runs on the chat parser's compute engine (DuckDB).
 """
 
 from __future__ import annotations

@@ -1,0 +1,43 @@
+"""The data checks' dialect: the few SQL spellings the backends do not share.
+
+The data-quality queries (:mod:`egregora_pipeline.quality`) are plain SQL every
+backend reads alike, except JSON access, a lenient cast and an interval. Each
+backend spells those in its ``checks.py`` (a :class:`CheckDialect`), handed out
+by :meth:`~egregora_pipeline.backends.base.Backend.check_dialect`; the checks
+ask :func:`check_dialect_named` with the name of the connection's backend and
+never which engine they have.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+
+class CheckDialect(ABC):
+    """How one backend spells what the data checks need beyond shared SQL."""
+
+    name: ClassVar[str]
+    """The backend's name (``duckdb``, ``postgres``)."""
+
+    @abstractmethod
+    def json_text(self, column: str, key: str) -> str:
+        """``column``'s top-level ``key`` as text (NULL when absent)."""
+
+    @abstractmethod
+    def ordinal(self, column: str) -> str:
+        """``column`` as a BIGINT, NULL when it is not a whole number."""
+
+    def seconds(self, count: int) -> str:
+        """An interval of ``count`` seconds."""
+        return f"INTERVAL '{int(count)} seconds'"
+
+
+def check_dialect_named(name: str) -> CheckDialect:
+    """The check dialect of the registered backend called ``name``."""
+    from egregora_pipeline.backends import registered
+
+    for backend in registered():
+        if backend.name == name:
+            return backend.check_dialect()
+    raise LookupError(f"no registered backend is called {name!r}")
