@@ -13,6 +13,7 @@ from egregora_pipeline.backends.duckdb.target import DuckDBTarget
 
 if TYPE_CHECKING:
     from egregora_pipeline.backup import BackupInfo
+    from egregora_pipeline.storage_format import StorageFormat, StorageUpgradeResult
 
 
 def _path(target: WarehouseTarget) -> Path:
@@ -99,6 +100,32 @@ class DuckDBBackend(Backend):
             yield DuckDBSink(conn)
         finally:
             conn.close()
+
+    @contextlib.contextmanager
+    def sink_for_step(
+        self, target: WarehouseTarget, conn: Any, *, lock_timeout: float
+    ) -> Iterator[Any]:
+        """The step's own connection: one writer, one connection per step."""
+        from egregora_pipeline.ingestion.pipeline import DuckDBSink
+
+        yield DuckDBSink(conn)
+
+    def storage_format(self, target: WarehouseTarget) -> StorageFormat | None:
+        from egregora_pipeline.storage_format import read_storage_format
+
+        return read_storage_format(_path(target))
+
+    def upgrade_storage(
+        self,
+        target: WarehouseTarget,
+        version: str,
+        *,
+        folder: Path | None,
+        lock_timeout: float,
+    ) -> StorageUpgradeResult:
+        from egregora_pipeline.storage_format import upgrade_storage
+
+        return upgrade_storage(_path(target), version, folder=folder, lock_timeout=lock_timeout)
 
     def backups(self) -> BackupStore:
         return DuckDBBackups()

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
+from urllib.parse import quote
 
 from egregora_pipeline.backends.backup_base import BackupStore, RestoreOutcome
 from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature, WarehouseTarget
@@ -102,6 +103,15 @@ class PostgresBackend(Backend):
 
     def redact(self, value: str) -> str:
         return redact_url(value)
+
+    def environment_value(self, target: WarehouseTarget) -> str:
+        """The password-free URL, plus the URL's own password (if any) as libpq's
+        ``password`` query parameter; without one libpq looks it up again itself."""
+        pg = _pg(target)
+        if pg._password is None:
+            return pg.display
+        joiner = "&" if "?" in pg.display else "?"
+        return f"{pg.display}{joiner}password={quote(pg._password, safe='')}"
 
     def connect(self, target: WarehouseTarget, options: ConnectOptions) -> Any:
         from egregora_pipeline.migrations.impl import postgres
