@@ -10,8 +10,6 @@ takes concurrent writers, so its steps have no pool.
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from egregora_pipeline.orchestration.data_checks import build_warehouse_data_checks
@@ -24,21 +22,17 @@ from egregora_pipeline.orchestration.jobs import (
     migrate_job,
     weekly_full_data_checks_schedule,
 )
-from egregora_pipeline.orchestration.resources import WAREHOUSE_URL_ENV, build_resources
+from egregora_pipeline.orchestration.pool import warehouse_kind, warehouse_pool
+from egregora_pipeline.orchestration.resources import build_resources
 from egregora_pipeline.orchestration.schema_assets import build_schema_assets
 from egregora_pipeline.orchestration.sensors import inbox_sensor
-from egregora_pipeline.orchestration.warehouse import warehouse_kind, warehouse_pool
 from egregora_pipeline.settings import Settings
-from egregora_pipeline.warehouse_url import parse_warehouse
 
 
-def build_defs(settings: Settings, database: str | None = None) -> dg.Definitions:
-    """The code location for ``settings``; ``database`` is the raw warehouse value if known.
-
-    (``Settings.database`` is a path, which folds a PostgreSQL URL's ``//``: pass
-    the URL itself as ``database``.)
-    """
-    target = parse_warehouse(database if database is not None else settings.database)
+def build_defs(settings: Settings) -> dg.Definitions:
+    """The code location for ``settings``: its warehouse (``settings.database``, parsed
+    once where the settings were read) picks the pool, the asset kinds and the resource."""
+    target = settings.database
     pool, kind = warehouse_pool(target), warehouse_kind(target)
     migrate_schema, egregora_schema_checks = build_schema_assets(pool, kind)
     return dg.Definitions(
@@ -47,8 +41,8 @@ def build_defs(settings: Settings, database: str | None = None) -> dg.Definition
         jobs=[ingest_job, migrate_job, full_data_checks_job],
         schedules=[daily_ingest_schedule, weekly_full_data_checks_schedule],
         sensors=[inbox_sensor, ingestion_automation_sensor],
-        resources={**build_resources(settings, database), "progress": no_progress},
+        resources={**build_resources(settings), "progress": no_progress},
     )
 
 
-defs = build_defs(Settings.from_env(), os.environ.get(WAREHOUSE_URL_ENV) or None)
+defs = build_defs(Settings.from_env())

@@ -10,10 +10,11 @@ import math
 import os
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final, TypeVar
 
+from egregora_pipeline.backends import WarehouseTarget, backend_of, parse_warehouse
 from egregora_pipeline.backends.duckdb.config import duckdb_storage_version
 from egregora_pipeline.defaults import (
     DEFAULT_BACKUP_KEEP,
@@ -86,9 +87,15 @@ def _count(raw: str) -> int:
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the warehouse lives and how ingestion interprets its inputs."""
+    """Where the warehouse lives and how ingestion interprets its inputs.
 
-    database: Path = Path(DEFAULT_DATABASE)
+    ``database`` is the warehouse parsed once (:func:`.backends.parse_warehouse`):
+    every layer receives this target, never the raw ``EGREGORA_DATABASE`` /
+    ``--database`` text again. A ``str`` or ``Path`` given to the constructor is
+    parsed on the spot, so callers that build settings by hand keep working.
+    """
+
+    database: WarehouseTarget = field(default_factory=lambda: parse_warehouse(DEFAULT_DATABASE))
     inbox: Path = Path(DEFAULT_INBOX)
     timezone: str = DEFAULT_TIMEZONE
     tenant_id: str = DEFAULT_TENANT
@@ -104,6 +111,10 @@ class Settings:
     """Storage format of new DuckDB files (``EGREGORA_DUCKDB_STORAGE_VERSION``); PostgreSQL
     ignores it, and an existing file keeps the format it has."""
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.database, WarehouseTarget):
+            object.__setattr__(self, "database", parse_warehouse(self.database))
+
     @property
     def media_store(self) -> Path:
         """Content-addressed media store; by default ``media/`` next to the warehouse.
@@ -114,25 +125,32 @@ class Settings:
         """
         if self.media_dir is not None:
             return self.media_dir
-        from egregora_pipeline.warehouse_url import is_postgres_url, redact_url
-
-        if is_postgres_url(self.database):
+        folder = self.database.local_folder
+        if folder is None:
             raise SettingsError(
                 "EGREGORA_MEDIA_DIR",
                 "",
-                "a folder for the media store: the PostgreSQL warehouse "
-                f"{redact_url(self.database)} has no folder of its own to keep it beside "
+                f"a folder for the media store: the {backend_of(self.database).label} warehouse "
+                f"{self.database.display} has no folder of its own to keep it beside "
                 "(set EGREGORA_MEDIA_DIR to a folder every run can reach)",
             )
-        return self.database.parent / "media"
+        return folder / "media"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Settings from ``EGREGORA_*`` variables; keyword ``overrides`` win (None is ignored)."""
+        """Settings from ``EGREGORA_*`` variables; keyword ``overrides`` win (None is ignored).
+
+        The warehouse is parsed here, once: ``database=`` may be a ``str``, a ``Path``
+        or a target already parsed; a URL its backend cannot read raises that
+        backend's error (with nothing secret in it) now, not in the first step that
+        would open it.
+        """
         env = os.environ if environ is None else environ
         media = env.get("EGREGORA_MEDIA_DIR")
+        chosen = {k: v for k, v in overrides.items() if v is not None}
+        database = chosen.pop("database", None) or env.get("EGREGORA_DATABASE") or DEFAULT_DATABASE
         settings = cls(
-            database=Path(env.get("EGREGORA_DATABASE") or DEFAULT_DATABASE),
+            database=parse_warehouse(database),  # type: ignore[arg-type]
             inbox=Path(env.get("EGREGORA_INBOX") or DEFAULT_INBOX),
             timezone=env.get("EGREGORA_TIMEZONE") or DEFAULT_TIMEZONE,
             tenant_id=env.get("EGREGORA_TENANT") or DEFAULT_TENANT,
@@ -155,5 +173,4 @@ class Settings:
             ),
             duckdb_storage_version=duckdb_storage_version(env),
         )
-        chosen = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **chosen) if chosen else settings  # type: ignore[arg-type]

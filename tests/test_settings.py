@@ -15,7 +15,7 @@ from egregora_pipeline.settings import Settings
 def test_defaults_without_environment() -> None:
     settings = Settings.from_env(environ={})
 
-    assert settings.database == Path("data/egregora.duckdb")
+    assert settings.database.display == "data/egregora.duckdb"
     assert settings.inbox == Path("data/inbox")
     assert settings.timezone == "UTC"
     assert settings.media_store == Path("data/media")
@@ -26,7 +26,7 @@ def test_overrides_win_over_the_environment() -> None:
 
     settings = Settings.from_env(environ=env, database=Path("flag.duckdb"))
 
-    assert settings.database == Path("flag.duckdb")
+    assert settings.database.display == "flag.duckdb"
     assert settings.timezone == "Europe/Lisbon"
 
 
@@ -78,10 +78,7 @@ def test_a_bad_date_order_is_a_usage_error_before_any_run(
     assert not database.exists()
 
 
-@pytest.mark.parametrize(
-    "database",
-    ["postgresql://bob:s3cret@db.example/egregora", Path("postgresql://bob:s3cret@db/egregora")],
-)
+@pytest.mark.parametrize("database", ["postgresql://bob:s3cret@db.example/egregora"])
 def test_a_postgresql_warehouse_has_no_media_folder_of_its_own(database: str | Path) -> None:
     """Never ``postgresql:/bob.../media``: a folder derived from the URL would mean nothing."""
     settings = Settings.from_env(environ={"EGREGORA_DATABASE": str(database)}, database=database)
@@ -94,3 +91,16 @@ def test_a_postgresql_warehouse_has_no_media_folder_of_its_own(database: str | P
     assert Settings.from_env(
         environ={"EGREGORA_MEDIA_DIR": "/srv/media"}, database=database
     ).media_store == Path("/srv/media")
+
+
+def test_the_warehouse_is_parsed_once_where_settings_are_read() -> None:
+    """A URL ``Path`` folded (``postgresql:/...``) is refused at once, without its password."""
+    from egregora_pipeline.errors import WarehouseError
+
+    with pytest.raises(WarehouseError) as caught:
+        Settings.from_env(environ={}, database=Path("postgresql://bob:s3cret@db/egregora"))
+
+    assert "s3cret" not in str(caught.value)
+    settings = Settings.from_env(environ={"EGREGORA_DATABASE": "postgresql://bob@db/egregora"})
+    assert settings.database.display == "postgresql://bob@db/egregora"
+    assert Settings.from_env(environ={}, database=settings.database).database is settings.database

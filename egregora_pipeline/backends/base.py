@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:
     from egregora_pipeline.backends.backup_base import BackupStore
-    from egregora_pipeline.backends.migration_base import MigrationImpl
     from egregora_pipeline.backends.checks_base import CheckDialect
+    from egregora_pipeline.backends.duckdb.storage_format import StorageFormat, StorageUpgradeResult
+    from egregora_pipeline.backends.migration_base import MigrationImpl
 
 Feature = Literal[
     "legacy_layouts",
@@ -101,6 +102,11 @@ class Backend(ABC):
         one: a wrong URL fails at connect time, loudly; a file may be missing)."""
         return True
 
+    def environment_value(self, target: WarehouseTarget) -> str:
+        """The text that parses back to ``target``, secret included: what the Dagster layer
+        puts in ``EGREGORA_DATABASE`` for its steps. Never shown (see :attr:`secret_in_target`)."""
+        return target.display
+
     @abstractmethod
     def connect(self, target: WarehouseTarget, options: ConnectOptions) -> Any:
         """An open session on ``target`` (what the migration impl and the checks execute on)."""
@@ -122,6 +128,17 @@ class Backend(ABC):
     ) -> AbstractContextManager[Any]:
         """Where an ingestion run writes (a :class:`~egregora_pipeline.backends.sink_base.Sink`)."""
 
+    def sink_for_step(
+        self, target: WarehouseTarget, conn: Any, *, lock_timeout: float
+    ) -> AbstractContextManager[Any]:
+        """Where a Dagster step writes, given the connection the step already holds.
+
+        By default a sink of its own (:meth:`open_sink`), so the loader's
+        transactions never mix with the step's reads; a single-writer backend
+        writes over ``conn`` itself (a second writer would wait on the first).
+        """
+        return self.open_sink(target, lock_timeout=lock_timeout)
+
     # -- backups ---------------------------------------------------------------------
     @abstractmethod
     def backups(self) -> BackupStore:
@@ -136,6 +153,27 @@ class Backend(ABC):
     def refusal(self, feature: Feature) -> str | None:
         """Why ``feature`` is not available here (None: it is). Shown to the user as is."""
         return None
+
+    # -- storage format (docs/storage-format.md) --------------------------------------
+    def storage_format(self, target: WarehouseTarget) -> StorageFormat | None:
+        """The on-disk storage format of ``target``, for ``db current`` / ``db check``; None
+        when the backend has none (:meth:`refusal` of ``"storage_format"`` says why)."""
+        return None
+
+    def upgrade_storage(
+        self,
+        target: WarehouseTarget,
+        version: str,
+        *,
+        folder: Path | None,
+        lock_timeout: float,
+    ) -> StorageUpgradeResult:
+        """Rewrite ``target`` in storage format ``version`` after backing it up.
+
+        Only a backend with a storage format overrides it; the caller asks
+        :meth:`refusal` first, so this default is never reached in normal use.
+        """
+        raise NotImplementedError(self.refusal("storage_format") or self.name)
 
     def __repr__(self) -> str:
         return f"<backend {self.name}>"

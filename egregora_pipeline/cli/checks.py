@@ -16,12 +16,12 @@ from rich.table import Table
 from egregora_pipeline.cli.console import stdout_console
 from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.json_output import document, emit, warehouse_label
-from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, JsonOption, WarehouseOption
+from egregora_pipeline.cli.options import DEFAULT_WAREHOUSE, JsonOption, WarehouseOption
 from egregora_pipeline.settings import Settings
 
 
 def checks_command(
-    database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_WAREHOUSE,
     as_json: JsonOption = False,
 ) -> None:
     """Run the data checks over whole tables: exit 1 when an ERROR check fails.
@@ -34,7 +34,10 @@ def checks_command(
 
     settings = Settings.from_env()
     with open_warehouse(
-        database, read_only=True, lock_timeout=settings.lock_timeout_seconds, purpose="checks"
+        database,  # type: ignore[arg-type]  # issue 21: until it takes any target
+        read_only=True,
+        lock_timeout=settings.lock_timeout_seconds,
+        purpose="checks",
     ) as opened:
         verdicts = list(data_checks(opened.conn, FULL_TABLE))
     rows: list[dict[str, Any]] = [

@@ -20,23 +20,25 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from egregora_pipeline.cli import db_documents as docs
 from egregora_pipeline.cli.console import stderr_console, stdout_console
 from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.json_output import emit
 from egregora_pipeline.cli.options import (
-    DEFAULT_DATABASE_PATH,
+    DEFAULT_WAREHOUSE,
     JsonOption,
     JunitOption,
     WarehouseOption,
+    names_a_file,
 )
 from egregora_pipeline.settings import Settings
-from egregora_pipeline.warehouse_url import is_postgres_url
 
 # The engine (Ibis, DuckDB, the revision chain) is imported inside each command:
 # `--help` and the commands that do not need all of it start without it.
 if TYPE_CHECKING:
+    from egregora_pipeline.backends import WarehouseTarget
     from egregora_pipeline.backup import BackupInfo
     from egregora_pipeline.migrations import (
         CheckReport,
@@ -45,7 +47,6 @@ if TYPE_CHECKING:
         UpgradeResult,
     )
     from egregora_pipeline.storage_format import StorageFormat
-    from egregora_pipeline.warehouse_url import PostgresTarget
 
 db_app = typer.Typer(
     help=(
@@ -110,7 +111,7 @@ def _out() -> Console:
 
 
 def _config(
-    database: Path,
+    database: WarehouseTarget,
     versions_dir: Path | None,
     *,
     allow_destructive: bool = False,
@@ -122,7 +123,7 @@ def _config(
 
     settings = Settings.from_env()
     return MigrationConfig(
-        database=database,
+        database=database,  # type: ignore[arg-type]  # issue 21: until it takes any target
         lock_timeout=settings.lock_timeout_seconds,
         allow_destructive=allow_destructive,
         versions_dir=versions_dir,
@@ -147,7 +148,9 @@ def _print_backup(info: BackupInfo, label: str) -> None:
     )
 
 
-def _print_plan(plan: MigrationPlan, command: str, database: Path, as_json: bool) -> None:
+def _print_plan(
+    plan: MigrationPlan, command: str, database: WarehouseTarget, as_json: bool
+) -> None:
     """A plan as its exact SQL script, or (``--json``) as a document with each step."""
     if as_json:
         emit(docs.plan_document(command, database, plan))
@@ -155,10 +158,12 @@ def _print_plan(plan: MigrationPlan, command: str, database: Path, as_json: bool
         _print_sql(plan.sql())
 
 
-def _print_result(result: UpgradeResult, command: str, database: Path, as_json: bool) -> None:
+def _print_result(
+    result: UpgradeResult, command: str, database: WarehouseTarget, as_json: bool
+) -> None:
     from egregora_pipeline.migrations.safeguard import restore_command
 
-    undo = restore_command(result.backup, database) if result.backup is not None else None
+    undo = restore_command(result.backup, database) if result.backup is not None else None  # type: ignore[arg-type]  # issue 21: until it takes any target
     if as_json:
         warn = stderr_console()
         for warning in result.warnings:  # in the document too; stderr is what a CI log shows
@@ -205,7 +210,7 @@ def upgrade_command(
     allow_destructive: AllowDestructiveOption = False,
     strict_adoption: StrictAdoptionOption = False,
     no_backup: NoBackupOption = False,
-    database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_WAREHOUSE,
     versions_dir: VersionsDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -243,7 +248,7 @@ def downgrade_command(
     sql: SqlOption = False,
     allow_destructive: AllowDestructiveOption = False,
     no_backup: NoBackupOption = False,
-    database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_WAREHOUSE,
     versions_dir: VersionsDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -270,7 +275,7 @@ def plan_command(
     target: Annotated[str, typer.Argument(help="Revision to plan for (default head).")] = "head",
     allow_destructive: AllowDestructiveOption = False,
     strict_adoption: StrictAdoptionOption = False,
-    database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_WAREHOUSE,
     versions_dir: VersionsDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -290,7 +295,7 @@ def plan_command(
 
 @db_app.command("current")
 def current_command(
-    database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_WAREHOUSE,
     versions_dir: VersionsDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -309,7 +314,7 @@ def current_command(
 
 @db_app.command("history")
 def history_command(
-    database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_WAREHOUSE,
     versions_dir: VersionsDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -343,13 +348,12 @@ def history_command(
         out.print(f"[yellow]history problem:[/yellow] {problem}")
 
 
-def _storage_format(database: Path) -> StorageFormat | None:
-    """A DuckDB file's storage format (docs/storage-format.md); None for PostgreSQL."""
-    if is_postgres_url(database):
-        return None
-    from egregora_pipeline.storage_format import read_storage_format
+def _storage_format(database: WarehouseTarget) -> StorageFormat | None:
+    """The warehouse's storage format (docs/storage-format.md); None where its backend has
+    none (PostgreSQL)."""
+    from egregora_pipeline.backends import backend_of
 
-    return read_storage_format(database)
+    return backend_of(database).storage_format(database)
 
 
 def _print_check(report: CheckReport) -> None:
@@ -379,7 +383,7 @@ def _print_check(report: CheckReport) -> None:
 
 @db_app.command("check")
 def check_command(
-    database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_WAREHOUSE,
     versions_dir: VersionsDirOption = None,
     as_json: JsonOption = False,
     junit: JunitOption = None,
@@ -415,7 +419,7 @@ def check_command(
 @db_app.command("stamp")
 def stamp_command(
     target: Annotated[str, typer.Argument(help="A revision id, head, or base.")],
-    database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_WAREHOUSE,
     versions_dir: VersionsDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -444,7 +448,7 @@ def revision_command(
             help="Fill upgrade()/downgrade() from the declared schema vs the live warehouse.",
         ),
     ] = False,
-    database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_WAREHOUSE,
     versions_dir: VersionsDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -465,8 +469,9 @@ def revision_command(
 
 
 def _keep_url(raw: str | Path) -> Path:
-    """A path; a PostgreSQL URL stays a string so ``Path`` folds none of its ``//``."""
-    if isinstance(raw, str) and is_postgres_url(raw):
+    """A path; what names no file (a PostgreSQL URL) stays a string, so ``Path`` folds none
+    of its ``//`` before :func:`_refuse_url` shows it (without its password)."""
+    if isinstance(raw, str) and not names_a_file(raw):
         return raw  # type: ignore[return-value]  # refused by _refuse_url, never used
     return Path(raw)
 
@@ -475,7 +480,7 @@ def _parse_to(raw: str | Path) -> Path:
     """``--to``: ``Path`` drops a trailing slash, so ``newdir/`` would become a *file* named
     ``newdir``; a slash names a folder, which must exist."""
     text = str(raw)
-    if text.endswith(("/", os.sep)) and not is_postgres_url(text) and not Path(text).is_dir():
+    if text.endswith(("/", os.sep)) and names_a_file(text) and not Path(text).is_dir():
         raise typer.BadParameter(
             f"{text} is not an existing folder: create it first, or give the path of the "
             "file to write (without a trailing slash)"
@@ -486,21 +491,11 @@ def _parse_to(raw: str | Path) -> Path:
 def _refuse_url(value: Path | None) -> Path | None:
     """A backup file is a file: a PostgreSQL URL gets what to use instead, with no password,
     at parse time (before a folder named ``postgresql:`` could be created)."""
-    if value is not None and is_postgres_url(value):
+    if value is not None and not names_a_file(value):
         from egregora_pipeline.backup import refuse_non_file  # imports DuckDB: not for --help
 
         refuse_non_file(value)
     return value
-
-
-def _postgres(database: Path) -> PostgresTarget | None:
-    """The PostgreSQL target ``--database`` names, or None for a DuckDB file."""
-    if not is_postgres_url(database):
-        return None
-    from egregora_pipeline.warehouse_url import PostgresTarget, parse_warehouse
-
-    target = parse_warehouse(database)
-    return target if isinstance(target, PostgresTarget) else None
 
 
 @db_app.command("backup")
@@ -520,7 +515,7 @@ def backup_command(
             callback=_refuse_url,
         ),
     ] = None,
-    database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_WAREHOUSE,
     as_json: JsonOption = False,
 ) -> None:
     """Copy the warehouse to a consistent backup file; print its path, size, revision, SHA-256.
@@ -530,19 +525,12 @@ def backup_command(
     fit on the disk. PostgreSQL: pg_dump --format=custom while holding the migration
     lock (see docs/migrations.md for which pg_dump is used).
     """
+    from egregora_pipeline.backends import backend_of
     from egregora_pipeline.migrations.safeguard import restore_command
 
     lock_timeout = Settings.from_env().lock_timeout_seconds
-    target = _postgres(database)
-    if target is not None:
-        from egregora_pipeline import backup_postgres
-
-        info = backup_postgres.backup_warehouse(target, to=to, lock_timeout=lock_timeout)
-    else:
-        from egregora_pipeline.backup import backup_warehouse
-
-        info = backup_warehouse(database, to=to, lock_timeout=lock_timeout)
-    restore_with = restore_command(info, database)
+    info = backend_of(database).backups().backup(database, to=to, lock_timeout=lock_timeout)
+    restore_with = restore_command(info, database)  # type: ignore[arg-type]  # issue 21: until it takes any target
     if as_json:
         emit(docs.backup_document(database, info, restore_with))
         return
@@ -552,7 +540,7 @@ def backup_command(
 
 @db_app.command("backups")
 def backups_command(
-    database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_WAREHOUSE,
     as_json: JsonOption = False,
 ) -> None:
     """List the warehouse's backups, newest first. Reads no warehouse.
@@ -561,17 +549,11 @@ def backups_command(
     the current folder (or under EGREGORA_PG_BACKUP_DIR), those whose manifest names the
     URL's host, port and database.
     """
-    target = _postgres(database)
-    if target is not None:
-        from egregora_pipeline import backup_postgres
+    from egregora_pipeline.backends import backend_of
 
-        found = backup_postgres.list_backups(target)
-        where, name = backup_postgres.default_folder(target), target.display
-    else:
-        from egregora_pipeline.backup import default_folder, list_backups
-
-        found = list_backups(database)
-        where, name = default_folder(database), str(database)
+    store = backend_of(database).backups()
+    found = store.list_backups(database)
+    where, name = store.default_folder(database), database.display
     if as_json:
         emit(docs.backups_document(name, where, found))
         return
@@ -603,7 +585,7 @@ def restore_command_(
         Path,
         typer.Argument(help="The backup file to put back.", parser=_keep_url, callback=_refuse_url),
     ],
-    database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_WAREHOUSE,
     from_other_warehouse: Annotated[
         bool,
         typer.Option(
@@ -626,38 +608,37 @@ def restore_command_(
     backup in backups/; PostgreSQL restores into a new database, then renames the
     replaced one to <db>_pre_restore_<time> and the new one to the warehouse's name.
     """
-    out = _out()
-    target = _postgres(database)
-    if target is not None:
-        from egregora_pipeline import backup_postgres
+    from egregora_pipeline.backends import backend_of
 
-        done = backup_postgres.restore(backup, target, other_warehouse=from_other_warehouse)
-        if as_json:
-            emit(
-                docs.restore_document(done.display, done.restored, kept_database=done.kept_database)
+    done = (
+        backend_of(database)
+        .backups()
+        .restore(database, backup, other_warehouse=from_other_warehouse)
+    )
+    if as_json:
+        emit(
+            docs.restore_document(
+                done.display,
+                done.restored,
+                previous=done.previous,
+                kept_database=done.kept_database,
             )
-            return
+        )
+        return
+    out = _out()
+    if done.previous is not None:
+        _print_backup(done.previous, "the replaced warehouse was kept as")
+    if done.kept_database is not None:
         out.print(
             f"the replaced database was kept as {done.kept_database} "
             "(drop it when you no longer need it)",
             markup=False,
         )
-        out.print(
-            f"restored {done.restored.path} -> {done.display} (revision {done.restored.revision})",
-            markup=False,
-        )
-        return
-    from egregora_pipeline.restore import restore
-
-    result = restore(backup, database, other_warehouse=from_other_warehouse)
-    if as_json:
-        emit(docs.restore_document(database, result.restored, previous=result.previous))
-        return
-    if result.previous is not None:
-        _print_backup(result.previous, "the replaced warehouse was kept as")
     out.print(
-        f"[bold green]restored[/bold green] {result.restored.path} -> {database} "
-        f"(revision {result.restored.revision})",
+        Text.assemble(
+            ("restored", "bold green"),
+            f" {done.restored.path} -> {done.display} (revision {done.restored.revision})",
+        ),
         highlight=False,
     )
 

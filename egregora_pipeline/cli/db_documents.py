@@ -17,10 +17,14 @@ from typing import TYPE_CHECKING, Any
 from egregora_pipeline.cli.json_output import document, warehouse_label
 
 if TYPE_CHECKING:
+    from egregora_pipeline.backends import WarehouseTarget
     from egregora_pipeline.backup import BackupInfo
     from egregora_pipeline.migrations import CheckReport, MigrationPlan, UpgradeResult
     from egregora_pipeline.migrations.results import HistoryEntry, TableDrift
     from egregora_pipeline.storage_format import StorageFormat, StorageUpgradeResult
+
+    Named = WarehouseTarget | str | Path
+    """A warehouse as a document may name it: the parsed target, or a name read back."""
 
 
 def backup_fields(info: BackupInfo) -> dict[str, Any]:
@@ -39,7 +43,7 @@ def backup_fields(info: BackupInfo) -> dict[str, Any]:
 
 
 def current_document(
-    database: str | Path, revision: str | None, storage: StorageFormat | None = None
+    database: Named, revision: str | None, storage: StorageFormat | None = None
 ) -> dict[str, Any]:
     """``db current``: the applied revision, null at base; the file's storage format."""
     return document(
@@ -52,7 +56,7 @@ def current_document(
 
 
 def history_document(
-    database: str | Path, entries: Iterable[HistoryEntry], problems: Iterable[str]
+    database: Named, entries: Iterable[HistoryEntry], problems: Iterable[str]
 ) -> dict[str, Any]:
     """``db history``: every revision oldest first, the applied ones with when and by whom."""
     rows = [
@@ -102,7 +106,7 @@ def _table_fields(drift: TableDrift) -> dict[str, Any]:
 
 
 def check_document(
-    database: str | Path, report: CheckReport, storage: StorageFormat | None = None
+    database: Named, report: CheckReport, storage: StorageFormat | None = None
 ) -> dict[str, Any]:
     """``db check``: the verdict, and for a failure each table and column that differs."""
     return document(
@@ -120,7 +124,7 @@ def check_document(
     )
 
 
-def plan_document(command: str, database: str | Path, plan: MigrationPlan) -> dict[str, Any]:
+def plan_document(command: str, database: Named, plan: MigrationPlan) -> dict[str, Any]:
     """``db plan``, ``db upgrade --sql``, ``db downgrade --sql``: the steps and their exact SQL."""
     return document(
         command,
@@ -145,7 +149,7 @@ def plan_document(command: str, database: str | Path, plan: MigrationPlan) -> di
 
 
 def upgrade_document(
-    command: str, database: str | Path, result: UpgradeResult, undo: str | None
+    command: str, database: Named, result: UpgradeResult, undo: str | None
 ) -> dict[str, Any]:
     """``db upgrade`` / ``db downgrade``: what ran, the backup taken first, how to undo it."""
     return document(
@@ -171,7 +175,7 @@ def upgrade_document(
     )
 
 
-def stamp_document(database: str | Path, result: UpgradeResult) -> dict[str, Any]:
+def stamp_document(database: Named, result: UpgradeResult) -> dict[str, Any]:
     """``db stamp``: the revision now recorded (null: base)."""
     return document(
         "db stamp",
@@ -192,7 +196,7 @@ def revision_document(path: Path, message: str, autogenerate: bool) -> dict[str,
     )
 
 
-def backup_document(database: str | Path, info: BackupInfo, restore_with: str) -> dict[str, Any]:
+def backup_document(database: Named, info: BackupInfo, restore_with: str) -> dict[str, Any]:
     """``db backup``: the file written, and the command that puts it back."""
     return document(
         "db backup",
@@ -213,7 +217,7 @@ def backups_document(name: str, folder: Path, found: Iterable[BackupInfo]) -> di
 
 
 def restore_document(
-    database: str | Path,
+    database: Named,
     restored: BackupInfo,
     previous: BackupInfo | None = None,
     kept_database: str | None = None,

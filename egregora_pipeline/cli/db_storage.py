@@ -1,7 +1,8 @@
 """``egregora-pipeline db storage-upgrade``: move a DuckDB warehouse to another storage format.
 
-Its own module so that ``cli/db.py`` only registers it. The work is
-:func:`egregora_pipeline.storage_format.upgrade_storage`; docs/storage-format.md
+Its own module so that ``cli/db.py`` only registers it. The work is the
+backend's (:meth:`~egregora_pipeline.backends.Backend.upgrade_storage`, DuckDB's
+:func:`egregora_pipeline.storage_format.upgrade_storage`); docs/storage-format.md
 says when to run it (and why the default format is the one Egregora's DuckDB reads).
 """
 
@@ -12,14 +13,14 @@ from typing import Annotated
 
 import typer
 
+from egregora_pipeline.backends import backend_of
 from egregora_pipeline.cli import db_documents as docs
 from egregora_pipeline.cli.console import stdout_console
 from egregora_pipeline.cli.db import db_app
 from egregora_pipeline.cli.json_output import emit
-from egregora_pipeline.cli.options import DEFAULT_DATABASE_PATH, JsonOption, WarehouseOption
+from egregora_pipeline.cli.options import DEFAULT_WAREHOUSE, JsonOption, WarehouseOption
 from egregora_pipeline.errors import UnsupportedBackendError
 from egregora_pipeline.settings import Settings
-from egregora_pipeline.warehouse_url import is_postgres_url, redact_url
 
 
 @db_app.command("storage-upgrade")
@@ -34,7 +35,7 @@ def storage_upgrade_command(
             ),
         ),
     ],
-    database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_WAREHOUSE,
     backup_to: Annotated[
         Path | None,
         typer.Option(
@@ -57,20 +58,18 @@ def storage_upgrade_command(
     PostgreSQL has no such format.
     """
     from egregora_pipeline.migrations.safeguard import restore_command
-    from egregora_pipeline.storage_format import upgrade_storage
 
-    if is_postgres_url(database):
-        raise UnsupportedBackendError(
-            redact_url(str(database)),
-            "a PostgreSQL warehouse has no DuckDB storage format; nothing to upgrade",
-        )
-    result = upgrade_storage(
+    backend = backend_of(database)
+    refusal = backend.refusal("storage_format")
+    if refusal is not None:
+        raise UnsupportedBackendError(database.display, f"{refusal}; nothing to upgrade")
+    result = backend.upgrade_storage(
         database,
         to,
         folder=backup_to,
         lock_timeout=Settings.from_env().lock_timeout_seconds,
     )
-    restore_with = restore_command(result.backup, database) if result.backup else None
+    restore_with = restore_command(result.backup, database) if result.backup else None  # type: ignore[arg-type]  # issue 21: until it takes any target
     if as_json:
         emit(docs.storage_upgrade_document(result, restore_with))
         return

@@ -10,7 +10,6 @@ the in-asset schema gate, or a warehouse locked past the timeout).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +17,7 @@ import typer
 
 from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.options import (
-    DEFAULT_DATABASE_PATH,
+    DEFAULT_WAREHOUSE,
     JsonOption,
     JunitOption,
     WarehouseOption,
@@ -55,7 +54,7 @@ def ingest_command(
             resolve_path=False,
         ),
     ],
-    database: WarehouseOption = DEFAULT_DATABASE_PATH,
+    database: WarehouseOption = DEFAULT_WAREHOUSE,
     timezone: Annotated[
         str | None,
         typer.Option(
@@ -103,17 +102,12 @@ def ingest_command(
     from egregora_pipeline.ingestion.errors import InvalidSettingError
     from egregora_pipeline.ingestion.limits import InputLimits
     from egregora_pipeline.ingestion.whatsapp.formats import date_order_override
-    from egregora_pipeline.warehouse_url import is_postgres_url, parse_warehouse
 
-    # the raw URL (a str: ``Path`` would fold its ``//``) goes to the Dagster resources;
-    # what is shown is always its password-free form
-    url = str(database) if is_postgres_url(database) else None
     settings = Settings.from_env(database=database, timezone=timezone)
     try:
         settings.media_store  # noqa: B018  # PostgreSQL without EGREGORA_MEDIA_DIR: refuse now
     except SettingsError as error:
         raise typer.BadParameter(str(error), param_hint=error.variable) from None
-    shown = settings if url is None else replace(settings, database=parse_warehouse(url).display)  # type: ignore[arg-type]
     instance = choose_instance(ephemeral=ephemeral)
     try:
         date_order_override(None)  # a bad EGREGORA_DATE_ORDER is a usage error, not a run
@@ -130,7 +124,7 @@ def ingest_command(
     from egregora_pipeline.definitions import build_defs
     from egregora_pipeline.orchestration.local_run import run_ingest_job
 
-    defs = build_defs(settings, url)
+    defs = build_defs(settings)
     with IngestProgressBars(stderr_console()) as progress:
         outcome = run_ingest_job(
             defs,
@@ -139,7 +133,6 @@ def ingest_command(
             progress=progress,
             log_level="INFO" if verbose else "CRITICAL",
             instance=instance,
-            database=url,
         )
     if outcome.interrupted:
         raise KeyboardInterrupt  # main() prints what an interruption leaves behind
@@ -156,9 +149,9 @@ def ingest_command(
         from egregora_pipeline.cli.ingest_documents import ingest_document
         from egregora_pipeline.cli.json_output import emit
 
-        emit(ingest_document(outcome, str(shown.database), instance.reason, int(code)))
+        emit(ingest_document(outcome, settings.database.display, instance.reason, int(code)))
     else:
-        render_outcome(out, outcome, shown)
+        render_outcome(out, outcome, settings)
         out.print(f"Dagster run {outcome.run_id}: {instance.reason}", highlight=False, markup=False)
     if code != ExitCode.OK:
         raise typer.Exit(code)

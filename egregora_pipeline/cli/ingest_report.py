@@ -153,7 +153,7 @@ def _mark(passed: bool) -> str:
 def render_outcome(console: Console, outcome: IngestRunOutcome, settings: Settings) -> None:
     """Print the schema step, a per-input table, table totals, checks and failures."""
     console.print(
-        f"[bold]warehouse[/bold] {visible(settings.database)}  "
+        f"[bold]warehouse[/bold] {visible(settings.database.display)}  "
         f"[dim](run {visible(outcome.run_id)})[/dim]"
     )
     schema = outcome.schema

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from egregora_pipeline.warehouse_url import redact_url
+from egregora_pipeline.backends import WarehouseTarget, redact
 
 SCHEMA_VERSION: Final = 1
 """Bumped only for a change that is not additive (a field removed, renamed or retyped);
@@ -43,9 +43,15 @@ def json_requested(argv: Sequence[str]) -> bool:
     return False
 
 
-def warehouse_label(database: str | Path) -> str:
-    """The warehouse as a document shows it: a path, or a PostgreSQL URL without password."""
-    return redact_url(database)
+def warehouse_label(database: WarehouseTarget | str | Path) -> str:
+    """The warehouse as a document shows it: a path, or a PostgreSQL URL without password.
+
+    A parsed target shows its display form; a name read back from a backup manifest
+    is redacted as every backend would.
+    """
+    if isinstance(database, WarehouseTarget):
+        return database.display
+    return redact(database)
 
 
 def document(command: str, **fields: Any) -> dict[str, Any]:

@@ -7,33 +7,45 @@ from typing import Annotated
 
 import typer
 
+from egregora_pipeline.backends import WarehouseTarget, backend_of, parse_warehouse
+from egregora_pipeline.errors import WarehouseError
 from egregora_pipeline.settings import DEFAULT_DATABASE
-from egregora_pipeline.warehouse_url import is_postgres_url
 
 
-def _parse_database(raw: str | Path) -> Path:
-    """The option's value as a path; a URL stays the string it was (``Path`` would turn
-    ``postgresql://`` into ``postgresql:/``)."""
-    if isinstance(raw, str) and is_postgres_url(raw):
-        return raw  # type: ignore[return-value]  # read by parse_warehouse, never as a path
-    return Path(raw)
+def _keep_text(raw: str | Path) -> str | Path:
+    """The option's text as given: a URL must not go through ``Path`` (it folds ``//``)."""
+    return raw
 
 
-DEFAULT_DATABASE_PATH = Path(DEFAULT_DATABASE)
+DEFAULT_WAREHOUSE: WarehouseTarget = parse_warehouse(DEFAULT_DATABASE)
+"""``--database``'s default (``--help`` shows its display form, the path)."""
 
 
-def _parse_warehouse_url(ctx: typer.Context, value: Path) -> Path:
-    """A PostgreSQL URL is kept as the string it was (``Path`` would fold its ``//``) after
-    libpq has read it: a malformed one is refused here, shown without its password."""
-    if is_postgres_url(value):
-        from egregora_pipeline.warehouse_url import parse_warehouse
+def _parse_warehouse(ctx: typer.Context, value: str | Path) -> WarehouseTarget:
+    """The one place ``--database`` is read: parsed once into its backend's target.
 
-        parse_warehouse(value)
-    return value
+    A value a backend recognises but cannot read (a malformed PostgreSQL URL) is
+    refused here, shown without its password; every command receives the target.
+    """
+    return parse_warehouse(value)
+
+
+def names_a_file(value: str | Path) -> bool:
+    """Whether ``value`` (``--to``, a backup file) can be a local file.
+
+    False when a backend claims it as something else (a PostgreSQL URL names a
+    server, even one libpq would refuse to read): the caller then refuses it with
+    what to use instead, before a folder named ``postgresql:`` could be created.
+    """
+    try:
+        target = parse_warehouse(value)
+    except WarehouseError:
+        return False
+    return backend_of(target).refusal("file_path") is None
 
 
 WarehouseOption = Annotated[
-    Path,
+    WarehouseTarget,
     typer.Option(
         "--database",
         "-d",
@@ -44,11 +56,12 @@ WarehouseOption = Annotated[
             "~/.pgpass; never printed) (env EGREGORA_DATABASE)."
         ),
         show_default=True,
-        parser=_parse_database,
-        callback=_parse_warehouse_url,
+        parser=_keep_text,
+        metavar="<Path>",
+        callback=_parse_warehouse,
     ),
 ]
-"""``--database`` for every command: each works on both backends."""
+"""``--database`` for every command: each works on every backend, given the parsed target."""
 
 JsonOption = Annotated[
     bool,

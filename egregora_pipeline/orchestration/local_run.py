@@ -114,22 +114,20 @@ def run_ingest_job(
     progress: ProgressSink = no_progress,
     log_level: str = "CRITICAL",
     instance: InstanceChoice = EPHEMERAL,
-    database: str | None = None,
 ) -> IngestRunOutcome:
     """Execute ``ingest_job`` on ``paths`` against ``settings.database``; never raises.
 
     The run is recorded in ``instance`` (see :mod:`.instance`); the default is a
-    throw-away one, which is what library callers and tests want. ``database``
-    is the raw warehouse value when it is a PostgreSQL URL (``settings.database``
-    is a path); ``defs`` should then come from
-    :func:`egregora_pipeline.definitions.build_defs` for the same value.
+    throw-away one, which is what library callers and tests want. ``defs``
+    should come from :func:`egregora_pipeline.definitions.build_defs` for the
+    same ``settings``.
     """
     job = defs.resolve_job_def(INGEST_JOB)
     run_config = {
         "ops": {INGEST_OP: {"config": {"paths": [str(p) for p in paths]}}},
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
-    resources = {**build_resources(settings, database), "progress": progress}
+    resources = {**build_resources(settings), "progress": progress}
     egregora = resources["egregora"]
     assert isinstance(egregora, EgregoraSettingsResource)
     with open_instance(instance) as dagster_instance:

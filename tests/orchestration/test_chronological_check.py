@@ -55,9 +55,9 @@ def test_a_thread_going_back_in_time_warns_with_thread_and_line_but_does_not_fai
         server: PostgresServer = request.getfixturevalue("postgres_server")
         url = server.url(request.getfixturevalue("postgres_database"))
         monkeypatch.setenv("EGREGORA_DATABASE", url)  # undone after the test
-        settings = replace(settings, media_dir=tmp_path / "media")
+        settings = replace(settings, database=url, media_dir=tmp_path / "media")
 
-    outcome = run_ingest_job(build_defs(settings, url), [chat], settings, database=url)
+    outcome = run_ingest_job(build_defs(settings), [chat], settings)
 
     assert outcome.success
     check = _check(outcome.checks, CHRONOLOGICAL_CHECK)

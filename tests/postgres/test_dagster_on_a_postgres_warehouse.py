@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -90,7 +91,7 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]
 
 def _run_schema_checks(value: str, tmp_path: Path) -> dict[str, dg.AssetCheckEvaluation]:
     """Execute the blocking schema checks alone (no migration), as a run of this code location."""
-    defs = build_defs(_settings(tmp_path), value)
+    defs = build_defs(replace(_settings(tmp_path), database=value))
     checks_only = dg.define_asset_job(
         "schema_checks_only", selection=dg.AssetSelection.checks_for_assets(SCHEMA_ASSET)
     )
@@ -107,8 +108,10 @@ def _op_pools(defs: dg.Definitions) -> dict[str, str | None]:
 
 
 def test_the_url_picks_the_resource_the_kind_and_the_pool(tmp_path: Path) -> None:
-    duck = build_defs(_settings(tmp_path), str(tmp_path / "w.duckdb"))
-    pg = build_defs(_settings(tmp_path), "postgresql://bob:s3cret@db.example:5432/egregora")
+    duck = build_defs(replace(_settings(tmp_path), database=str(tmp_path / "w.duckdb")))
+    pg = build_defs(
+        replace(_settings(tmp_path), database="postgresql://bob:s3cret@db.example:5432/egregora")
+    )
 
     assert isinstance(duck.resources["warehouse"], WarehouseResource)
     assert isinstance(pg.resources["warehouse"], PostgresWarehouseResource)
@@ -200,7 +203,7 @@ def test_on_postgresql_migrate_job_brings_an_empty_database_to_head_and_the_chec
 ) -> None:
     url = postgres_server.url(postgres_database)
     instance = dg.DagsterInstance.ephemeral()
-    job = build_defs(_settings(tmp_path), url).resolve_job_def(MIGRATE_JOB)
+    job = build_defs(replace(_settings(tmp_path), database=url)).resolve_job_def(MIGRATE_JOB)
 
     result = job.execute_in_process(instance=instance, raise_on_error=False)
 
@@ -244,7 +247,7 @@ def test_the_sensor_and_the_schedule_tag_runs_with_the_url_without_its_password(
     settings = _settings(tmp_path)
     settings.inbox.mkdir()
     (settings.inbox / "post.md").write_text("---\ntitle: A post\n---\nText.\n", encoding="utf-8")
-    resources = build_resources(settings, url)
+    resources = build_resources(replace(settings, database=url))
 
     cursor = None
     for _ in range(2):  # the first tick sees the file change, the second requests it
@@ -254,7 +257,7 @@ def test_the_sensor_and_the_schedule_tag_runs_with_the_url_without_its_password(
         assert isinstance(result, dg.SensorResult)
         cursor = result.cursor
     (request,) = result.run_requests or []
-    schedule = build_defs(settings, url).resolve_schedule_def("daily_ingest")
+    schedule = build_defs(replace(settings, database=url)).resolve_schedule_def("daily_ingest")
     (scheduled,) = (
         schedule.evaluate_tick(dg.build_schedule_context(resources=resources)).run_requests or []
     )

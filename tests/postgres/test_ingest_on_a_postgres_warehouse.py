@@ -173,9 +173,13 @@ def test_two_concurrent_ingest_jobs_end_where_one_ingest_ends(
         ), table
 
 
-def _settings(tmp_path: Path) -> Settings:
+def _settings(tmp_path: Path, url: str) -> Settings:
     return Settings.from_env(
-        environ={}, inbox=tmp_path / "inbox", media_dir=tmp_path / "media", timezone="UTC"
+        environ={},
+        database=url,
+        inbox=tmp_path / "inbox",
+        media_dir=tmp_path / "media",
+        timezone="UTC",
     )
 
 
@@ -190,9 +194,9 @@ def test_a_column_changed_by_hand_fails_the_blocking_check_and_nothing_is_ingest
     _migrated(url)
     with _target(url).connect(autocommit=True) as pg:
         pg.execute('ALTER TABLE messages ALTER COLUMN "text" TYPE bytea USING "text"::bytea')
-    settings = _settings(tmp_path)
+    settings = _settings(tmp_path, url)
 
-    outcome = run_ingest_job(build_defs(settings, url), [EXAMPLES], settings, database=url)
+    outcome = run_ingest_job(build_defs(settings), [EXAMPLES], settings)
 
     assert not outcome.success
     assert columns_check_name("messages") in {check.name for check in outcome.failed_checks}
@@ -206,8 +210,8 @@ def test_the_ingestion_op_alone_refuses_a_warehouse_with_a_dropped_column(
     _migrated(url)
     with _target(url).connect(autocommit=True) as pg:
         pg.execute('ALTER TABLE documents DROP COLUMN "phash"')
-    settings = _settings(tmp_path)
-    defs = build_defs(settings, url)
+    settings = _settings(tmp_path, url)
+    defs = build_defs(settings)
     only_ingest = dg.define_asset_job(
         "ingest_only", selection=dg.AssetSelection.assets(MESSAGES_ASSET, DOCUMENTS_ASSET)
     )
@@ -231,13 +235,13 @@ def test_the_ingestion_op_alone_refuses_a_warehouse_with_a_dropped_column(
 def test_the_sensor_and_the_schedule_run_requests_run_on_postgresql(
     url: str, tmp_path: Path
 ) -> None:
-    settings = _settings(tmp_path)
+    settings = _settings(tmp_path, url)
     settings.inbox.mkdir()
     (settings.inbox / "post.md").write_text(
         "---\ntitle: A post\ndate: 2024-01-01\n---\nText.\n", encoding="utf-8"
     )
-    defs = build_defs(settings, url)
-    resources = build_resources(settings, url)
+    defs = build_defs(settings)
+    resources = build_resources(settings)
     cursor = None
     for _ in range(2):  # the first tick sees the file change, the second requests it
         ticked = inbox_sensor(

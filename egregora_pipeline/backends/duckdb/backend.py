@@ -12,9 +12,10 @@ from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature, Wa
 from egregora_pipeline.backends.duckdb.target import DuckDBTarget
 
 if TYPE_CHECKING:
-    from egregora_pipeline.backends.migration_base import MigrationImpl
     from egregora_pipeline.backends.backup_base import BackupInfo
     from egregora_pipeline.backends.checks_base import CheckDialect
+    from egregora_pipeline.backends.duckdb.storage_format import StorageFormat, StorageUpgradeResult
+    from egregora_pipeline.backends.migration_base import MigrationImpl
 
 
 def _path(target: WarehouseTarget) -> Path:
@@ -114,6 +115,32 @@ class DuckDBBackend(Backend):
         from egregora_pipeline.backends.duckdb.checks import DuckDBChecks
 
         return DuckDBChecks()
+
+    @contextlib.contextmanager
+    def sink_for_step(
+        self, target: WarehouseTarget, conn: Any, *, lock_timeout: float
+    ) -> Iterator[Any]:
+        """The step's own connection: one writer, one connection per step."""
+        from egregora_pipeline.backends.duckdb.sink import DuckDBSink
+
+        yield DuckDBSink(conn)
+
+    def storage_format(self, target: WarehouseTarget) -> StorageFormat | None:
+        from egregora_pipeline.backends.duckdb.storage_format import read_storage_format
+
+        return read_storage_format(_path(target))
+
+    def upgrade_storage(
+        self,
+        target: WarehouseTarget,
+        version: str,
+        *,
+        folder: Path | None,
+        lock_timeout: float,
+    ) -> StorageUpgradeResult:
+        from egregora_pipeline.backends.duckdb.storage_format import upgrade_storage
+
+        return upgrade_storage(_path(target), version, folder=folder, lock_timeout=lock_timeout)
 
     def backups(self) -> BackupStore:
         return DuckDBBackups()

@@ -24,3 +24,8 @@ class DuckDBTarget(WarehouseTarget):
 
     def __str__(self) -> str:
         return self.display
+
+    def __fspath__(self) -> str:
+        """A DuckDB warehouse is a file: ``Path(target)`` and ``os.fspath`` give its path,
+        so the file APIs that take a path take the target as well."""
+        return str(self.path)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
+from urllib.parse import quote
 
 from egregora_pipeline.backends.backup_base import BackupStore, RestoreOutcome
 from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature, WarehouseTarget
@@ -17,9 +18,9 @@ from egregora_pipeline.backends.postgres.target import (
 )
 
 if TYPE_CHECKING:
-    from egregora_pipeline.backends.migration_base import MigrationImpl
     from egregora_pipeline.backends.backup_base import BackupInfo
     from egregora_pipeline.backends.checks_base import CheckDialect
+    from egregora_pipeline.backends.migration_base import MigrationImpl
 
 _REFUSALS: Final[dict[Feature, str]] = {
     "legacy_layouts": (
@@ -103,6 +104,15 @@ class PostgresBackend(Backend):
 
     def redact(self, value: str) -> str:
         return redact_url(value)
+
+    def environment_value(self, target: WarehouseTarget) -> str:
+        """The password-free URL, plus the URL's own password (if any) as libpq's
+        ``password`` query parameter; without one libpq looks it up again itself."""
+        pg = _pg(target)
+        if pg._password is None:
+            return pg.display
+        joiner = "&" if "?" in pg.display else "?"
+        return f"{pg.display}{joiner}password={quote(pg._password, safe='')}"
 
     def connect(self, target: WarehouseTarget, options: ConnectOptions) -> Any:
         from egregora_pipeline.backends.postgres.connection import connect
