@@ -34,7 +34,7 @@ def checks_command(
 
     settings = Settings.from_env()
     with open_warehouse(
-        database,  # type: ignore[arg-type]  # issue 21: until it takes any target
+        database,
         read_only=True,
         lock_timeout=settings.lock_timeout_seconds,
         purpose="checks",

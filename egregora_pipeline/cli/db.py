@@ -123,7 +123,7 @@ def _config(
 
     settings = Settings.from_env()
     return MigrationConfig(
-        database=database,  # type: ignore[arg-type]  # issue 21: until it takes any target
+        database=database,
         lock_timeout=settings.lock_timeout_seconds,
         allow_destructive=allow_destructive,
         versions_dir=versions_dir,
@@ -163,7 +163,7 @@ def _print_result(
 ) -> None:
     from egregora_pipeline.migrations.safeguard import restore_command
 
-    undo = restore_command(result.backup, database) if result.backup is not None else None  # type: ignore[arg-type]  # issue 21: until it takes any target
+    undo = restore_command(result.backup, database) if result.backup is not None else None
     if as_json:
         warn = stderr_console()
         for warning in result.warnings:  # in the document too; stderr is what a CI log shows
@@ -530,7 +530,7 @@ def backup_command(
 
     lock_timeout = Settings.from_env().lock_timeout_seconds
     info = backend_of(database).backups().backup(database, to=to, lock_timeout=lock_timeout)
-    restore_with = restore_command(info, database)  # type: ignore[arg-type]  # issue 21: until it takes any target
+    restore_with = restore_command(info, database)
     if as_json:
         emit(docs.backup_document(database, info, restore_with))
         return

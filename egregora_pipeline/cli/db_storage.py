@@ -69,7 +69,7 @@ def storage_upgrade_command(
         folder=backup_to,
         lock_timeout=Settings.from_env().lock_timeout_seconds,
     )
-    restore_with = restore_command(result.backup, database) if result.backup else None  # type: ignore[arg-type]  # issue 21: until it takes any target
+    restore_with = restore_command(result.backup, database) if result.backup else None
     if as_json:
         emit(docs.storage_upgrade_document(result, restore_with))
         return
