@@ -504,10 +504,9 @@ def test_the_dagster_ingest_job_adopts_the_newest_upstream_file_and_says_what_it
     from egregora_pipeline.orchestration.local_run import run_ingest_job
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    settings = Settings.from_env(
-        environ={}, database=tmp_path / "wh" / "egregora.duckdb", inbox=tmp_path / "inbox"
-    )
-    build(settings.database, "constrained")
+    database = tmp_path / "wh" / "egregora.duckdb"
+    settings = Settings.from_env(environ={}, database=database, inbox=tmp_path / "inbox")
+    build(database, "constrained")
     post = tmp_path / "in" / "posts" / "dagster.md"
     post.parent.mkdir(parents=True)
     post.write_text("---\ntitle: Via Dagster\n---\nBody.\n", encoding="utf-8")
