@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from egregora_pipeline.backup import backup_warehouse
+from egregora_pipeline.backends.duckdb.backup import backup_warehouse
 from egregora_pipeline.migrations import MigrationConfig, upgrade
 from egregora_pipeline.migrations.safeguard import BackupPolicy
 from egregora_pipeline.migrations.script import BUNDLED_VERSIONS_DIR

@@ -114,7 +114,7 @@ _OURS = textwrap.dedent(
     import sys, time
     started = time.perf_counter()
     from pathlib import Path
-    from egregora_pipeline.connection import connect_warehouse
+    from egregora_pipeline.backends.duckdb.connection import connect_warehouse
     from egregora_pipeline.ingestion import ingest
     from egregora_pipeline.settings import Settings
     imported = time.perf_counter()
@@ -143,7 +143,7 @@ _PREPARE = textwrap.dedent(
 
 _IMPORTS_ONLY = textwrap.dedent(
     """
-    from egregora_pipeline.connection import connect_warehouse
+    from egregora_pipeline.backends.duckdb.connection import connect_warehouse
     from egregora_pipeline.ingestion import ingest
     from egregora_pipeline.settings import Settings
     print(0)

@@ -50,9 +50,8 @@ _CHILD = textwrap.dedent(
     from pathlib import Path
     from egregora_pipeline.settings import Settings
     from egregora_pipeline.ingestion import ingest
-    from egregora_pipeline.ingestion.postgres_load import ingest_postgres
-    from egregora_pipeline.warehouse_url import parse_warehouse
-    from egregora_pipeline.connection import connect_warehouse
+    from egregora_pipeline.ingestion.targets import ingest_paths
+    from egregora_pipeline.backends.duckdb.connection import connect_warehouse
     chat, backend, where, media = Path(sys.argv[1]), sys.argv[2], sys.argv[3], Path(sys.argv[4])
     settings = Settings(timezone="America/Sao_Paulo", media_dir=media)
     imported = time.perf_counter()
@@ -61,7 +60,7 @@ _CHILD = textwrap.dedent(
         report = ingest(conn, [chat], settings=settings, run_id="bench")
         conn.close()
     else:
-        report = ingest_postgres(parse_warehouse(where), [chat], settings=settings, run_id="bench")
+        report = ingest_paths([chat], warehouse=where, settings=settings, run_id="bench")
     assert report.ok, report.failed_inputs
     print(time.perf_counter() - imported, report.messages_added, report.messages_skipped)
     """
@@ -81,7 +80,7 @@ _PREPARE_POSTGRES = textwrap.dedent(
     """
     import sys
     from egregora_pipeline.schema import DECLARED_TABLES
-    from egregora_pipeline.warehouse_url import parse_warehouse
+    from egregora_pipeline.backends import parse_warehouse
     backend = parse_warehouse(sys.argv[1]).connect_ibis()
     for name, table in DECLARED_TABLES.items():
         backend.create_table(name, schema=table.schema)

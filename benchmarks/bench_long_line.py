@@ -34,7 +34,7 @@ _INGEST = textwrap.dedent(
     """
     import shutil, sys
     from pathlib import Path
-    from egregora_pipeline.connection import connect_warehouse
+    from egregora_pipeline.backends.duckdb.connection import connect_warehouse
     from egregora_pipeline.ingestion import ingest
     from egregora_pipeline.schema import DECLARED_TABLES, create_table_sql
     from egregora_pipeline.settings import Settings

@@ -32,7 +32,7 @@ from egregora_pipeline.schema import DECLARED_TABLES, DeclaredTable, violations_
 from egregora_pipeline.sql import quote_ident
 
 if TYPE_CHECKING:
-    from egregora_pipeline.migrations.impl.base import Connection
+    from egregora_pipeline.backends.migration_base import Connection
 
 SAMPLE_LIMIT = 20
 """How many offending rows a finding carries: enough to act on, small enough for metadata."""
@@ -206,7 +206,7 @@ def data_checks(
 
 def _dialect(conn: Connection) -> CheckDialect:
     """The check dialect of ``conn``'s backend (asked of the registry, by name)."""
-    from egregora_pipeline.migrations.impl import impl_for
+    from egregora_pipeline.backends import impl_for
 
     return check_dialect_named(impl_for(conn).name)
 

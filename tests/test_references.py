@@ -210,7 +210,7 @@ def test_grandchildren_and_generated_columns_are_lifted_too(
 
 
 def test_postgres_rekey_and_lift(postgres_server: PostgresServer, postgres_database: str) -> None:
-    from egregora_pipeline.warehouse_url import PostgresTarget
+    from egregora_pipeline.backends.postgres.target import PostgresTarget
     from tests.ingestion.postgres_warehouse import with_declared_tables
 
     target = with_declared_tables(postgres_server.url(postgres_database))

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from egregora_pipeline.cli.exit_codes import ExitCode
-from egregora_pipeline.cli.main import main
-from egregora_pipeline.warehouse_url import (
-    DuckDBTarget,
+from egregora_pipeline.backends import parse_warehouse
+from egregora_pipeline.backends.duckdb.target import DuckDBTarget
+from egregora_pipeline.backends.postgres.target import (
     PostgresTarget,
     WarehouseURLError,
     is_postgres_url,
-    parse_warehouse,
     redact_url,
 )
+from egregora_pipeline.cli.exit_codes import ExitCode
+from egregora_pipeline.cli.main import main
 
 SECRET = "s3cr#t-pw"
 ENCODED = "s3cr%23t-pw"
@@ -184,7 +184,7 @@ def test_the_environment_variable_names_a_postgres_warehouse_too(
 def test_the_duckdb_opener_refuses_a_url_and_names_the_opener_that_takes_one(
     tmp_path: Path,
 ) -> None:
-    from egregora_pipeline.connection import connect_warehouse
+    from egregora_pipeline.backends.duckdb.connection import connect_warehouse
     from egregora_pipeline.errors import WarehouseUnusableError
 
     with pytest.raises(WarehouseUnusableError) as caught:

@@ -128,6 +128,16 @@ class Backend(ABC):
     ) -> AbstractContextManager[Any]:
         """Where an ingestion run writes (a :class:`~egregora_pipeline.backends.sink_base.Sink`)."""
 
+    def sink_over(self, conn: Any) -> Any:
+        """A :class:`~egregora_pipeline.backends.sink_base.Sink` writing over ``conn``, a
+        session this backend's :meth:`connect` opened (for callers that hold one).
+
+        A backend whose sink needs a session of its own refuses, saying so.
+        """
+        raise TypeError(
+            f"{self.name} writes through a sink of its own: use open_sink(target), not a connection"
+        )
+
     def sink_for_step(
         self, target: WarehouseTarget, conn: Any, *, lock_timeout: float
     ) -> AbstractContextManager[Any]:

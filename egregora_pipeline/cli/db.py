@@ -39,14 +39,14 @@ from egregora_pipeline.settings import Settings
 # `--help` and the commands that do not need all of it start without it.
 if TYPE_CHECKING:
     from egregora_pipeline.backends import WarehouseTarget
-    from egregora_pipeline.backup import BackupInfo
+    from egregora_pipeline.backends.backup_base import BackupInfo
+    from egregora_pipeline.backends.duckdb.storage_format import StorageFormat
     from egregora_pipeline.migrations import (
         CheckReport,
         MigrationConfig,
         MigrationPlan,
         UpgradeResult,
     )
-    from egregora_pipeline.storage_format import StorageFormat
 
 db_app = typer.Typer(
     help=(
@@ -118,7 +118,7 @@ def _config(
     strict_adoption: bool = False,
     no_backup: bool = False,
 ) -> MigrationConfig:
-    from egregora_pipeline.backup import BackupPolicy
+    from egregora_pipeline.backends.backup_base import BackupPolicy
     from egregora_pipeline.migrations import MigrationConfig
 
     settings = Settings.from_env()
@@ -492,7 +492,7 @@ def _refuse_url(value: Path | None) -> Path | None:
     """A backup file is a file: a PostgreSQL URL gets what to use instead, with no password,
     at parse time (before a folder named ``postgresql:`` could be created)."""
     if value is not None and not names_a_file(value):
-        from egregora_pipeline.backup import refuse_non_file  # imports DuckDB: not for --help
+        from egregora_pipeline.backends.duckdb.foreign import refuse_non_file
 
         refuse_non_file(value)
     return value

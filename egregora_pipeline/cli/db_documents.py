@@ -18,10 +18,10 @@ from egregora_pipeline.cli.json_output import document, warehouse_label
 
 if TYPE_CHECKING:
     from egregora_pipeline.backends import WarehouseTarget
-    from egregora_pipeline.backup import BackupInfo
+    from egregora_pipeline.backends.backup_base import BackupInfo
+    from egregora_pipeline.backends.duckdb.storage_format import StorageFormat, StorageUpgradeResult
     from egregora_pipeline.migrations import CheckReport, MigrationPlan, UpgradeResult
     from egregora_pipeline.migrations.results import HistoryEntry, TableDrift
-    from egregora_pipeline.storage_format import StorageFormat, StorageUpgradeResult
 
     Named = WarehouseTarget | str | Path
     """A warehouse as a document may name it: the parsed target, or a name read back."""

@@ -2,7 +2,7 @@
 
 Its own module so that ``cli/db.py`` only registers it. The work is the
 backend's (:meth:`~egregora_pipeline.backends.Backend.upgrade_storage`, DuckDB's
-:func:`egregora_pipeline.storage_format.upgrade_storage`); docs/storage-format.md
+:func:`egregora_pipeline.backends.duckdb.storage_format.upgrade_storage`); docs/storage-format.md
 says when to run it (and why the default format is the one Egregora's DuckDB reads).
 """
 

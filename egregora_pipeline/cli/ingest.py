@@ -32,7 +32,7 @@ def _valid_timezone(value: str | None) -> str | None:
     run starts: one DuckDB cannot read would otherwise fail every chat, blaming the inputs."""
     if value:
         from egregora_pipeline.ingestion.errors import InvalidSettingError
-        from egregora_pipeline.ingestion.timezone_check import check_timezone
+        from egregora_pipeline.ingestion.whatsapp.timezone_check import check_timezone
 
         try:
             check_timezone(value)

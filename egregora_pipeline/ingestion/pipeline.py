@@ -20,16 +20,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from egregora_pipeline.backends.duckdb.sink import DuckDBSink  # SHIM(issue 21): re-exported
+from egregora_pipeline.backends import connection_backend
 from egregora_pipeline.backends.sink_base import Sink
 from egregora_pipeline.ingestion.chats import ingest_chat
 from egregora_pipeline.ingestion.discovery import DiscoveredInput, discover_inputs
-from egregora_pipeline.ingestion.documents import (
-    DOCUMENT_GROUP,
-    _Candidate,
-    _write_documents,
-    ingest_documents,
-)
+from egregora_pipeline.ingestion.documents import DOCUMENT_GROUP, ingest_documents
 from egregora_pipeline.ingestion.errors import InvalidSettingError
 from egregora_pipeline.ingestion.failures import describe, fail, stop_if_fatal
 from egregora_pipeline.ingestion.limits import InputLimits
@@ -50,9 +45,6 @@ __all__ = [
     "DEFAULT_TARGETS",
     "DOCUMENT_GROUP",
     "KNOWN_TARGETS",
-    "DuckDBSink",
-    "_Candidate",
-    "_write_documents",
     "ingest",
 ]
 
@@ -89,14 +81,19 @@ def ingest(
     and assumes they are at the declared schema (the caller's gate checks it).
     ``warehouse`` is a :class:`~egregora_pipeline.backends.sink_base.Sink` (what
     :meth:`Backend.open_sink <egregora_pipeline.backends.base.Backend.open_sink>`
-    gives), or a DuckDB connection, written through the DuckDB sink (not inside a
+    gives), or a session a backend opened, written through that backend's
+    :meth:`~egregora_pipeline.backends.base.Backend.sink_over` (not inside a
     transaction: each input gets its own).
     ``date_order`` overrides the per-chat date-order rule (else
     ``EGREGORA_DATE_ORDER``); ``input_limits`` bound Markdown and media files
     (else ``EGREGORA_MAX_*``); see ``docs/ingestion.md``.
     """
     _check_settings(settings, targets)
-    conn = warehouse if isinstance(warehouse, Sink) else DuckDBSink(warehouse)
+    conn = (
+        warehouse
+        if isinstance(warehouse, Sink)
+        else connection_backend(warehouse).sink_over(warehouse)
+    )
     order = date_order_override(date_order)
     limits = archive_limits or ArchiveLimits()
     bounds = input_limits or InputLimits.from_env()

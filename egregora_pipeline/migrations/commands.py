@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from egregora_pipeline.backends import WarehouseTarget, backend_of, impl_for, parse_warehouse
+from egregora_pipeline.backends.backup_base import BackupPolicy
 from egregora_pipeline.backends.migration_base import MigrationImpl
-from egregora_pipeline.backup import BackupPolicy
 from egregora_pipeline.defaults import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.errors import WarehouseNotFoundError
 from egregora_pipeline.migrations import bookkeeping

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from egregora_pipeline.backup import BackupInfo
+    from egregora_pipeline.backends.backup_base import BackupInfo
 
 StepKind = Literal["revision", "adopt", "reconcile", "downgrade", "stamp"]
 

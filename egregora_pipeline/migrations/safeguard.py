@@ -38,8 +38,8 @@ from egregora_pipeline.backends import (
     parse_warehouse,
     redact,
 )
+from egregora_pipeline.backends.backup_base import BackupInfo, BackupPolicy
 from egregora_pipeline.backends.migration_base import MigrationImpl, using
-from egregora_pipeline.backup import BackupInfo, BackupPolicy
 from egregora_pipeline.errors import EgregoraError, WarehouseError
 from egregora_pipeline.migrations import bookkeeping
 from egregora_pipeline.migrations.adoption import detect_layout

@@ -20,9 +20,9 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from egregora_pipeline.backends.migration_base import Connection
 from egregora_pipeline.ingestion import IngestReport, ProgressEvent, ingest
 from egregora_pipeline.migrations import check_connection
-from egregora_pipeline.migrations.impl.base import Connection
 from egregora_pipeline.orchestration.metadata import column_schema, counts_metadata
 from egregora_pipeline.orchestration.resources import (
     EgregoraSettingsResource,

@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 import ibis
 
-from egregora_pipeline.backup import BackupInfo
+from egregora_pipeline.backends.backup_base import BackupInfo
 from egregora_pipeline.migrations import CheckReport, TableDrift, UpgradeResult
 from egregora_pipeline.migrations.catalog import LiveColumn
 from egregora_pipeline.schema import duckdb_type

@@ -36,8 +36,8 @@ from egregora_pipeline.orchestration.pool import (
 )
 
 if TYPE_CHECKING:
-    from egregora_pipeline.ingestion.sinks import Sink
-    from egregora_pipeline.migrations.impl.base import Connection
+    from egregora_pipeline.backends.migration_base import Connection
+    from egregora_pipeline.backends.sink_base import Sink
     from egregora_pipeline.orchestration.resources import Warehouse
     from egregora_pipeline.settings import Settings
 

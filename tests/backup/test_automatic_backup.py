@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from egregora_pipeline.backup import BackupPolicy
+from egregora_pipeline.backends.backup_base import BackupPolicy
 from egregora_pipeline.definitions import defs
 from egregora_pipeline.errors import EgregoraError
 from egregora_pipeline.migrations import MigrationConfig, downgrade, upgrade

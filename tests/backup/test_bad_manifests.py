@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from egregora_pipeline.backup import list_backups, prune
+from egregora_pipeline.backends.duckdb.listing import list_backups, prune
 from egregora_pipeline.cli.exit_codes import ExitCode
 from tests.backup.conftest import cli, execute, rows
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from egregora_pipeline.backup import take_backup
+from egregora_pipeline.backends.duckdb.backup import take_backup
+from egregora_pipeline.backends.duckdb.connection import connect_warehouse
 from egregora_pipeline.cli.exit_codes import ExitCode
-from egregora_pipeline.connection import connect_warehouse
 from egregora_pipeline.errors import NotEnoughSpaceError
 from tests.backup.conftest import cli, sha256
 

@@ -16,16 +16,17 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from egregora_pipeline import backup_postgres
-from egregora_pipeline.backup import BackupPolicy
-from egregora_pipeline.backup_postgres import PostgresToolsError, find_tools
+from egregora_pipeline.backends import parse_warehouse
+from egregora_pipeline.backends.backup_base import BackupPolicy
+from egregora_pipeline.backends.postgres import backup, pg_tools, restore
+from egregora_pipeline.backends.postgres.connection import LOCK_KEY
+from egregora_pipeline.backends.postgres.pg_tools import PostgresToolsError, find_tools
+from egregora_pipeline.backends.postgres.target import PostgresTarget
 from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.cli.main import main
 from egregora_pipeline.errors import BackupError
 from egregora_pipeline.migrations import MigrationConfig, downgrade, upgrade
 from egregora_pipeline.migrations.errors import MigrationLockedError
-from egregora_pipeline.migrations.impl.postgres import LOCK_KEY
-from egregora_pipeline.warehouse_url import PostgresTarget, parse_warehouse
 from tests.migrations.conftest import RevisionWriter
 from tests.migrations.conftest import write_revision as write_revision  # the fixture
 from tests.postgres.conftest import postgres_database as postgres_database  # the fixture
@@ -119,7 +120,7 @@ def test_backup_change_restore_gives_back_the_exact_earlier_tables_and_revision(
     before = _contents(url)
     code, output = _cli("db", "backup", "--database", url)
     assert code == ExitCode.OK, output
-    folder = backup_postgres.default_folder(_target(url))
+    folder = backup.default_folder(_target(url))
     assert folder.parent.resolve() == tmp_path / "backups"
     [dump] = sorted(folder.glob("*.dump"))
     assert f"backup: {dump}" in output
@@ -178,12 +179,12 @@ def test_no_password_on_any_command_line_the_child_gets_it_in_its_environment(
 ) -> None:
     target = _target(url)
     tools = find_tools(18)
-    argv = backup_postgres.dump_command(tools, target, tmp_path / "x.dump", 5)
-    argv += backup_postgres.restore_command_line(tools, target, tmp_path / "x.dump", "other")
+    argv = pg_tools.dump_command(tools, target, tmp_path / "x.dump", 5)
+    argv += pg_tools.restore_command_line(tools, target, tmp_path / "x.dump", "other")
     assert postgres_server.password not in " ".join(argv)
     assert "password=" not in " ".join(argv)
     assert "--no-password" in argv  # never a prompt that would hang
-    assert backup_postgres.child_environment(target, {})["PGPASSWORD"] == (postgres_server.password)
+    assert pg_tools.child_environment(target, {})["PGPASSWORD"] == (postgres_server.password)
 
 
 def test_a_password_from_pgpassword_works_and_is_shown_nowhere(
@@ -204,7 +205,7 @@ def test_db_backups_lists_this_warehouses_backups_newest_first(
 ) -> None:
     for _ in range(2):
         assert _cli("db", "backup", "--database", url)[0] == ExitCode.OK
-    folder = backup_postgres.default_folder(_target(url))
+    folder = backup.default_folder(_target(url))
     stranger = folder / "other-20200101T000000.000000Z-0001.dump"
     stranger.write_bytes(b"not ours")
     stranger.with_name(stranger.name + ".json").write_text(
@@ -214,7 +215,7 @@ def test_db_backups_lists_this_warehouses_backups_newest_first(
     code, output = _cli("db", "backups", "--database", url)
 
     assert code == ExitCode.OK, output
-    found = backup_postgres.list_backups(_target(url))
+    found = backup.list_backups(_target(url))
     assert len(found) == 2
     assert found[0].taken_at > found[1].taken_at
     assert output.count(" manual ") == 2, output
@@ -272,15 +273,15 @@ def test_a_restore_is_refused_while_another_session_holds_the_migration_lock_or_
     with psycopg.connect(url, autocommit=True, application_name="migrator-under-test") as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
         with pytest.raises(MigrationLockedError, match="migrator-under-test"):
-            backup_postgres.restore(dump, target)
+            restore.restore(dump, target)
         holder.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
         pid = holder.info.backend_pid
 
         with pytest.raises(BackupError, match=f"pid {pid}") as caught:
-            backup_postgres.restore(dump, target)
+            restore.restore(dump, target)
 
     assert "nothing was restored" in str(caught.value)
-    assert backup_postgres.restore(dump, target).restored.path == dump
+    assert restore.restore(dump, target).restored.path == dump
 
 
 def test_missing_pg_dump_is_a_clear_error(
@@ -306,7 +307,7 @@ def test_egregora_pg_backup_dir_moves_the_default_folder(
 
     assert _cli("db", "backup", "--database", url)[0] == ExitCode.OK
 
-    [info] = backup_postgres.list_backups(_target(url))
+    [info] = backup.list_backups(_target(url))
     assert info.path.parent.parent == tmp_path / "elsewhere"
     assert not (tmp_path / "backups").exists()
 
@@ -328,7 +329,7 @@ def test_an_automatic_backup_precedes_a_destructive_migration_not_an_adding_one(
     added = upgrade(_pg_upgrade(url, versions_dir))
     assert added.to_revision == "0002"
     assert added.backup is None
-    assert backup_postgres.list_backups(_target(url)) == []
+    assert backup.list_backups(_target(url)) == []
     before = _contents(url)
 
     write_revision(versions_dir, "0003", "0002", 'op.drop_column("documents", "title")')
@@ -341,8 +342,8 @@ def test_an_automatic_backup_precedes_a_destructive_migration_not_an_adding_one(
     assert "drop_column" in (dropped.backup.reason or "") or "title" in (
         dropped.backup.reason or ""
     )
-    assert [b.path for b in backup_postgres.list_backups(_target(url))] == [dropped.backup.path]
-    restored = backup_postgres.restore(dropped.backup.path, _target(url))
+    assert [b.path for b in backup.list_backups(_target(url))] == [dropped.backup.path]
+    restored = restore.restore(dropped.backup.path, _target(url))
     assert restored.restored.revision == "0002"
     assert _contents(url) == before
 
@@ -359,7 +360,7 @@ def test_automatic_backups_obey_the_policy_and_are_pruned(
     )
     off = upgrade(_pg_upgrade(url, versions_dir, backup=BackupPolicy(enabled=False)))
     assert off.backup is None
-    assert backup_postgres.list_backups(_target(url)) == []
+    assert backup.list_backups(_target(url)) == []
 
     keep_one = BackupPolicy(keep=1)
     taken = [downgrade(_pg_upgrade(url, versions_dir, backup=keep_one), "-1").backup]
@@ -367,7 +368,7 @@ def test_automatic_backups_obey_the_policy_and_are_pruned(
 
     assert all(info is not None and info.kind == "automatic" for info in taken)
     assert taken[-1] is not None
-    assert [b.path for b in backup_postgres.list_backups(_target(url))] == [taken[-1].path]
+    assert [b.path for b in backup.list_backups(_target(url))] == [taken[-1].path]
 
 
 def test_the_cli_upgrade_says_how_to_undo_without_the_password(
@@ -386,7 +387,7 @@ def test_the_cli_upgrade_says_how_to_undo_without_the_password(
     )
 
     assert code == ExitCode.OK, output
-    [info] = backup_postgres.list_backups(_target(url))
+    [info] = backup.list_backups(_target(url))
     assert f"db restore {info.path} --database {_target(url).display}" in output.replace("\n", "")
     assert postgres_server.password not in output
 
@@ -406,7 +407,7 @@ def test_no_backup_skips_it_from_the_cli(
         url,
     )
     assert code == ExitCode.OK, output
-    assert backup_postgres.list_backups(_target(url)) == []
+    assert backup.list_backups(_target(url)) == []
 
 
 def _with_manifest(dump: Path, like: Path) -> None:
@@ -487,7 +488,7 @@ def test_the_dagster_ops_path_takes_the_backup_from_its_open_session(
         )
 
     assert result.backup is not None
-    assert [b.path for b in backup_postgres.list_backups(_target(url))] == [result.backup.path]
+    assert [b.path for b in backup.list_backups(_target(url))] == [result.backup.path]
     assert result.backup.database == _target(url).display
     assert postgres_server.password not in result.backup.path.with_suffix(".dump.json").read_text()
 

@@ -34,7 +34,9 @@ from tests.conftest import REPO_ROOT
 CLI = Path(sys.executable).with_name("egregora-pipeline")
 KILLS_PER_WAREHOUSE = 4
 KILLS = 20
-MAX_WAREHOUSES = 10  # a warehouse whose run finishes before its kill takes no more kills
+WRITING_KILLS = 5
+"""Kills that must land while a write is pending (a non-empty WAL)."""
+MAX_WAREHOUSES = 12  # a warehouse whose run finishes before its kill takes no more kills
 MAX_ATTEMPTS = KILLS_PER_WAREHOUSE
 SEED = 20261130
 
@@ -265,9 +267,14 @@ def test_sigkilled_ingests_then_one_more_run_equal_a_clean_ingest(
 
     results: list[tuple[int, int]] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
-        while sum(kills for kills, _ in results) < KILLS and len(results) < MAX_WAREHOUSES:
+        # Kill moments are random; keep adding warehouses (up to a cap) until enough
+        # kills, and enough of them during a pending write, have happened.
+        while len(results) < MAX_WAREHOUSES and (
+            sum(kills for kills, _ in results) < KILLS
+            or sum(writing for _, writing in results) < WRITING_KILLS
+        ):
             batch = range(len(results), len(results) + 2)
             results.extend(pool.map(trial, batch))
 
     assert sum(kills for kills, _ in results) >= KILLS, results
-    assert sum(writing for _, writing in results) >= 5, results
+    assert sum(writing for _, writing in results) >= WRITING_KILLS, results

@@ -8,19 +8,25 @@ so the loader is tested on the schema users really get from ``db upgrade``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+from egregora_pipeline.backends import parse_warehouse
+from egregora_pipeline.backends.postgres.target import PostgresTarget
+from egregora_pipeline.ingestion.report import IngestReport
+from egregora_pipeline.ingestion.targets import ingest_paths
 from egregora_pipeline.migrations import open_warehouse, upgrade_connection
 from egregora_pipeline.schema import DECLARED_TABLES
-from egregora_pipeline.warehouse_url import PostgresTarget, parse_warehouse
+from egregora_pipeline.settings import Settings
 from tests.postgres.conftest import postgres_database, postgres_server
 from tests.postgres.server import PostgresServer
 
-__all__ = ["pg_target", "postgres_database", "postgres_server"]
+__all__ = ["ingest_postgres", "pg_target", "postgres_database", "postgres_server"]
 
 RUN_TIME_COLUMNS = frozenset({"created_at", "rejected_at"})
 """Set to the clock of the run that wrote the row, so never equal across two runs."""
@@ -45,6 +51,18 @@ def with_declared_tables(url: str) -> PostgresTarget:
     with open_warehouse(target) as warehouse:
         upgrade_connection(warehouse.conn, "head")
     return target
+
+
+def ingest_postgres(
+    target: PostgresTarget,
+    paths: Sequence[Path],
+    *,
+    settings: Settings,
+    run_id: str,
+    **options: Any,
+) -> IngestReport:
+    """The library's ingest of ``paths`` into the PostgreSQL warehouse ``target``."""
+    return ingest_paths(paths, warehouse=target, settings=settings, run_id=run_id, **options)
 
 
 def _normal(name: str, value: Any) -> Any:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from egregora_pipeline.ingestion.loader import insert_rejections
+from egregora_pipeline.backends.duckdb.rejections import insert_rejections
 from egregora_pipeline.ingestion.rejection_log import SAMPLE_SIZE, RejectionLog
 from egregora_pipeline.ingestion.report import Rejection
 from egregora_pipeline.ingestion.whatsapp.messages import load_chat

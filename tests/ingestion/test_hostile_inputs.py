@@ -216,7 +216,8 @@ def test_one_document_failing_its_write_does_not_cost_the_others_theirs(
     """A group whose upsert fails is written again input by input."""
     import duckdb
 
-    from egregora_pipeline.ingestion.pipeline import DuckDBSink, _Candidate, _write_documents
+    from egregora_pipeline.backends.duckdb.sink import DuckDBSink
+    from egregora_pipeline.ingestion.documents import _Candidate, _write_documents
     from egregora_pipeline.ingestion.report import InputReport
     from egregora_pipeline.schema import DECLARED_TABLES, create_table_sql
 

@@ -6,8 +6,10 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from egregora_pipeline.ingestion.ids import rejection_id
-from egregora_pipeline.ingestion.loader import ARROW_SCHEMAS, insert_rejections, upsert_documents
+from egregora_pipeline.backends.duckdb.documents import upsert_documents
+from egregora_pipeline.backends.duckdb.rejections import insert_rejections
+from egregora_pipeline.backends.sink_sql import ARROW_SCHEMAS
+from egregora_pipeline.ids import rejection_id
 from egregora_pipeline.ingestion.report import Rejection
 from egregora_pipeline.schema import DECLARED_TABLES
 from tests.ingestion.conftest import rows

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import duckdb
 
+from egregora_pipeline.ids import media_document_id
 from egregora_pipeline.ingestion import ingest
-from egregora_pipeline.ingestion.ids import media_document_id
 from egregora_pipeline.settings import Settings
 from tests.ingestion.conftest import png_bytes, rows
 

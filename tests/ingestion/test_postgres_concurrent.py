@@ -23,15 +23,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from egregora_pipeline.ingestion.postgres_load import (
-    IngestLockTimeoutError,
-    PostgresSink,
-    ingest_postgres,
-)
+from egregora_pipeline.backends.postgres.sink import PostgresSink
+from egregora_pipeline.backends.postgres.sink_errors import IngestLockTimeoutError
+from egregora_pipeline.backends.postgres.target import PostgresTarget
 from egregora_pipeline.ingestion.whatsapp.messages import chat_parse
 from egregora_pipeline.settings import Settings
-from egregora_pipeline.warehouse_url import PostgresTarget
 from tests.ingestion.postgres_warehouse import (
+    ingest_postgres,
     pg_target,
     postgres_database,
     postgres_server,
@@ -54,18 +52,17 @@ _CHILD = textwrap.dedent(
     """
     import json, os, sys, time
     from pathlib import Path
-    from egregora_pipeline.ingestion.postgres_load import ingest_postgres
+    from egregora_pipeline.ingestion.targets import ingest_paths
     from egregora_pipeline.settings import Settings
-    from egregora_pipeline.warehouse_url import parse_warehouse
     go = Path(sys.argv[1])
     deadline = time.monotonic() + 60
     while not go.exists():
         if time.monotonic() > deadline:
             sys.exit("never released")
         time.sleep(0.01)
-    report = ingest_postgres(
-        parse_warehouse(os.environ["EGREGORA_TEST_WAREHOUSE"]),
+    report = ingest_paths(
         [Path(p) for p in sys.argv[3:]],
+        warehouse=os.environ["EGREGORA_TEST_WAREHOUSE"],
         settings=Settings(media_dir=Path(sys.argv[2]), timezone="UTC"),
         run_id=f"run-{os.getpid()}",
     )

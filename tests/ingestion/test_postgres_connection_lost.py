@@ -16,13 +16,18 @@ import threading
 import time
 from pathlib import Path
 
+from egregora_pipeline.backends.postgres.sink_locks import LOCK_CLASS, LOCK_ORDER
+from egregora_pipeline.backends.postgres.target import PostgresTarget
 from egregora_pipeline.errors import WarehouseError
 from egregora_pipeline.ingestion.errors import WarehouseConnectionLostError
-from egregora_pipeline.ingestion.postgres_load import LOCK_CLASS, LOCK_ORDER, ingest_postgres
 from egregora_pipeline.ingestion.report import IngestReport
 from egregora_pipeline.settings import Settings
-from egregora_pipeline.warehouse_url import PostgresTarget
-from tests.ingestion.postgres_warehouse import pg_target, postgres_database, postgres_server
+from tests.ingestion.postgres_warehouse import (
+    ingest_postgres,
+    pg_target,
+    postgres_database,
+    postgres_server,
+)
 from tests.postgres.server import PostgresServer
 
 __all__ = ["pg_target", "postgres_database", "postgres_server"]

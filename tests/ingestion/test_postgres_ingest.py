@@ -12,17 +12,18 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from egregora_pipeline.backends.postgres.sink import PostgresSink
+from egregora_pipeline.backends.postgres.target import PostgresTarget
+from egregora_pipeline.ids import rejection_id
 from egregora_pipeline.ingestion import IngestReport, ingest
 from egregora_pipeline.ingestion.errors import InvalidSettingError
-from egregora_pipeline.ingestion.ids import rejection_id
-from egregora_pipeline.ingestion.postgres_load import PostgresSink, ingest_postgres
 from egregora_pipeline.ingestion.report import Rejection
 from egregora_pipeline.ingestion.targets import ingest_paths
 from egregora_pipeline.schema import DECLARED_TABLES, create_table_sql
 from egregora_pipeline.settings import Settings
-from egregora_pipeline.warehouse_url import PostgresTarget
 from tests.ingestion.postgres_warehouse import (
     duckdb_table,
+    ingest_postgres,
     pg_target,
     postgres_database,
     postgres_server,

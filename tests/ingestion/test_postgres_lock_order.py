@@ -3,7 +3,7 @@
 A chat's rejected lines are written in batches of
 :data:`~egregora_pipeline.ingestion.rejection_log.BATCH_ROWS` while it is parsed
 (issue 12). On PostgreSQL every write of a table takes that table's advisory lock
-until commit (:mod:`egregora_pipeline.ingestion.postgres_load`), in the order
+until commit (:mod:`egregora_pipeline.backends.postgres.sink_locks`), in the order
 messages, documents, rejections, so that two runs cannot deadlock. A batch written
 mid-parse took the rejections lock *before* the messages lock: a run that had
 already inserted its messages and was writing its own rejections then formed a
@@ -20,12 +20,17 @@ from pathlib import Path
 
 import psycopg
 
-from egregora_pipeline.ingestion.postgres_load import LOCK_CLASS, LOCK_ORDER, ingest_postgres
+from egregora_pipeline.backends.postgres.sink_locks import LOCK_CLASS, LOCK_ORDER
+from egregora_pipeline.backends.postgres.target import PostgresTarget
 from egregora_pipeline.ingestion.rejection_log import BATCH_ROWS
 from egregora_pipeline.ingestion.report import IngestReport
 from egregora_pipeline.settings import Settings
-from egregora_pipeline.warehouse_url import PostgresTarget
-from tests.ingestion.postgres_warehouse import pg_target, postgres_database, postgres_server
+from tests.ingestion.postgres_warehouse import (
+    ingest_postgres,
+    pg_target,
+    postgres_database,
+    postgres_server,
+)
 
 __all__ = ["pg_target", "postgres_database", "postgres_server"]
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from egregora_pipeline.ingestion.postgres_load import ingest_postgres
+from egregora_pipeline.backends.postgres.target import PostgresTarget
 from egregora_pipeline.settings import Settings
-from egregora_pipeline.warehouse_url import PostgresTarget
-from tests.ingestion.postgres_warehouse import pg_target, postgres_database, postgres_server
+from tests.ingestion.postgres_warehouse import (
+    ingest_postgres,
+    pg_target,
+    postgres_database,
+    postgres_server,
+)
 
 __all__ = ["pg_target", "postgres_database", "postgres_server"]
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from egregora_pipeline.ingestion.postgres_load import PostgresSink
+from egregora_pipeline.backends.postgres.sink import PostgresSink
+from egregora_pipeline.backends.postgres.target import PostgresTarget
 from egregora_pipeline.processes import this_host
-from egregora_pipeline.warehouse_url import PostgresTarget
 from tests.ingestion.postgres_warehouse import pg_target, postgres_database, postgres_server
 
 __all__ = ["pg_target", "postgres_database", "postgres_server"]

@@ -7,7 +7,7 @@ That cancellation used to be taken for the input's fault: every Markdown file
 was refused ("could not write this document: ... LockNotAvailable"), recorded in
 ``ingest_rejections``, and the run carried on blaming the next inputs. It now
 stops the run as a wait for another run's advisory lock does
-(:class:`~egregora_pipeline.ingestion.postgres_load.IngestLockTimeoutError`,
+(:class:`~egregora_pipeline.backends.postgres.sink_errors.IngestLockTimeoutError`,
 exit 3), naming the session that holds the table, and blames nothing.
 """
 
@@ -17,10 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from egregora_pipeline.ingestion.postgres_load import IngestLockTimeoutError, ingest_postgres
+from egregora_pipeline.backends.postgres.sink_errors import IngestLockTimeoutError
+from egregora_pipeline.backends.postgres.target import PostgresTarget
 from egregora_pipeline.settings import Settings
-from egregora_pipeline.warehouse_url import PostgresTarget
-from tests.ingestion.postgres_warehouse import pg_target, postgres_database, postgres_server
+from tests.ingestion.postgres_warehouse import (
+    ingest_postgres,
+    pg_target,
+    postgres_database,
+    postgres_server,
+)
 
 __all__ = ["pg_target", "postgres_database", "postgres_server"]
 

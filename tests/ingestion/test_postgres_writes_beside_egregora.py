@@ -17,12 +17,16 @@ from typing import Any
 
 import pytest
 
+from egregora_pipeline.backends.postgres.target import PostgresTarget
 from egregora_pipeline.ingestion import IngestReport
-from egregora_pipeline.ingestion.postgres_load import ingest_postgres
 from egregora_pipeline.settings import Settings
-from egregora_pipeline.warehouse_url import PostgresTarget
 from tests.ingestion.conftest import png_bytes
-from tests.ingestion.postgres_warehouse import pg_target, postgres_database, postgres_server
+from tests.ingestion.postgres_warehouse import (
+    ingest_postgres,
+    pg_target,
+    postgres_database,
+    postgres_server,
+)
 from tests.ingestion.test_writes_beside_egregora import EDITS, NEW_FILES, ROOT, _edit, _longer_chat
 from tests.migrations.upstream_layouts import (
     alias_sql,

@@ -12,6 +12,7 @@ import duckdb
 import psycopg
 import pytest
 
+from egregora_pipeline.backends.postgres.connection import LOCK_KEY
 from egregora_pipeline.migrations import (
     HistoryError,
     MigrationConfig,
@@ -26,7 +27,6 @@ from egregora_pipeline.migrations import (
     upgrade,
 )
 from egregora_pipeline.migrations.errors import BackendNotSupportedError, MigrationLockedError
-from egregora_pipeline.migrations.impl.postgres import LOCK_KEY
 from egregora_pipeline.migrations.warehouse import open_warehouse
 from tests.conftest import run_cli
 from tests.migrations.conftest import RevisionWriter, Warehouse

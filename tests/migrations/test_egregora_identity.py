@@ -21,11 +21,12 @@ import duckdb
 import frontmatter
 import psycopg
 
+from egregora_pipeline.backends import parse_warehouse
+from egregora_pipeline.backends.postgres.target import PostgresTarget
 from egregora_pipeline.ingestion import IngestReport, ingest
-from egregora_pipeline.ingestion.postgres_load import ingest_postgres
 from egregora_pipeline.migrations import plan, upgrade
 from egregora_pipeline.settings import Settings
-from egregora_pipeline.warehouse_url import PostgresTarget, parse_warehouse
+from tests.ingestion.postgres_warehouse import ingest_postgres
 from tests.migrations.conftest import Warehouse
 from tests.migrations.upstream_layouts import (
     alias_sql,

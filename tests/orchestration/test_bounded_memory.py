@@ -17,9 +17,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from egregora_pipeline.connection import (
-    MEMORY_LIMIT_ENV,
-    InvalidMemoryLimitError,
+from egregora_pipeline.backends.duckdb.config import MEMORY_LIMIT_ENV, InvalidMemoryLimitError
+from egregora_pipeline.backends.duckdb.connection import (
     bounded_config,
     connect_bounded,
     connect_warehouse,

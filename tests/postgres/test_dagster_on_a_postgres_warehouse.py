@@ -24,8 +24,10 @@ import dagster as dg
 import pytest
 from dagster_shared.serdes import serialize_value
 
+from egregora_pipeline.backends import parse_warehouse
+from egregora_pipeline.backends.duckdb.ibis_compat import connect_duckdb, run_raw_sql
+from egregora_pipeline.backends.postgres.target import PostgresTarget
 from egregora_pipeline.definitions import build_defs
-from egregora_pipeline.ibis_compat import connect_duckdb, run_raw_sql
 from egregora_pipeline.orchestration.jobs import MIGRATE_JOB
 from egregora_pipeline.orchestration.resources import (
     PostgresWarehouseResource,
@@ -41,7 +43,6 @@ from egregora_pipeline.orchestration.sensors import inbox_sensor
 from egregora_pipeline.orchestration.warehouse import WAREHOUSE_POOL, WAREHOUSE_TAG
 from egregora_pipeline.schema import DECLARED_TABLES
 from egregora_pipeline.settings import Settings
-from egregora_pipeline.warehouse_url import PostgresTarget, parse_warehouse
 from tests.postgres.server import PostgresServer
 
 BACKENDS = ("duckdb", "postgres")

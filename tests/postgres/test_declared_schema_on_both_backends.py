@@ -14,10 +14,11 @@ from typing import Any
 import ibis
 import pytest
 
-from egregora_pipeline.ibis_compat import connect_duckdb, run_raw_sql
+from egregora_pipeline.backends import parse_warehouse
+from egregora_pipeline.backends.duckdb.ibis_compat import connect_duckdb, run_raw_sql
+from egregora_pipeline.backends.postgres.target import PostgresTarget
 from egregora_pipeline.schema import DECLARED_TABLES, STAGING_MESSAGES_SCHEMA, UNIFIED_SCHEMA
 from egregora_pipeline.schema.compare import schema_differences
-from egregora_pipeline.warehouse_url import PostgresTarget, parse_warehouse
 from tests.postgres.server import PostgresServer
 
 BACKENDS = ("duckdb", "postgres")

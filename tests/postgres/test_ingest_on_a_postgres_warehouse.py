@@ -25,6 +25,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from egregora_pipeline.backends import parse_warehouse
+from egregora_pipeline.backends.postgres.target import PostgresTarget
 from egregora_pipeline.definitions import build_defs
 from egregora_pipeline.migrations import open_warehouse, upgrade_connection
 from egregora_pipeline.orchestration.ingestion_assets import DOCUMENTS_ASSET, MESSAGES_ASSET
@@ -34,7 +36,6 @@ from egregora_pipeline.orchestration.resources import build_resources
 from egregora_pipeline.orchestration.schema_assets import columns_check_name
 from egregora_pipeline.orchestration.sensors import inbox_sensor
 from egregora_pipeline.settings import Settings
-from egregora_pipeline.warehouse_url import PostgresTarget, parse_warehouse
 from tests.ingestion.postgres_warehouse import postgres_table
 from tests.postgres.server import PostgresServer
 

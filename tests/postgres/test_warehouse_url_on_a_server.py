@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from egregora_pipeline.warehouse_url import PostgresTarget, WarehouseURLError, parse_warehouse
+from egregora_pipeline.backends import parse_warehouse
+from egregora_pipeline.backends.postgres.target import PostgresTarget, WarehouseURLError
 from tests.postgres.server import SUPERUSER, PostgresServer
 
 

@@ -22,9 +22,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from egregora_pipeline.backends.duckdb.storage_format import (
+    NAMES,
+    StorageFormat,
+    read_storage_format,
+)
 from egregora_pipeline.cli.exit_codes import ExitCode
 from egregora_pipeline.settings import DEFAULT_DUCKDB_STORAGE_VERSION, Settings
-from egregora_pipeline.storage_format import NAMES, StorageFormat, read_storage_format
 from tests.cli.json_answers import json_answer
 from tests.conftest import REPO_ROOT, run_cli
 from tests.migrations.upstream_layouts import LAYOUTS

@@ -102,8 +102,8 @@ class DuckDBBackend(Backend):
 
     @contextlib.contextmanager
     def open_sink(self, target: WarehouseTarget, *, lock_timeout: float) -> Iterator[Any]:
+        from egregora_pipeline.backends.duckdb.connection import connect_warehouse
         from egregora_pipeline.backends.duckdb.sink import DuckDBSink
-        from egregora_pipeline.connection import connect_warehouse
 
         conn = connect_warehouse(_path(target), lock_timeout=lock_timeout)
         try:
@@ -121,9 +121,12 @@ class DuckDBBackend(Backend):
         self, target: WarehouseTarget, conn: Any, *, lock_timeout: float
     ) -> Iterator[Any]:
         """The step's own connection: one writer, one connection per step."""
+        yield self.sink_over(conn)
+
+    def sink_over(self, conn: Any) -> Any:
         from egregora_pipeline.backends.duckdb.sink import DuckDBSink
 
-        yield DuckDBSink(conn)
+        return DuckDBSink(conn)
 
     def storage_format(self, target: WarehouseTarget) -> StorageFormat | None:
         from egregora_pipeline.backends.duckdb.storage_format import read_storage_format

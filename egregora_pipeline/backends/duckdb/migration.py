@@ -4,8 +4,8 @@ Everything reads ``duckdb_tables()`` / ``duckdb_columns()``, never table data, s
 it costs the same on a 1k-row and a 3M-row warehouse. Types come back normalized
 (:func:`~egregora_pipeline.schema.duckdb_types.normalize_type`). The single-writer
 lock is DuckDB's own file lock, taken when the file is opened
-(:func:`egregora_pipeline.connection.connect_warehouse`), so :meth:`DuckDBImpl.migration_lock`
-takes nothing.
+(:func:`egregora_pipeline.backends.duckdb.connection.connect_warehouse`), so
+:meth:`DuckDBImpl.migration_lock` takes nothing.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ class DuckDBImpl(MigrationImpl):
 
     def disk_full(self, error: BaseException) -> DiskFullError | None:
         # also DuckDB's own error when a WAL or checkpoint write fails
-        from egregora_pipeline.connection import disk_full
+        from egregora_pipeline.backends.duckdb.connection import disk_full
 
         return disk_full(error)
 
@@ -156,7 +156,7 @@ class DuckDBImpl(MigrationImpl):
         """An in-memory database with ``real``'s schema and the rows of ``rows_of``, but no
         other data: a dry run executes its exact SQL there, so the printed plan is what a
         real upgrade would run, and the file is never opened for writing."""
-        from egregora_pipeline.connection import connect_bounded
+        from egregora_pipeline.backends.duckdb.connection import connect_bounded
 
         shadow = connect_bounded()
         if real is None:

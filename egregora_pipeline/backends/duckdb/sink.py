@@ -16,9 +16,9 @@ from typing import Any
 import duckdb
 
 from egregora_pipeline.backends.duckdb import documents, rejections
+from egregora_pipeline.backends.duckdb.connection import disk_full, is_interruption
 from egregora_pipeline.backends.duckdb.messages import insert_new_messages
 from egregora_pipeline.backends.sink_base import ChatParse, Counts, Rejection
-from egregora_pipeline.connection import disk_full, is_interruption
 
 
 @contextlib.contextmanager

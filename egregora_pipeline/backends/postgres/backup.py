@@ -186,11 +186,11 @@ def locked_session(
 ) -> Iterator[Any]:
     """A session on the warehouse holding the migrators' advisory lock, waited for
     ``lock_wait`` seconds (default ``lock_timeout``); closed when done."""
-    from egregora_pipeline.migrations.impl import postgres
+    from egregora_pipeline.backends.postgres import connection
 
-    conn = postgres.connect(target, read_only=False, lock_timeout=lock_timeout, purpose=purpose)
+    conn = connection.connect(target, read_only=False, lock_timeout=lock_timeout, purpose=purpose)
     try:
-        with postgres.migration_lock(conn, lock_timeout if lock_wait is None else lock_wait):
+        with connection.migration_lock(conn, lock_timeout if lock_wait is None else lock_wait):
             yield conn
     finally:
         conn.close()
