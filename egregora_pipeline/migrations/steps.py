@@ -46,6 +46,7 @@ def apply_revision(
     result: UpgradeResult,
     strict: bool = False,
 ) -> None:
+    """Run ``rev``'s upgrade (or adopt ``layout`` with it) and write its bookkeeping row."""
     conn = runner.conn
     adopting = layout is not None and layout != "empty"
     kind: StepKind = "adopt" if adopting else "revision"
