@@ -27,7 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from egregora_pipeline.backends.checks_base import CheckDialect, check_dialect_named
+from egregora_pipeline.backends.checks_base import CheckDialect
 from egregora_pipeline.schema import DECLARED_TABLES, DeclaredTable, violations_sql
 from egregora_pipeline.sql import quote_ident
 
@@ -205,10 +205,10 @@ def data_checks(
 
 
 def _dialect(conn: Connection) -> CheckDialect:
-    """The check dialect of ``conn``'s backend (asked of the registry, by name)."""
-    from egregora_pipeline.backends import impl_for
+    """The check dialect of ``conn``'s backend (asked of the registry)."""
+    from egregora_pipeline.backends import connection_backend
 
-    return check_dialect_named(impl_for(conn).name)
+    return connection_backend(conn).check_dialect()
 
 
 def _finding(

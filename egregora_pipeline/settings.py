@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from egregora_pipeline.backends import WarehouseTarget, backend_of, parse_warehouse
-from egregora_pipeline.backends.duckdb.config import duckdb_storage_version
 from egregora_pipeline.defaults import (
     DEFAULT_BACKUP_KEEP,
     DEFAULT_DATABASE,
-    DEFAULT_DUCKDB_STORAGE_VERSION,
     DEFAULT_INBOX,
     DEFAULT_LOCK_TIMEOUT_SECONDS,
     DEFAULT_TENANT,
@@ -107,9 +105,6 @@ class Settings:
     backup_enabled: bool = True
     """Back up before a migration drops or rewrites data (``EGREGORA_BACKUP``)."""
     backup_keep: int = DEFAULT_BACKUP_KEEP
-    duckdb_storage_version: str = DEFAULT_DUCKDB_STORAGE_VERSION
-    """Storage format of new DuckDB files (``EGREGORA_DUCKDB_STORAGE_VERSION``); PostgreSQL
-    ignores it, and an existing file keeps the format it has."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.database, WarehouseTarget):
@@ -171,6 +166,6 @@ class Settings:
                 _count,
                 "a whole number, 1 or more",
             ),
-            duckdb_storage_version=duckdb_storage_version(env),
         )
+        backend_of(settings.database).check_environment(env)  # its own variables, now
         return replace(settings, **chosen) if chosen else settings  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ DuckDB user never loads ``psycopg``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 if TYPE_CHECKING:
     from egregora_pipeline.backends.backup_base import BackupStore
     from egregora_pipeline.backends.checks_base import CheckDialect
-    from egregora_pipeline.backends.duckdb.storage_format import StorageFormat, StorageUpgradeResult
     from egregora_pipeline.backends.migration_base import MigrationImpl
+    from egregora_pipeline.backends.storage_base import StorageFormat, StorageUpgradeResult
 
 Feature = Literal[
     "legacy_layouts",
@@ -127,6 +127,12 @@ class Backend(ABC):
         self, target: WarehouseTarget, *, lock_timeout: float
     ) -> AbstractContextManager[Any]:
         """Where an ingestion run writes (a :class:`~egregora_pipeline.backends.sink_base.Sink`)."""
+
+    def check_environment(self, environ: Mapping[str, str]) -> None:
+        """Refuse (a :class:`~egregora_pipeline.errors.SettingsError` naming the variable)
+        an ``EGREGORA_*`` variable of this backend's own that it cannot use, when the
+        settings are read, before any run starts. Nothing to check by default."""
+        del environ  # a backend without variables of its own accepts any environment
 
     def sink_over(self, conn: Any) -> Any:
         """A :class:`~egregora_pipeline.backends.sink_base.Sink` writing over ``conn``, a

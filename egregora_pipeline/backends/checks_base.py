@@ -4,8 +4,9 @@ The data-quality queries (:mod:`egregora_pipeline.quality`) are plain SQL every
 backend reads alike, except JSON access, a lenient cast and an interval. Each
 backend spells those in its ``checks.py`` (a :class:`CheckDialect`), handed out
 by :meth:`~egregora_pipeline.backends.base.Backend.check_dialect`; the checks
-ask :func:`check_dialect_named` with the name of the connection's backend and
-never which engine they have.
+ask the registry for the connection's backend
+(:func:`~egregora_pipeline.backends.connection_backend`) and never which engine
+they have.
 """
 
 from __future__ import annotations
@@ -31,13 +32,3 @@ class CheckDialect(ABC):
     def seconds(self, count: int) -> str:
         """An interval of ``count`` seconds."""
         return f"INTERVAL '{int(count)} seconds'"
-
-
-def check_dialect_named(name: str) -> CheckDialect:
-    """The check dialect of the registered backend called ``name``."""
-    from egregora_pipeline.backends import registered
-
-    for backend in registered():
-        if backend.name == name:
-            return backend.check_dialect()
-    raise LookupError(f"no registered backend is called {name!r}")

@@ -40,7 +40,7 @@ from egregora_pipeline.settings import Settings
 if TYPE_CHECKING:
     from egregora_pipeline.backends import WarehouseTarget
     from egregora_pipeline.backends.backup_base import BackupInfo
-    from egregora_pipeline.backends.duckdb.storage_format import StorageFormat
+    from egregora_pipeline.backends.storage_base import StorageFormat
     from egregora_pipeline.migrations import (
         CheckReport,
         MigrationConfig,

@@ -19,7 +19,7 @@ from egregora_pipeline.cli.json_output import document, warehouse_label
 if TYPE_CHECKING:
     from egregora_pipeline.backends import WarehouseTarget
     from egregora_pipeline.backends.backup_base import BackupInfo
-    from egregora_pipeline.backends.duckdb.storage_format import StorageFormat, StorageUpgradeResult
+    from egregora_pipeline.backends.storage_base import StorageFormat, StorageUpgradeResult
     from egregora_pipeline.migrations import CheckReport, MigrationPlan, UpgradeResult
     from egregora_pipeline.migrations.results import HistoryEntry, TableDrift
 

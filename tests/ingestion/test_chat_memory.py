@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from egregora_pipeline.backends.duckdb.messages import insert_new_messages
 from egregora_pipeline.backends.duckdb.rejections import insert_rejections
 from egregora_pipeline.ingestion.rejection_log import SAMPLE_SIZE, RejectionLog
 from egregora_pipeline.ingestion.report import Rejection
@@ -96,6 +97,7 @@ def _load(conn: duckdb.DuckDBPyConnection, path: Path, **kwargs: object) -> None
             timezone="UTC",
             namespace=uuid.UUID(int=1),
             run_id="r",
+            write=insert_new_messages,
             resolve_attachments=lambda names: (
                 {"IMG-2.jpg": "key-2"} if "IMG-2.jpg" in names else {}
             ),

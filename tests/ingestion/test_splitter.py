@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from egregora_pipeline.backends.duckdb.messages import insert_new_messages
 from egregora_pipeline.ingestion.errors import InvalidSettingError
 from egregora_pipeline.ingestion.whatsapp.budget import MEMORY_LIMIT_ENV, chat_memory_budget
 from egregora_pipeline.ingestion.whatsapp.messages import load_chat
@@ -193,6 +194,7 @@ def test_only_a_chat_bigger_than_one_block_loads_under_the_memory_limit(
             timezone="UTC",
             namespace=uuid.UUID(int=1),
             run_id="r",
+            write=insert_new_messages,
             block_bytes=block_bytes,
             progress=lambda _: seen.append(
                 probe.execute("SELECT current_setting('memory_limit')").fetchone()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
@@ -65,6 +66,22 @@ def wait_ready(process: subprocess.Popen[str]) -> None:
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line.strip() == "ready", (line, process.stderr.read() if process.stderr else "")
+
+
+def whole_upgrade_seconds(server: subprocess.Popen[str], warehouse: Path | str) -> float:
+    """Let the fork server run one upgrade of ``warehouse`` to the end; its wall time.
+
+    The crash tests draw their kill moments from this window, measured on the
+    machine as loaded as it is now, so the kills spread over the whole chain.
+    """
+    assert server.stdin is not None
+    assert server.stdout is not None
+    server.stdin.write(f"{warehouse}\n")
+    server.stdin.flush()
+    started = time.monotonic()
+    int(server.stdout.readline())
+    assert server.stdout.readline().strip() == "done"
+    return time.monotonic() - started
 
 
 def race_four_upgrades(warehouse: Path | str, versions_dir: Path, go: Path) -> list[list[str]]:

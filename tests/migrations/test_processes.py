@@ -23,6 +23,7 @@ from tests.migrations.slow_upgrades import (
     slow_chain,
     spawn_child,
     wait_ready,
+    whole_upgrade_seconds,
 )
 
 ROWS = 50_000
@@ -83,12 +84,13 @@ def test_an_upgrade_killed_at_any_moment_leaves_a_revision_boundary(
     assert server.stdout is not None
     try:
         wait_ready(server)
+        window = whole_upgrade_seconds(server, tmp_path / "timed.duckdb")
         for attempt in range(20):
             database = tmp_path / f"crash-{attempt}.duckdb"
             server.stdin.write(f"{database}\n")
             server.stdin.flush()
             pid = int(server.stdout.readline())
-            time.sleep(rng.uniform(0.0, 0.45))
+            time.sleep(rng.uniform(0.0, window))
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             assert server.stdout.readline().strip() == "done"

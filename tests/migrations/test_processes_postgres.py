@@ -24,6 +24,7 @@ from tests.migrations.slow_upgrades import (
     slow_chain,
     spawn_child,
     wait_ready,
+    whole_upgrade_seconds,
 )
 from tests.postgres.server import PostgresServer
 
@@ -111,6 +112,7 @@ def test_an_upgrade_killed_at_any_moment_leaves_a_revision_boundary(
     assert server.stdout is not None
     try:
         wait_ready(server)
+        window = whole_upgrade_seconds(server, url)
         for attempt in range(20):
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("DROP SCHEMA public CASCADE")
@@ -118,7 +120,7 @@ def test_an_upgrade_killed_at_any_moment_leaves_a_revision_boundary(
             server.stdin.write(f"{url}\n")
             server.stdin.flush()
             pid = int(server.stdout.readline())
-            time.sleep(rng.uniform(0.0, 0.6))
+            time.sleep(rng.uniform(0.0, window))
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             assert server.stdout.readline().strip() == "done"

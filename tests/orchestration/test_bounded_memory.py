@@ -17,11 +17,12 @@ import dagster as dg
 import duckdb
 import pytest
 
-from egregora_pipeline.backends.duckdb.config import MEMORY_LIMIT_ENV, InvalidMemoryLimitError
-from egregora_pipeline.backends.duckdb.connection import (
+from egregora_pipeline.backends.duckdb.connection import connect_warehouse
+from egregora_pipeline.compute_engine import (
+    MEMORY_LIMIT_ENV,
+    InvalidMemoryLimitError,
     bounded_config,
     connect_bounded,
-    connect_warehouse,
 )
 from egregora_pipeline.orchestration.resources import Warehouse, build_resources
 from egregora_pipeline.orchestration.warehouse import engine_connection

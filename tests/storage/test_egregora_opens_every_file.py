@@ -22,13 +22,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from egregora_pipeline.backends.duckdb.config import duckdb_storage_version
 from egregora_pipeline.backends.duckdb.storage_format import (
     NAMES,
-    StorageFormat,
+    DuckDBStorageFormat,
     read_storage_format,
 )
 from egregora_pipeline.cli.exit_codes import ExitCode
-from egregora_pipeline.settings import DEFAULT_DUCKDB_STORAGE_VERSION, Settings
+from egregora_pipeline.defaults import DEFAULT_DUCKDB_STORAGE_VERSION
+from egregora_pipeline.errors import SettingsError
+from egregora_pipeline.settings import Settings
 from tests.cli.json_answers import json_answer
 from tests.conftest import REPO_ROOT, run_cli
 from tests.migrations.upstream_layouts import LAYOUTS
@@ -44,7 +47,7 @@ COUNTS = (
     "SELECT count(*) FROM documents",
     "SELECT max(revision_id) FROM egregora_migrations",
 )
-V1 = StorageFormat(64)
+V1 = DuckDBStorageFormat(64)
 
 
 @pytest.fixture(autouse=True)
@@ -176,7 +179,7 @@ def test_storage_upgrade_backs_up_first_and_then_only_duckdb_2_opens_the_file(
     _, current = json_answer("db", "current", "--database", str(warehouse))
     assert current["storage_format"]["egregora_can_read"] is False
     _ingest(warehouse)  # a v2.0.0+ file stays v2.0.0+ too
-    assert read_storage_format(warehouse) == StorageFormat(999)
+    assert read_storage_format(warehouse) == DuckDBStorageFormat(999)
 
     again, same = json_answer(
         "db", "storage-upgrade", "--to", "v2.0.0", "--database", str(warehouse)
@@ -192,13 +195,15 @@ def test_storage_upgrade_backs_up_first_and_then_only_duckdb_2_opens_the_file(
 
 
 def test_the_setting_picks_the_format_of_new_files_only(tmp_path: Path) -> None:
-    assert Settings.from_env({}).duckdb_storage_version == DEFAULT_DUCKDB_STORAGE_VERSION
+    assert duckdb_storage_version({}) == DEFAULT_DUCKDB_STORAGE_VERSION
+    with pytest.raises(SettingsError, match="EGREGORA_DUCKDB_STORAGE_VERSION"):
+        Settings.from_env({"EGREGORA_DUCKDB_STORAGE_VERSION": "v9"})  # refused before any run
     newer = tmp_path / "newer.duckdb"
     chosen = {"EGREGORA_DUCKDB_STORAGE_VERSION": "v2.0.0"}
     assert run_cli("db", "upgrade", "--database", str(newer), env=chosen).returncode == 0
-    assert read_storage_format(newer) == StorageFormat(999)
+    assert read_storage_format(newer) == DuckDBStorageFormat(999)
     _ingest(newer)  # with the default setting: the existing file keeps its format
-    assert read_storage_format(newer) == StorageFormat(999)
+    assert read_storage_format(newer) == DuckDBStorageFormat(999)
 
     bad = run_cli(
         "db", "upgrade", "--database", str(tmp_path / "bad.duckdb"),

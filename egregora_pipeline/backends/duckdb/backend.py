@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -14,8 +14,8 @@ from egregora_pipeline.backends.duckdb.target import DuckDBTarget
 if TYPE_CHECKING:
     from egregora_pipeline.backends.backup_base import BackupInfo
     from egregora_pipeline.backends.checks_base import CheckDialect
-    from egregora_pipeline.backends.duckdb.storage_format import StorageFormat, StorageUpgradeResult
     from egregora_pipeline.backends.migration_base import MigrationImpl
+    from egregora_pipeline.backends.storage_base import StorageFormat, StorageUpgradeResult
 
 
 def _path(target: WarehouseTarget) -> Path:
@@ -73,6 +73,12 @@ class DuckDBBackend(Backend):
     label: ClassVar[str] = "DuckDB"
     single_writer: ClassVar[bool] = True
     secret_in_target: ClassVar[bool] = False
+
+    def check_environment(self, environ: Mapping[str, str]) -> None:
+        """``EGREGORA_DUCKDB_STORAGE_VERSION``, which only file creation reads otherwise."""
+        from egregora_pipeline.backends.duckdb.config import duckdb_storage_version
+
+        duckdb_storage_version(environ)
 
     def parse(self, value: str) -> WarehouseTarget:
         return DuckDBTarget(Path(value))

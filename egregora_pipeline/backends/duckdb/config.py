@@ -1,4 +1,4 @@
-"""The DuckDB knobs read from the environment: memory limit and storage format of new files.
+"""The DuckDB backend's knob read from the environment: the storage format of new files.
 
 Read where the connection is opened, not only through the settings, because the
 openers (:func:`.connection.connect_warehouse`, :func:`.connection.create_atomically`)
@@ -15,37 +15,9 @@ from typing import Final
 
 from egregora_pipeline.backends.env import parse_variable
 from egregora_pipeline.defaults import DEFAULT_DUCKDB_STORAGE_VERSION
-from egregora_pipeline.errors import EgregoraError
 
-MEMORY_LIMIT_ENV: Final = "EGREGORA_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT: Final = "1GB"
-"""``memory_limit`` of every DuckDB connection: beyond it DuckDB spills to the
-connection's ``temp_directory``. With Python, Dagster and the parser around it, a
-run then peaks well under 1.5 GB. Any DuckDB size (``512MB``, ``2GB``) in
-``EGREGORA_DUCKDB_MEMORY_LIMIT``. A big chat loads under its own limit
-(``EGREGORA_CHAT_MEMORY_LIMIT``, :mod:`egregora_pipeline.ingestion.whatsapp.budget`)."""
 STORAGE_VERSION_ENV: Final = "EGREGORA_DUCKDB_STORAGE_VERSION"
-_SIZE: Final = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)$", re.IGNORECASE)
 _STORAGE_VERSION: Final = re.compile(r"v\d+\.\d+\.\d+|latest")
-
-
-class InvalidMemoryLimitError(EgregoraError):
-    """``EGREGORA_DUCKDB_MEMORY_LIMIT`` is not a size DuckDB reads."""
-
-    def __init__(self, value: str) -> None:
-        super().__init__(
-            f"{MEMORY_LIMIT_ENV}={value!r} is not usable: expected a DuckDB size such as "
-            f"1GB or 512MB (default {DEFAULT_MEMORY_LIMIT})"
-        )
-
-
-def memory_limit(environ: Mapping[str, str] | None = None) -> str:
-    """``EGREGORA_DUCKDB_MEMORY_LIMIT``, else the default; refused if DuckDB cannot read it."""
-    env = os.environ if environ is None else environ
-    limit = env.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
-    if not _SIZE.match(limit):
-        raise InvalidMemoryLimitError(limit)
-    return limit
 
 
 def _storage_version(raw: str) -> str:

@@ -9,10 +9,9 @@ unusable (a directory, a file that is not DuckDB, no permission, a
 ``:memory:`` or remote URL, which DuckDB would happily open somewhere other
 than the one file the warehouse is) is a :class:`WarehouseUnusableError`.
 
-Every DuckDB connection the project opens takes :func:`bounded_config`: a
-``memory_limit`` (DuckDB's default is 80 % of the RAM, so a scan of a big
-warehouse grew the process to GBs) and a ``temp_directory`` to spill to beyond
-it, so memory stays bounded whatever the warehouse holds.
+Every warehouse connection takes the project's bounds on DuckDB
+(:func:`egregora_pipeline.compute_engine.bounded_config`: a memory limit and a
+spill folder), as every DuckDB connection does.
 """
 
 from __future__ import annotations
@@ -21,16 +20,15 @@ import errno
 import os
 import random
 import re
-import tempfile
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
 
-from egregora_pipeline.backends.duckdb.config import duckdb_storage_version, memory_limit
+from egregora_pipeline.backends.duckdb.config import duckdb_storage_version
 from egregora_pipeline.backends.duckdb.foreign import refuse_url
 from egregora_pipeline.backends.duckdb.listing import default_folder, list_backups
+from egregora_pipeline.compute_engine import bounded_config
 from egregora_pipeline.defaults import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.errors import (
     DiskFullError,
@@ -40,39 +38,6 @@ from egregora_pipeline.errors import (
     WarehouseNotFoundError,
     WarehouseUnusableError,
 )
-
-
-def spill_folder(database: Path | None) -> Path:
-    """Where a connection spills beyond its memory limit.
-
-    Beside a warehouse file (``<file>.tmp``, DuckDB's own default, so backups and
-    the lock stay in one folder); for an in-memory database, a folder of this
-    user in the system's temporary directory. DuckDB creates it only when it
-    spills and removes its files when the connection closes.
-    """
-    if database is not None:
-        return database.with_name(database.name + ".tmp")
-    return Path(tempfile.gettempdir()) / f"egregora-duckdb-spill-{os.getuid()}"
-
-
-def bounded_config(
-    database: Path | None, environ: Mapping[str, str] | None = None
-) -> dict[str, str | bool | int | float | list[str]]:
-    """The ``config`` of every DuckDB connection: a memory limit and a spill folder."""
-    limit = memory_limit(environ)
-    return {"memory_limit": limit, "temp_directory": str(spill_folder(database))}
-
-
-def connect_bounded(
-    database: Path | None = None, *, read_only: bool = False
-) -> duckdb.DuckDBPyConnection:
-    """``duckdb.connect`` under :func:`bounded_config` (``None``: in memory), no lock retry."""
-    return duckdb.connect(
-        ":memory:" if database is None else str(database),
-        read_only=read_only,
-        config=bounded_config(database),
-    )
-
 
 _LOCK_MESSAGE = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE)
 _HOLDER = re.compile(r"Conflicting lock is held in (.*?)(?:\. See also|$)")

@@ -89,7 +89,7 @@ def connect_duckdb(
     apply_duckdb2_shim()
     if isinstance(database, duckdb.DuckDBPyConnection):
         return ibis.duckdb.from_connection(database)
-    from egregora_pipeline.backends.duckdb.connection import bounded_config
+    from egregora_pipeline.compute_engine import bounded_config
 
     return ibis.duckdb.connect(
         str(database), **bounded_config(None if str(database) == ":memory:" else Path(database))

@@ -156,7 +156,7 @@ class DuckDBImpl(MigrationImpl):
         """An in-memory database with ``real``'s schema and the rows of ``rows_of``, but no
         other data: a dry run executes its exact SQL there, so the printed plan is what a
         real upgrade would run, and the file is never opened for writing."""
-        from egregora_pipeline.backends.duckdb.connection import connect_bounded
+        from egregora_pipeline.compute_engine import connect_bounded
 
         shadow = connect_bounded()
         if real is None:

@@ -39,7 +39,7 @@ from egregora_pipeline.backends.duckdb.backup import (
     file_sha256,
     place_copy,
 )
-from egregora_pipeline.backends.duckdb.connection import check_warehouse_path, connect_bounded
+from egregora_pipeline.backends.duckdb.connection import check_warehouse_path
 from egregora_pipeline.backends.duckdb.foreign import refuse_non_file
 from egregora_pipeline.backends.duckdb.listing import (
     backup_name,
@@ -47,6 +47,7 @@ from egregora_pipeline.backends.duckdb.listing import (
     read_backup,
     wal_of,
 )
+from egregora_pipeline.compute_engine import connect_bounded
 from egregora_pipeline.errors import BackupError, WarehouseInUseError
 
 

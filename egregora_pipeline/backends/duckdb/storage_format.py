@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Final
 
 import duckdb
 
-from egregora_pipeline.backends.duckdb.connection import bounded_config, connect_bounded
+from egregora_pipeline.backends.storage_base import StorageUpgradeResult
+from egregora_pipeline.compute_engine import bounded_config, connect_bounded
 from egregora_pipeline.defaults import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.errors import BackupError, SettingsError, WarehouseNotFoundError
 from egregora_pipeline.sql import quote_ident, quote_literal
 
 if TYPE_CHECKING:
-    from egregora_pipeline.backends.backup_base import BackupInfo
+    pass
 
 EGREGORA_DUCKDB: Final = "1.4.4"
 """The DuckDB upstream Egregora pins (its ``uv.lock`` at 1123bf243)."""
@@ -51,7 +52,7 @@ _HEADER: Final = struct.Struct("<8x4sQ")
 
 
 @dataclass(frozen=True)
-class StorageFormat:
+class DuckDBStorageFormat:
     """A DuckDB file's storage format, as its header records it."""
 
     version_number: int
@@ -81,7 +82,7 @@ class StorageFormat:
         }
 
 
-def read_storage_format(path: Path) -> StorageFormat | None:
+def read_storage_format(path: Path) -> DuckDBStorageFormat | None:
     """The storage format in ``path``'s header; None when there is no DuckDB file there.
 
     Reads 20 bytes, without DuckDB, so it also names the format of a file this
@@ -97,28 +98,10 @@ def read_storage_format(path: Path) -> StorageFormat | None:
     if len(head) < _HEADER.size:
         return None
     magic, number = _HEADER.unpack(head)
-    return StorageFormat(number) if magic == b"DUCK" else None
+    return DuckDBStorageFormat(number) if magic == b"DUCK" else None
 
 
-@dataclass(frozen=True)
-class StorageUpgradeResult:
-    """What ``db storage-upgrade`` did: the formats before and after, and the backup it took."""
-
-    database: Path
-    before: StorageFormat
-    after: StorageFormat
-    requested: str
-    backup: BackupInfo | None
-    """The copy taken first; None when the file already was in the requested format."""
-    tables: int
-    rows: int
-
-    @property
-    def changed(self) -> bool:
-        return self.backup is not None
-
-
-def _format_of(version: str) -> StorageFormat:
+def _format_of(version: str) -> DuckDBStorageFormat:
     """The format DuckDB writes for ``version`` (asked of DuckDB: a throw-away in-memory probe)."""
     probe = connect_bounded()
     try:
@@ -128,7 +111,7 @@ def _format_of(version: str) -> StorageFormat:
         raise SettingsError("--to", version, f"a storage version DuckDB knows: {known}") from None
     finally:
         probe.close()
-    return StorageFormat(_probe_number(version))
+    return DuckDBStorageFormat(_probe_number(version))
 
 
 def _probe_number(version: str) -> int:

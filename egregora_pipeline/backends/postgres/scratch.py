@@ -19,8 +19,8 @@ from typing import Final
 
 import duckdb
 
-from egregora_pipeline.backends.duckdb.connection import bounded_config
 from egregora_pipeline.backends.postgres.sink_errors import NotStorableInPostgresError
+from egregora_pipeline.compute_engine import bounded_config
 from egregora_pipeline.processes import left_by_a_dead_process, owned_prefix
 from egregora_pipeline.sql import quote_ident, quote_literal
 

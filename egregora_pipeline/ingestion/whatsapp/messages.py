@@ -22,7 +22,6 @@ System lines get a NULL ``author_raw`` and the pseudonym of
 from __future__ import annotations
 
 import contextlib
-import functools
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -31,7 +30,6 @@ from typing import Any, Final
 
 import duckdb
 
-from egregora_pipeline.backends.duckdb.messages import insert_new_messages
 from egregora_pipeline.backends.sink_base import ChatParse, MessageWriter, RejectionSink
 from egregora_pipeline.ingestion.report import Rejection
 from egregora_pipeline.ingestion.streams import ReadableBytes
@@ -164,17 +162,17 @@ def load_chat(
     run_id: str,
     resolve_attachments: Callable[[list[str]], Mapping[str, str]] | None = None,
     date_order: DateOrder | None = None,
-    table: str = "messages",
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     progress: Callable[[int], None] | None = None,
     rejections: RejectionSink | None = None,
-    write: MessageWriter | None = None,
+    write: MessageWriter,
 ) -> ChatLoad:
     """Parse the chat in ``stream`` on the DuckDB ``conn`` and write its new messages.
 
     ``write`` is the sink's :class:`~egregora_pipeline.backends.sink_base.MessageWriter`
     (what :meth:`Sink.load_chat <egregora_pipeline.backends.sink_base.Sink.load_chat>`
-    hands over); without one, the new messages are inserted into ``conn``'s ``table``.
+    hands over): the parse runs here, on the compute engine; which table the new
+    messages go into, and how, is the sink's business.
 
     ``resolve_attachments`` receives the attachment file names the chat
     mentions and returns, for those it could store, their ``media_url`` (the
@@ -195,8 +193,6 @@ def load_chat(
     shape = sniff_shape(first, path=source_path)
     big = len(first) >= block_bytes
     source = Replay(first, stream)
-    if write is None:
-        write = functools.partial(insert_new_messages, table=table)
     del first
     with chat_memory_budget(conn) if big else contextlib.nullcontext():
         return _load_chat(

@@ -26,7 +26,7 @@ _EXPECTED = "an IANA time zone such as Europe/Lisbon"
 @cache
 def _duckdb_refusal(name: str) -> str | None:
     """DuckDB's first line of refusal for ``name``, or ``None`` when it reads times in it."""
-    from egregora_pipeline.backends.duckdb.connection import connect_bounded
+    from egregora_pipeline.compute_engine import connect_bounded
 
     with connect_bounded() as conn:
         try:
