@@ -7,12 +7,16 @@ PostgreSQL sink parses in a private DuckDB too). Either way a connection takes
 of a big warehouse grew the process to GBs) and a ``temp_directory`` to spill to beyond
 it, so memory stays bounded whatever the warehouse or the chat holds.
 
+Its errors are classified here too (an interruption, a full disk, memory), since the
+same DuckDB error means the same thing whichever role the connection plays.
+
 Below every layer (it knows no warehouse, schema or settings): the warehouse backend,
 the parser and the scratch engines all open DuckDB through it.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tempfile
@@ -22,7 +26,7 @@ from typing import Final
 
 import duckdb
 
-from egregora_pipeline.errors import EgregoraError
+from egregora_pipeline.errors import DiskFullError, EgregoraError
 
 MEMORY_LIMIT_ENV: Final = "EGREGORA_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT: Final = "1GB"
@@ -83,3 +87,54 @@ def connect_bounded(
         read_only=read_only,
         config=bounded_config(database),
     )
+
+
+_INTERRUPTED = re.compile(r"Query interrupted|INTERRUPT Error")
+
+
+def is_interruption(error: BaseException) -> bool:
+    """True when ``error`` is DuckDB reporting that Ctrl-C / SIGINT interrupted a query.
+
+    DuckDB swallows the ``KeyboardInterrupt`` and raises its own error instead;
+    callers that keep going after a failed input must not mistake it for one.
+    """
+    return isinstance(error, duckdb.InterruptException) or (
+        isinstance(error, RuntimeError | duckdb.Error) and bool(_INTERRUPTED.search(str(error)))
+    )
+
+
+_DISK_FULL = re.compile(r"No space left on device|Disk quota exceeded")
+
+
+def disk_full(error: BaseException) -> DiskFullError | None:
+    """A :class:`DiskFullError` when ``error`` is the disk filling up, else None.
+
+    Both shapes count: Python's ``OSError`` (ENOSPC, EDQUOT) from writing a
+    media file, and DuckDB's own error when a WAL or checkpoint write fails.
+    """
+    if isinstance(error, DiskFullError):
+        return error
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(str(error))
+    if isinstance(error, RuntimeError | duckdb.Error) and _DISK_FULL.search(str(error)):
+        return DiskFullError(str(error).splitlines()[0])
+    return None
+
+
+def fatal_engine_error(error: BaseException) -> BaseException | None:
+    """What must stop the run when DuckDB (warehouse or compute engine) raised ``error``.
+
+    DuckDB turns a ``KeyboardInterrupt`` into its own error: recording that as a
+    rejection would blame the input and carry on with the next one. A full disk
+    would fail every later input too.
+    """
+    if is_interruption(error):
+        return KeyboardInterrupt(str(error))
+    return disk_full(error)
+
+
+def describe_engine_error(error: BaseException) -> str | None:
+    """DuckDB's errors a person can act on, in words."""
+    if isinstance(error, duckdb.OutOfMemoryException):
+        return "the warehouse ran out of memory while loading this input"
+    return None

@@ -2,9 +2,11 @@
 
 The DuckDB sink and the PostgreSQL sink write the same declared tables by the
 same rules; the rules are written once, here, as data and SQL both engines read
-alike: the Arrow shapes of the columns loaded, when a stored document is left
-alone, the profiles query, and the identity claims (which source owns an ``id``
-or a post ``slug``) with the Python half that decides which claims are real.
+alike: the new-messages insert a chat's parse ends with (on the DuckDB warehouse,
+or on the PostgreSQL sink's scratch DuckDB), the Arrow shapes of the columns loaded,
+when a stored document is left alone, the profiles query, and the identity claims
+(which source owns an ``id`` or a post ``slug``) with the Python half that decides
+which claims are real.
 """
 
 from __future__ import annotations
@@ -12,10 +14,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote_to_bytes
 
 import pyarrow as pa
+
+from egregora_pipeline.sql import quote_ident
+
+if TYPE_CHECKING:
+    import duckdb
 
 _UTC_TS: Final = pa.timestamp("us", tz="UTC")
 _TEXTS: Final = pa.list_(pa.string())
@@ -182,3 +189,23 @@ def clash_reasons(
             reason = f"slug {slug!r} already belongs to {owner}; a different source cannot take it"
         clashes.setdefault(str(doc_id), reason)
     return clashes
+
+
+def insert_new_messages(
+    engine: duckdb.DuckDBPyConnection,
+    rows_sql: str,
+    params: Mapping[str, Any],
+    columns: Sequence[str],
+    *,
+    table: str = "messages",
+) -> int:
+    """``INSERT INTO table`` of ``engine`` the rows of ``rows_sql`` whose ``event_id`` is
+    not there yet (``engine`` is the warehouse, or the PostgreSQL sink's scratch)."""
+    target = quote_ident(table)
+    names = ", ".join(quote_ident(c) for c in columns)
+    row = engine.execute(
+        f"INSERT INTO {target} ({names})\nSELECT * FROM (\n{rows_sql}\n) AS r\n"
+        f"WHERE NOT EXISTS (SELECT 1 FROM {target} m WHERE m.event_id = r.event_id)",
+        dict(params),
+    ).fetchone()
+    return int(row[0]) if row else 0

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import duckdb
 
-from egregora_pipeline.backends.duckdb.messages import insert_new_messages
 from egregora_pipeline.backends.duckdb.rejections import insert_rejections
+from egregora_pipeline.backends.sink_sql import insert_new_messages
 from egregora_pipeline.ingestion.rejection_log import SAMPLE_SIZE, RejectionLog
 from egregora_pipeline.ingestion.report import Rejection
 from egregora_pipeline.ingestion.whatsapp.messages import load_chat

@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from egregora_pipeline.backends.duckdb.messages import insert_new_messages
+from egregora_pipeline.backends.sink_sql import insert_new_messages
 from egregora_pipeline.ingestion.errors import InvalidSettingError
 from egregora_pipeline.ingestion.whatsapp.budget import MEMORY_LIMIT_ENV, chat_memory_budget
 from egregora_pipeline.ingestion.whatsapp.messages import load_chat

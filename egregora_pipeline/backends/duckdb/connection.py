@@ -16,7 +16,6 @@ spill folder), as every DuckDB connection does.
 
 from __future__ import annotations
 
-import errno
 import os
 import random
 import re
@@ -31,7 +30,6 @@ from egregora_pipeline.backends.duckdb.listing import default_folder, list_backu
 from egregora_pipeline.compute_engine import bounded_config
 from egregora_pipeline.defaults import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.errors import (
-    DiskFullError,
     SettingsError,
     WarehouseDamagedError,
     WarehouseLockedError,
@@ -44,7 +42,6 @@ _HOLDER = re.compile(r"Conflicting lock is held in (.*?)(?:\. See also|$)")
 _NOT_A_FILE = re.compile(r"^(?::memory:|md:|motherduck:)|^[A-Za-z][A-Za-z0-9+.-]+:/")
 """In-memory databases, MotherDuck and URLs (``s3://``, ``https://``, ...; ``Path``
 folds ``//`` into ``/``). A one-letter scheme would be a Windows drive, so it is not one."""
-_INTERRUPTED = re.compile(r"Query interrupted|INTERRUPT Error")
 _DUCKDB_MAGIC = b"DUCK"
 _MAGIC_OFFSET = 8
 _WAL_START = b"d\x00b"
@@ -132,35 +129,6 @@ def restore_advice(target: Path) -> str:
         f"{target}` (there is none in {folder}), or open the file with the DuckDB version "
         "that wrote it."
     )
-
-
-def is_interruption(error: BaseException) -> bool:
-    """True when ``error`` is DuckDB reporting that Ctrl-C / SIGINT interrupted a query.
-
-    DuckDB swallows the ``KeyboardInterrupt`` and raises its own error instead;
-    callers that keep going after a failed input must not mistake it for one.
-    """
-    return isinstance(error, duckdb.InterruptException) or (
-        isinstance(error, RuntimeError | duckdb.Error) and bool(_INTERRUPTED.search(str(error)))
-    )
-
-
-_DISK_FULL = re.compile(r"No space left on device|Disk quota exceeded")
-
-
-def disk_full(error: BaseException) -> DiskFullError | None:
-    """A :class:`DiskFullError` when ``error`` is the disk filling up, else None.
-
-    Both shapes count: Python's ``OSError`` (ENOSPC, EDQUOT) from writing a
-    media file, and DuckDB's own error when a WAL or checkpoint write fails.
-    """
-    if isinstance(error, DiskFullError):
-        return error
-    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DiskFullError(str(error))
-    if isinstance(error, RuntimeError | duckdb.Error) and _DISK_FULL.search(str(error)):
-        return DiskFullError(str(error).splitlines()[0])
-    return None
 
 
 def create_atomically(path: Path) -> None:

@@ -148,7 +148,7 @@ class DuckDBImpl(MigrationImpl):
 
     def disk_full(self, error: BaseException) -> DiskFullError | None:
         # also DuckDB's own error when a WAL or checkpoint write fails
-        from egregora_pipeline.backends.duckdb.connection import disk_full
+        from egregora_pipeline.compute_engine import disk_full
 
         return disk_full(error)
 

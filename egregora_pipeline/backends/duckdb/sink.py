@@ -16,9 +16,13 @@ from typing import Any
 import duckdb
 
 from egregora_pipeline.backends.duckdb import documents, rejections
-from egregora_pipeline.backends.duckdb.connection import disk_full, is_interruption
-from egregora_pipeline.backends.duckdb.messages import insert_new_messages
 from egregora_pipeline.backends.sink_base import ChatParse, Counts, Rejection
+from egregora_pipeline.backends.sink_sql import insert_new_messages
+from egregora_pipeline.compute_engine import (
+    describe_engine_error,
+    fatal_engine_error,
+    is_interruption,
+)
 
 
 @contextlib.contextmanager
@@ -53,25 +57,6 @@ def rollback(conn: duckdb.DuckDBPyConnection, attempts: int = 20) -> None:
             if is_interruption(error):
                 continue
         return
-
-
-def fatal_engine_error(error: BaseException) -> BaseException | None:
-    """What must stop the run when DuckDB (warehouse or compute engine) raised ``error``.
-
-    DuckDB turns a ``KeyboardInterrupt`` into its own error: recording that as a
-    rejection would blame the input and carry on with the next one. A full disk
-    would fail every later input too.
-    """
-    if is_interruption(error):
-        return KeyboardInterrupt(str(error))
-    return disk_full(error)
-
-
-def describe_engine_error(error: BaseException) -> str | None:
-    """DuckDB's errors a person can act on, in words."""
-    if isinstance(error, duckdb.OutOfMemoryException):
-        return "the warehouse ran out of memory while loading this input"
-    return None
 
 
 class DuckDBSink:

@@ -44,8 +44,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from egregora_pipeline.backends.duckdb.messages import insert_new_messages
-from egregora_pipeline.backends.duckdb.sink import describe_engine_error, fatal_engine_error
 from egregora_pipeline.backends.postgres.scratch import Scratch
 from egregora_pipeline.backends.postgres.sink_copy import copy_csv, copy_rows, stage_like
 from egregora_pipeline.backends.postgres.sink_errors import (
@@ -67,8 +65,10 @@ from egregora_pipeline.backends.sink_sql import (
     claim_origin,
     claims_sql,
     clash_reasons,
+    insert_new_messages,
     unchanged_sql,
 )
+from egregora_pipeline.compute_engine import describe_engine_error, fatal_engine_error
 from egregora_pipeline.defaults import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.errors import WarehouseConnectionLostError
 from egregora_pipeline.ids import rejection_id

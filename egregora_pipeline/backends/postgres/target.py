@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import quote, unquote
 
 from egregora_pipeline.backends.base import WarehouseTarget
+from egregora_pipeline.backends.urls import MASK as _MASK
+from egregora_pipeline.backends.urls import redact_url
 from egregora_pipeline.errors import WarehouseError
 
 if TYPE_CHECKING:
@@ -31,16 +33,9 @@ _POSTGRES_SCHEME: Final = re.compile(r"^(postgres(?:ql)?)(\+\w+)?:(/+)(.*)$", re
 """``postgresql:`` / ``postgres:`` (a SQLAlchemy ``+driver`` suffix tolerated) and its
 slashes. A single slash is accepted for recognising and redacting: ``pathlib.Path``
 folds ``//`` into ``/``, and a URL that went through a ``Path`` must still never leak."""
-_QUERY_PASSWORD: Final = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
-_MASK: Final = "***"
 DEFAULT_CONNECT_TIMEOUT_SECONDS: Final = 10
 MAX_POSTGRES_LOCK_TIMEOUT_MS: Final = 2_147_483_647
 """The longest ``lock_timeout`` PostgreSQL accepts (an int of milliseconds, ~24.8 days)."""
-POSTGRES_NOT_A_FILE: Final = (
-    "is a PostgreSQL URL, but this step opens a DuckDB warehouse file; open a PostgreSQL "
-    "warehouse with migrations.open_warehouse (see docs/backends.md), so nothing was done"
-)
-"""Why a DuckDB-only opener refuses a URL; the URL itself is shown through :func:`redact_url`."""
 
 
 def postgres_lock_timeout(seconds: float) -> str:
@@ -71,28 +66,6 @@ class WarehouseURLError(WarehouseError):
 def is_postgres_url(value: str | Path) -> bool:
     """True when ``value`` is (or was, before a ``Path`` folded it) a PostgreSQL URL."""
     return bool(_POSTGRES_SCHEME.match(str(value)))
-
-
-def redact_url(value: str | Path) -> str:
-    """``value`` with any password replaced by ``***``; other text is returned unchanged.
-
-    Tolerant on purpose: it works on URLs libpq would reject and on ``Path``-folded
-    ones, so it can go into the message that reports them. The userinfo runs to
-    the *last* ``@`` (libpq stops at the first, so a password with a raw ``@`` is
-    still masked whole: over-masking a host beats leaking a password's tail).
-    """
-    text = str(value)
-    match = _POSTGRES_SCHEME.match(text)
-    if match is None:
-        return text
-    scheme, driver, slashes, rest = match.groups()
-    at = rest.rfind("@")
-    if at >= 0:
-        userinfo, after = rest[:at], rest[at + 1 :]
-        if ":" in userinfo:
-            rest = f"{userinfo.split(':', 1)[0]}:{_MASK}@{after}"
-    rest = _QUERY_PASSWORD.sub(rf"\g<1>{_MASK}", rest)
-    return f"{scheme}{driver or ''}:{slashes}{rest}"
 
 
 def _secrets_in(text: str) -> list[str]:
