@@ -262,7 +262,7 @@ def test_chats_beside_upstream_references(
 def test_the_referencing_tables_are_the_ones_upstream_creates(
     warehouse: duckdb.DuckDBPyConnection, egregora_opened: dict[str, str]
 ) -> None:
-    from egregora_pipeline.references import referencing_tables
+    from egregora_pipeline.backends.references_base import referencing_tables
 
     assert referencing_tables(warehouse, "documents") == list(REFERENCING_TABLES)
 

@@ -25,7 +25,7 @@ rows are its own business):
 
 Every FOREIGN KEY reference to a re-keyed ``documents`` row (upstream's
 ``annotations``, ``document_relations``, ``entity_aliases``) is re-pointed
-while the referencing tables are lifted (:mod:`egregora_pipeline.references`).
+while the referencing tables are lifted (:mod:`egregora_pipeline.backends.references_base`).
 A row upstream already wrote under the new key (its copy of the same profile
 or post) is replaced by this project's, which keeps the file it came from.
 Two rows whose new keys collide keep the first; the other keeps its old id
@@ -111,9 +111,9 @@ def _columns(step: DataStep, table: str) -> set[str]:
 
 
 def _migrate(step: DataStep) -> None:
+    from egregora_pipeline.backends.references_base import lifted_references
     from egregora_pipeline.ingestion.identity import author_uuid, index_profiles, upstream_slug
     from egregora_pipeline.ingestion.whatsapp.messages import clean_author
-    from egregora_pipeline.references import lifted_references
 
     have = _columns(step, "documents")
     names = [
