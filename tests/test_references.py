@@ -1,4 +1,5 @@
-"""``egregora_pipeline.references``: changing rows that other tables' FOREIGN KEYs reference.
+"""``egregora_pipeline.backends.references_base`` (dispatching to each backend's
+``references`` module): changing rows that other tables' FOREIGN KEYs reference.
 
 The warehouse is ours with upstream Egregora's ``initialize_database`` applied to it
 (``tests/migrations/upstream_layouts.py``, commit 1123bf243): ``documents`` gains
@@ -15,15 +16,14 @@ import duckdb
 import psycopg
 import pytest
 
+from egregora_pipeline.backends.duckdb.references import referencing_closure, rewritten_by_update
 from egregora_pipeline.references import (
     ReferencesBrokenError,
     foreign_keys_to,
     is_fk_refusal,
     lifted_references,
     referenced,
-    referencing_closure,
     rekey,
-    rewritten_by_update,
 )
 from egregora_pipeline.schema import DECLARED_TABLES, create_table_sql
 from tests.migrations.upstream_layouts import (

@@ -121,6 +121,12 @@ class Backend(ABC):
         """``conn`` is a session this backend's :meth:`connect` opened (without importing a
         driver the process has not loaded yet: a DuckDB user never loads ``psycopg``)."""
 
+    def is_fk_refusal(self, error: BaseException) -> bool:
+        """``error`` is this backend refusing to rewrite a row a FOREIGN KEY references
+        (:func:`~egregora_pipeline.backends.references_base.is_fk_refusal` asks each
+        backend; one that rewrites such rows in place raises none)."""
+        return False
+
     # -- ingestion -------------------------------------------------------------------
     @abstractmethod
     def open_sink(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Union
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from egregora_pipeline.backends.base import WarehouseTarget
     from egregora_pipeline.backends.dependents_base import CheckDef, Dependents
     from egregora_pipeline.backends.postgres.connection import PgConnection
+    from egregora_pipeline.backends.references_base import ForeignKey, Lift
     from egregora_pipeline.schema.types import TypeSpec
 
 Connection = Union["duckdb.DuckDBPyConnection", "PgConnection"]
@@ -186,11 +187,42 @@ class MigrationImpl(ABC):
         """``table``'s CHECK constraints, where adoption may widen them (none here)."""
         return ()
 
+    # -- FOREIGN KEYs referencing a table (:mod:`.references_base` dispatches here) ------
+    @abstractmethod
+    def foreign_keys_to(self, conn: Any, table: str) -> tuple[ForeignKey, ...]:
+        """Every FOREIGN KEY referencing ``table`` (its own self-references included)."""
+
     def referencing_tables(self, conn: Any, table: str) -> list[str]:
         """The tables whose FOREIGN KEYs reference ``table``."""
-        from egregora_pipeline.references import referencing_tables
+        from egregora_pipeline.backends.references_base import tables_holding
 
-        return referencing_tables(conn, table)
+        return tables_holding(self.foreign_keys_to(conn, table), table)
+
+    @abstractmethod
+    def referenced_keys(
+        self, conn: Any, key: ForeignKey, column: str, keys: Sequence[str]
+    ) -> list[str]:
+        """Which of ``keys`` (values of ``key.referenced_table.column``) rows of
+        ``key.table`` reference through ``key``."""
+
+    @abstractmethod
+    def lifted_references(
+        self, conn: Any, table: str, *, only: Sequence[str] | None = None
+    ) -> contextlib.AbstractContextManager[Lift]:
+        """Inside the block, nothing references ``table`` (DuckDB: the referencing tables
+        are copied aside and dropped; PostgreSQL: their FOREIGN KEY constraints are
+        dropped); on exit all is put back and checked, in the caller's transaction or one
+        of its own. ``only``: just those referencing tables, where the backend lifts tables."""
+
+    @abstractmethod
+    def repoint_lifted(self, lift: Lift, mapping: Mapping[str, str], *, column: str) -> int:
+        """Inside :meth:`lifted_references`, re-point the lifted references to
+        ``lift.table.column`` from old keys to new (``mapping``); how many changed."""
+
+    @abstractmethod
+    def rekey_rows(self, conn: Any, table: str, mapping: Mapping[str, str], *, column: str) -> None:
+        """Give rows of ``table`` new values of ``column`` (``mapping``: old -> new), inside
+        :meth:`lifted_references` (references are :meth:`repoint_lifted`'s)."""
 
     def reorder_columns_sql(
         self, conn: Any, table: str, live: Sequence[str], order: Sequence[str]

@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 from typing import Final
 
+from egregora_pipeline.errors import UnsupportedBackendError
+
 _URL: Final = re.compile(r"^([A-Za-z][A-Za-z0-9.-]+)(\+\w+)?:(/+)(.*)$", re.S)
 """A scheme (a SQLAlchemy ``+driver`` suffix tolerated) and at least one slash. One slash
 counts: ``pathlib.Path`` folds ``//`` into ``/``, and a URL that went through a ``Path``
@@ -47,3 +49,18 @@ def redact_url(value: str | Path) -> str:
             rest = f"{userinfo.split(':', 1)[0]}:{MASK}@{after}"
     rest = _QUERY_PASSWORD.sub(rf"\g<1>{MASK}", rest)
     return f"{scheme}{driver or ''}:{slashes}{rest}"
+
+
+URL_ADVICE: Final = (
+    "a backup is a file, not a database URL: give --to a folder or file path and `db "
+    "restore` a backup file. To back up a PostgreSQL warehouse, pass its URL as --database: "
+    "`db backup` then runs pg_dump (see docs/migrations.md); base backups with WAL archiving "
+    "remain the tool for point-in-time recovery."
+)
+
+
+def refuse_non_file(database: str | Path) -> None:
+    """A database URL where a file is expected (a DuckDB warehouse, ``--to``, a backup
+    file) is refused with what to do instead, never half-used."""
+    if is_url(database):
+        raise UnsupportedBackendError(redact_url(database), URL_ADVICE)

@@ -16,14 +16,12 @@ import typer
 from egregora_pipeline.backends import backend_of
 from egregora_pipeline.cli import db_documents as docs
 from egregora_pipeline.cli.console import stdout_console
-from egregora_pipeline.cli.db import db_app
 from egregora_pipeline.cli.json_output import emit
 from egregora_pipeline.cli.options import DEFAULT_WAREHOUSE, JsonOption, WarehouseOption
 from egregora_pipeline.errors import UnsupportedBackendError
 from egregora_pipeline.settings import Settings
 
 
-@db_app.command("storage-upgrade")
 def storage_upgrade_command(
     to: Annotated[
         str,

@@ -106,6 +106,11 @@ class DuckDBBackend(Backend):
 
         return isinstance(conn, duckdb.DuckDBPyConnection)
 
+    def is_fk_refusal(self, error: BaseException) -> bool:
+        from egregora_pipeline.backends.duckdb.references import is_fk_refusal
+
+        return is_fk_refusal(error)
+
     @contextlib.contextmanager
     def open_sink(self, target: WarehouseTarget, *, lock_timeout: float) -> Iterator[Any]:
         from egregora_pipeline.backends.duckdb.connection import connect_warehouse

@@ -42,8 +42,8 @@ from egregora_pipeline.backends.backup_base import (
     write_manifest,
 )
 from egregora_pipeline.backends.duckdb.connection import check_warehouse_path, connect_warehouse
-from egregora_pipeline.backends.duckdb.foreign import refuse_non_file
 from egregora_pipeline.backends.duckdb.listing import backup_name, default_folder, wal_of
+from egregora_pipeline.backends.urls import refuse_non_file
 from egregora_pipeline.compute_engine import disk_full
 from egregora_pipeline.defaults import DEFAULT_LOCK_TIMEOUT_SECONDS
 from egregora_pipeline.errors import BackupError, NotEnoughSpaceError, WarehouseNotFoundError

@@ -15,7 +15,7 @@ from typing import Final
 
 import duckdb
 
-from egregora_pipeline.references import index_sql, table_sql
+from egregora_pipeline.backends.duckdb.references import index_sql, table_sql
 from egregora_pipeline.sql import quote_ident, quote_literal
 
 q = quote_ident

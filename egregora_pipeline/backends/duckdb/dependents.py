@@ -10,8 +10,8 @@ migration engine's batch mode reads here what it must save, drop and recreate.
 Everything comes from catalog functions whose ``sql`` column holds the exact
 definition DuckDB would recreate (``duckdb_tables().sql``, ``duckdb_indexes().sql``);
 nothing here reads table data. Which tables reference which, and their stored
-``CREATE TABLE``, are read by :mod:`egregora_pipeline.references` (ingestion lifts
-the same tables around a write).
+``CREATE TABLE``, are read by :mod:`egregora_pipeline.backends.duckdb.references`
+(ingestion lifts the same tables around a write).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from egregora_pipeline.backends.dependents_base import (
     Dependents,
     IndexDef,
 )
-from egregora_pipeline.references import referencing_closure, table_sql
+from egregora_pipeline.backends.duckdb.references import referencing_closure, table_sql
 
 _SCOPE = "database_name = current_database() AND schema_name = current_schema()"
 

@@ -20,6 +20,14 @@ from typing import Any, Final
 import duckdb
 import pyarrow as pa
 
+from egregora_pipeline.backends.duckdb.references import (
+    foreign_keys_to,
+    is_fk_refusal,
+    lifted_references,
+    referencing_tables,
+    rewritten_by_update,
+)
+from egregora_pipeline.backends.references_base import ReferencedRowsError, referenced_by
 from egregora_pipeline.backends.sink_sql import (
     PROFILE_COLUMNS,
     STORED_PROFILES_SQL,
@@ -28,15 +36,6 @@ from egregora_pipeline.backends.sink_sql import (
     claims_sql,
     clash_reasons,
     unchanged_sql,
-)
-from egregora_pipeline.references import (
-    ReferencedRowsError,
-    foreign_keys_to,
-    is_fk_refusal,
-    lifted_references,
-    referenced,
-    referencing_tables,
-    rewritten_by_update,
 )
 from egregora_pipeline.sql import quote_ident
 
@@ -152,7 +151,7 @@ def _update_beside_references(
     with the referencing tables that hold a reference to one of those rows lifted
     (:func:`.references.lifted_references`) -- then every other column in place (the
     checksum last, as it selects the rows). A self-reference cannot be lifted:
-    :class:`.references.ReferencedRowsError` names it.
+    :class:`~egregora_pipeline.backends.references_base.ReferencedRowsError` names it.
     """
     target = quote_ident(table)
     rewritten = rewritten_by_update(conn, table)
@@ -170,7 +169,9 @@ def _update_beside_references(
                 f"AND NOT ({unchanged_sql(target)}){where}"
             ).fetchall()
         ]
-        holders = referenced(conn, table, "id", ids)
+        from egregora_pipeline.backends.duckdb.migration import DuckDBImpl
+
+        holders = referenced_by(DuckDBImpl(), conn, table, "id", ids)
         if table in holders:
             raise ReferencedRowsError(table, sorted(holders), holders[table])
         everyone = referencing_tables(conn, table)  # read now: a refusal aborts the transaction

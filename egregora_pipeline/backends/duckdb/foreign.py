@@ -10,11 +10,10 @@ backend's.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Final
 
 from egregora_pipeline.backends.urls import is_url, redact_url
-from egregora_pipeline.errors import UnsupportedBackendError, WarehouseUnusableError
+from egregora_pipeline.errors import WarehouseUnusableError
 
 NOT_A_FILE: Final = (
     "is not a file path but a database URL: this step opens one DuckDB warehouse file; a "
@@ -23,22 +22,8 @@ NOT_A_FILE: Final = (
 )
 """Why a DuckDB-only opener refuses a URL; the URL itself is shown through ``redact_url``."""
 
-URL_ADVICE: Final = (
-    "a backup is a file, not a database URL: give --to a folder or file path and `db "
-    "restore` a backup file. To back up a PostgreSQL warehouse, pass its URL as --database: "
-    "`db backup` then runs pg_dump (see docs/migrations.md); base backups with WAL archiving "
-    "remain the tool for point-in-time recovery."
-)
-
 
 def refuse_url(text: str) -> None:
     """:class:`WarehouseUnusableError` (password masked) when ``text`` is a database URL."""
     if is_url(text):
         raise WarehouseUnusableError(redact_url(text), NOT_A_FILE)
-
-
-def refuse_non_file(database: str | Path) -> None:
-    """A database URL where a file is expected (a DuckDB warehouse, ``--to``, a backup
-    file) is refused with what to do instead, never half-used."""
-    if is_url(database):
-        raise UnsupportedBackendError(redact_url(database), URL_ADVICE)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import ibis.expr.datatypes as dt
 
     from egregora_pipeline.backends.dependents_base import CheckDef, Dependents
+    from egregora_pipeline.backends.references_base import ForeignKey, Lift
     from egregora_pipeline.errors import DiskFullError
     from egregora_pipeline.schema.types import TypeSpec
 
@@ -130,6 +131,35 @@ class DuckDBImpl(MigrationImpl):
         from egregora_pipeline.backends.duckdb.dependents import checks_of
 
         return checks_of(conn, table)
+
+    def foreign_keys_to(self, conn: Any, table: str) -> tuple[ForeignKey, ...]:
+        from egregora_pipeline.backends.duckdb.references import foreign_keys_to
+
+        return foreign_keys_to(conn, table)
+
+    def referenced_keys(
+        self, conn: Any, key: ForeignKey, column: str, keys: Sequence[str]
+    ) -> list[str]:
+        from egregora_pipeline.backends.duckdb.references import referenced_keys
+
+        return referenced_keys(conn, key, column, keys)
+
+    def lifted_references(
+        self, conn: Any, table: str, *, only: Sequence[str] | None = None
+    ) -> contextlib.AbstractContextManager[Lift]:
+        from egregora_pipeline.backends.duckdb.references import lifted_references
+
+        return lifted_references(conn, table, only=only)
+
+    def repoint_lifted(self, lift: Lift, mapping: Mapping[str, str], *, column: str) -> int:
+        from egregora_pipeline.backends.duckdb.references import repoint_lifted
+
+        return repoint_lifted(lift, mapping, column=column)
+
+    def rekey_rows(self, conn: Any, table: str, mapping: Mapping[str, str], *, column: str) -> None:
+        from egregora_pipeline.backends.duckdb.references import rekey_rows
+
+        rekey_rows(conn, table, mapping, column=column)
 
     def reorder_columns_sql(
         self, conn: Any, table: str, live: Sequence[str], order: Sequence[str]

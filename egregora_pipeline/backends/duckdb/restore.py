@@ -40,13 +40,13 @@ from egregora_pipeline.backends.duckdb.backup import (
     place_copy,
 )
 from egregora_pipeline.backends.duckdb.connection import check_warehouse_path
-from egregora_pipeline.backends.duckdb.foreign import refuse_non_file
 from egregora_pipeline.backends.duckdb.listing import (
     backup_name,
     default_folder,
     read_backup,
     wal_of,
 )
+from egregora_pipeline.backends.urls import refuse_non_file
 from egregora_pipeline.compute_engine import connect_bounded
 from egregora_pipeline.errors import BackupError, WarehouseInUseError
 

@@ -211,9 +211,9 @@ def upgrade_storage(
         check_warehouse_path,
         connect_warehouse,
     )
-    from egregora_pipeline.backends.duckdb.foreign import refuse_non_file
     from egregora_pipeline.backends.duckdb.listing import wal_of
     from egregora_pipeline.backends.duckdb.restore import exclusive_lock
+    from egregora_pipeline.backends.urls import refuse_non_file
 
     refuse_non_file(database)
     check_warehouse_path(database)

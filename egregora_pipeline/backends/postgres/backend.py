@@ -132,7 +132,12 @@ class PostgresBackend(Backend):
     def owns_connection(self, conn: object) -> bool:
         # not loaded yet: no PgConnection can exist, and a DuckDB user never loads psycopg
         module = sys.modules.get("egregora_pipeline.backends.postgres.connection")
-        return module is not None and isinstance(conn, module.PgConnection)
+        if module is not None and isinstance(conn, module.PgConnection):
+            return True
+        # the psycopg connection itself (PostgresTarget.connect, a revision's DataStep.raw):
+        # what backends.references_base dispatches on
+        psycopg = sys.modules.get("psycopg")
+        return psycopg is not None and isinstance(conn, psycopg.Connection)
 
     @contextmanager
     def open_sink(self, target: WarehouseTarget, *, lock_timeout: float) -> Iterator[Any]:

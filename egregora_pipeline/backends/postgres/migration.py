@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import psycopg
@@ -27,6 +28,7 @@ from egregora_pipeline.backends.postgres.connection import migration_lock, targe
 
 if TYPE_CHECKING:
     from egregora_pipeline.backends.postgres.target import PostgresTarget
+    from egregora_pipeline.backends.references_base import ForeignKey, Lift
     from egregora_pipeline.schema.types import TypeSpec
 
 _CATALOG_SQL: Final = """\
@@ -86,6 +88,35 @@ class PostgresImpl(MigrationImpl):
         from egregora_pipeline.schema.types import render_type
 
         return render_type(spec, self.name)
+
+    def foreign_keys_to(self, conn: Any, table: str) -> tuple[ForeignKey, ...]:
+        from egregora_pipeline.backends.postgres.references import foreign_keys_to
+
+        return foreign_keys_to(conn, table)
+
+    def referenced_keys(
+        self, conn: Any, key: ForeignKey, column: str, keys: Sequence[str]
+    ) -> list[str]:
+        from egregora_pipeline.backends.postgres.references import referenced_keys
+
+        return referenced_keys(conn, key, column, keys)
+
+    def lifted_references(
+        self, conn: Any, table: str, *, only: Sequence[str] | None = None
+    ) -> contextlib.AbstractContextManager[Lift]:
+        from egregora_pipeline.backends.postgres.references import lifted_references
+
+        return lifted_references(conn, table, only=only)
+
+    def repoint_lifted(self, lift: Lift, mapping: Mapping[str, str], *, column: str) -> int:
+        from egregora_pipeline.backends.postgres.references import repoint_lifted
+
+        return repoint_lifted(lift, mapping, column=column)
+
+    def rekey_rows(self, conn: Any, table: str, mapping: Mapping[str, str], *, column: str) -> None:
+        from egregora_pipeline.backends.postgres.references import rekey_rows
+
+        rekey_rows(conn, table, mapping, column=column)
 
 
 def _readable_types(conn: Any, types: set[tuple[str, int]]) -> dict[tuple[str, int], str]:
