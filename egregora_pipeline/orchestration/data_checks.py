@@ -27,8 +27,9 @@ from egregora_pipeline.orchestration.ingestion_assets import (
     MESSAGES_ASSET,
     RUN_DOCUMENT_IDS,
 )
+from egregora_pipeline.orchestration.pool import DEFAULT_POOL
 from egregora_pipeline.orchestration.resources import Warehouse
-from egregora_pipeline.orchestration.warehouse import WAREHOUSE_POOL, engine_connection
+from egregora_pipeline.orchestration.warehouse import engine_connection
 from egregora_pipeline.quality import (
     CHRONOLOGICAL_CHECK,
     DOC_TYPE_RULES_CHECK,
@@ -106,7 +107,7 @@ def _result(
     )
 
 
-def build_warehouse_data_checks(pool: str | None = WAREHOUSE_POOL) -> dg.AssetChecksDefinition:
+def build_warehouse_data_checks(pool: str | None = DEFAULT_POOL) -> dg.AssetChecksDefinition:
     """The data checks for one backend, in ``pool`` (none: no limit)."""
 
     @dg.multi_asset_check(

@@ -24,6 +24,7 @@ from egregora_pipeline.backends.migration_base import Connection
 from egregora_pipeline.ingestion import IngestReport, ProgressEvent, ingest
 from egregora_pipeline.migrations import check_connection
 from egregora_pipeline.orchestration.metadata import column_schema, counts_metadata
+from egregora_pipeline.orchestration.pool import DEFAULT_KIND, DEFAULT_POOL
 from egregora_pipeline.orchestration.resources import (
     EgregoraSettingsResource,
     Warehouse,
@@ -31,7 +32,6 @@ from egregora_pipeline.orchestration.resources import (
 )
 from egregora_pipeline.orchestration.schema_assets import SCHEMA_ASSET
 from egregora_pipeline.orchestration.warehouse import (
-    WAREHOUSE_POOL,
     engine_connection,
     loader_sink,
 )
@@ -145,7 +145,7 @@ def _ingestion_spec(table: DeclaredTable, description: str, kind: str) -> dg.Ass
 
 
 def build_ingest_inputs(
-    pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb"
+    pool: str | None = DEFAULT_POOL, kind: str = DEFAULT_KIND
 ) -> dg.AssetsDefinition:
     """The ingestion op for one backend: in ``pool`` (none: no limit), tagged ``kind``."""
 

@@ -36,3 +36,9 @@ def warehouse_kind(target: WarehouseTarget) -> str:
 def default_target() -> WarehouseTarget:
     """The warehouse when nothing names one (``EGREGORA_DATABASE`` unset)."""
     return parse_warehouse(DEFAULT_DATABASE)
+
+
+DEFAULT_POOL: Final = warehouse_pool(default_target())
+"""The pool of the default warehouse's steps (the module-level definitions use it)."""
+DEFAULT_KIND: Final = warehouse_kind(default_target())
+"""The ``kinds`` tag of the default warehouse's assets."""

@@ -33,9 +33,9 @@ from egregora_pipeline.orchestration.metadata import (
     live_column_schema,
     upgrade_metadata,
 )
+from egregora_pipeline.orchestration.pool import DEFAULT_KIND, DEFAULT_POOL
 from egregora_pipeline.orchestration.resources import Warehouse
 from egregora_pipeline.orchestration.warehouse import (
-    WAREHOUSE_POOL,
     engine_connection,
 )
 from egregora_pipeline.schema import DECLARED_TABLES, DOCUMENTS, MESSAGES
@@ -72,7 +72,7 @@ SCHEMA_CHECK_SPECS: tuple[dg.AssetCheckSpec, ...] = (
 
 
 def build_schema_assets(
-    pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb"
+    pool: str | None = DEFAULT_POOL, kind: str = DEFAULT_KIND
 ) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
     """``migrate_schema`` and its blocking checks, in ``pool`` (none: no limit)."""
 

@@ -82,34 +82,6 @@ def same_type(a: TypeSpec, b: TypeSpec) -> bool:
         return isinstance(a, str) and isinstance(b, str) and normalize_type(a) == normalize_type(b)
 
 
-def render_type(spec: TypeSpec, dialect: str) -> str:
-    """``spec`` as ``dialect``'s DDL type, through Ibis's type mapper for that backend.
-
-    On DuckDB a DuckDB spelling is kept verbatim (plans of existing revisions do not
-    change); on PostgreSQL so is a type name Ibis cannot read (``name``, ``oid``, as
-    ``db check`` shows them); everything else goes through ``DuckDBType`` /
-    ``PostgresType``.
-    """
-    from ibis.backends.sql.datatypes import DuckDBType, PostgresType
-
-    if dialect == "duckdb":
-        if isinstance(spec, str) and is_duckdb_spelling(spec):
-            return spec
-        return str(DuckDBType.to_string(to_dtype(spec)))
-    if dialect == "postgres":
-        if isinstance(spec, str) and not is_duckdb_spelling(spec):
-            try:
-                dtype = to_dtype(spec)
-            except Exception:
-                # a PostgreSQL type as its catalog names it, one Ibis does not read as
-                # the same type (``name``, ``oid``...): what autogenerate writes as the
-                # old type of a column it changes, so that the downgrade restores it
-                return spec
-            return str(PostgresType.to_string(dtype))
-        return str(PostgresType.to_string(to_dtype(spec)))
-    raise ValueError(f"unknown SQL dialect {dialect!r}")
-
-
 def ibis_type_string(spec: TypeSpec) -> str:
     """``spec`` written in Ibis's grammar, nullable (what autogenerate and PG messages show)."""
     return str(to_dtype(spec).copy(nullable=True))

@@ -12,6 +12,7 @@ import duckdb
 import psycopg
 import pytest
 
+from egregora_pipeline.backends import parse_warehouse
 from egregora_pipeline.migrations import MigrationConfig
 
 
@@ -158,10 +159,8 @@ def build_partial_unified(database: Path, rows: int = 5) -> None:
 
 # --- both backends ----------------------------------------------------------------
 # The real PostgreSQL server of tests/postgres (one per session, started on first use).
+from tests.every_backend import BACKENDS, empty_warehouse  # noqa: E402
 from tests.postgres.conftest import postgres_database, postgres_server  # noqa: E402, F401
-from tests.postgres.server import PostgresServer  # noqa: E402
-
-BACKENDS = ("duckdb", "postgres")
 
 
 @dataclass(frozen=True)
@@ -205,8 +204,6 @@ class Warehouse:
 def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
     """An empty warehouse, once on DuckDB (a file not created yet) and once on PostgreSQL
     (a fresh database on the session's real server)."""
-    if request.param == "duckdb":
-        return Warehouse("duckdb", tmp_path / "warehouse" / "egregora.duckdb")
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    name: str = request.getfixturevalue("postgres_database")
-    return Warehouse("postgres", server.url(name))
+    value = empty_warehouse(request.param, request, tmp_path / "warehouse" / "egregora.duckdb")
+    is_file = parse_warehouse(value).local_folder is not None
+    return Warehouse(request.param, Path(value) if is_file else value)

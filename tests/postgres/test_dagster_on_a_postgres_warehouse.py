@@ -17,16 +17,13 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import dagster as dg
 import pytest
 from dagster_shared.serdes import serialize_value
 
-from egregora_pipeline.backends import parse_warehouse
-from egregora_pipeline.backends.duckdb.ibis_compat import connect_duckdb, run_raw_sql
-from egregora_pipeline.backends.postgres.target import PostgresTarget
+from egregora_pipeline.backends.duckdb.ibis_compat import run_raw_sql
 from egregora_pipeline.definitions import build_defs
 from egregora_pipeline.orchestration.jobs import MIGRATE_JOB
 from egregora_pipeline.orchestration.resources import (
@@ -43,9 +40,9 @@ from egregora_pipeline.orchestration.sensors import inbox_sensor
 from egregora_pipeline.orchestration.warehouse import WAREHOUSE_POOL, WAREHOUSE_TAG
 from egregora_pipeline.schema import DECLARED_TABLES
 from egregora_pipeline.settings import Settings
+from tests.every_backend import BACKENDS, empty_warehouse, ibis_connection
 from tests.postgres.server import PostgresServer
 
-BACKENDS = ("duckdb", "postgres")
 TYPE_CHANGE = {  # someone changes a declared column's type by hand
     "duckdb": 'ALTER TABLE messages ALTER COLUMN "text" TYPE BLOB',
     "postgres": 'ALTER TABLE messages ALTER COLUMN "text" TYPE bytea USING "text"::bytea',
@@ -67,23 +64,11 @@ def _settings(tmp_path: Path) -> Settings:
     return Settings.from_env(environ={}, inbox=tmp_path / "inbox")
 
 
-def _connect(backend: str, value: str) -> Any:
-    if backend == "duckdb":
-        return connect_duckdb(value)
-    target = parse_warehouse(value)
-    assert isinstance(target, PostgresTarget)
-    return target.connect_ibis()
-
-
 @pytest.fixture(params=BACKENDS)
 def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
     """(backend, EGREGORA_DATABASE value) of a warehouse whose tables come from the declaration."""
-    if request.param == "duckdb":
-        value = str(tmp_path / "warehouse.duckdb")
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        value = server.url(request.getfixturevalue("postgres_database"))
-    con = _connect(request.param, value)
+    value = empty_warehouse(request.param, request, tmp_path / "warehouse.duckdb")
+    con = ibis_connection(request.param, value)
     for table in DECLARED_TABLES.values():
         con.create_table(table.name, schema=table.schema)
     con.disconnect()
@@ -161,7 +146,7 @@ def test_a_missing_column_and_a_changed_type_fail_the_column_checks_on_both_back
     warehouse: tuple[str, str], tmp_path: Path
 ) -> None:
     backend, value = warehouse
-    con = _connect(backend, value)
+    con = ibis_connection(backend, value)
     run_raw_sql(con, 'ALTER TABLE documents DROP COLUMN "phash"')
     run_raw_sql(con, TYPE_CHANGE[backend])
     con.disconnect()
@@ -185,7 +170,7 @@ def test_a_postgresql_type_ibis_reads_as_string_but_truncates_fails_the_column_c
     # ``name`` keeps 63 bytes; Ibis reads it back as ``string``, so comparing Ibis schemas
     # alone passed this warehouse while ``db check`` refused it
     value = postgres_server.url(postgres_database)
-    con = _connect("postgres", value)
+    con = ibis_connection("postgres", value)
     for table in DECLARED_TABLES.values():
         con.create_table(table.name, schema=table.schema)
     run_raw_sql(con, 'ALTER TABLE documents ALTER COLUMN "title" TYPE name')
@@ -231,7 +216,7 @@ def test_tables_made_without_the_engine_fail_the_history_check_by_name(
     postgres_server: PostgresServer, postgres_database: str, tmp_path: Path
 ) -> None:
     url = postgres_server.url(postgres_database)
-    con = _connect("postgres", url)
+    con = ibis_connection("postgres", url)
     for table in DECLARED_TABLES.values():
         con.create_table(table.name, schema=table.schema)
     con.disconnect()

@@ -19,9 +19,8 @@ from egregora_pipeline.backends.duckdb.ibis_compat import connect_duckdb, run_ra
 from egregora_pipeline.backends.postgres.target import PostgresTarget
 from egregora_pipeline.schema import DECLARED_TABLES, STAGING_MESSAGES_SCHEMA, UNIFIED_SCHEMA
 from egregora_pipeline.schema.compare import schema_differences
+from tests.every_backend import BACKENDS, empty_warehouse, ibis_connection
 from tests.postgres.server import PostgresServer
-
-BACKENDS = ("duckdb", "postgres")
 
 
 def _postgres(server: PostgresServer, database: str) -> Any:
@@ -33,11 +32,9 @@ def _postgres(server: PostgresServer, database: str) -> Any:
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """An empty warehouse through Ibis: a DuckDB file, or a fresh database on the real server."""
-    if request.param == "duckdb":
-        con = connect_duckdb(tmp_path / "warehouse.duckdb")
-    else:
-        server = request.getfixturevalue("postgres_server")
-        con = _postgres(server, request.getfixturevalue("postgres_database"))
+    con = ibis_connection(
+        request.param, empty_warehouse(request.param, request, tmp_path / "warehouse.duckdb")
+    )
     yield con
     con.disconnect()
 

@@ -91,9 +91,15 @@ class DuckDBImpl(MigrationImpl):
         return NoLock()  # the read-write file lock taken at open already serializes migrators
 
     def render_type(self, spec: TypeSpec) -> str:
-        from egregora_pipeline.schema.types import render_type
+        """Through Ibis's ``DuckDBType``; a DuckDB spelling is kept verbatim, so the
+        plans of existing revisions do not change."""
+        from ibis.backends.sql.datatypes import DuckDBType
 
-        return render_type(spec, self.name)
+        from egregora_pipeline.schema.types import is_duckdb_spelling, to_dtype
+
+        if isinstance(spec, str) and is_duckdb_spelling(spec):
+            return spec
+        return str(DuckDBType.to_string(to_dtype(spec)))
 
     def fill_nulls_sql(self, table: str, column: str, sql_type: str, expression: str) -> list[str]:
         # not an UPDATE: DuckDB 2.0 refuses SET NOT NULL on a column UPDATEd earlier in

@@ -85,9 +85,22 @@ class PostgresImpl(MigrationImpl):
         return target_of(conn)
 
     def render_type(self, spec: TypeSpec) -> str:
-        from egregora_pipeline.schema.types import render_type
+        """Through Ibis's ``PostgresType``; a type name Ibis cannot read (``name``,
+        ``oid``, as ``db check`` shows them) is kept verbatim."""
+        from ibis.backends.sql.datatypes import PostgresType
 
-        return render_type(spec, self.name)
+        from egregora_pipeline.schema.types import is_duckdb_spelling, to_dtype
+
+        if isinstance(spec, str) and not is_duckdb_spelling(spec):
+            try:
+                dtype = to_dtype(spec)
+            except Exception:
+                # a PostgreSQL type as its catalog names it, one Ibis does not read as
+                # the same type (``name``, ``oid``...): what autogenerate writes as the
+                # old type of a column it changes, so that the downgrade restores it
+                return spec
+            return str(PostgresType.to_string(dtype))
+        return str(PostgresType.to_string(to_dtype(spec)))
 
     def foreign_keys_to(self, conn: Any, table: str) -> tuple[ForeignKey, ...]:
         from egregora_pipeline.backends.postgres.references import foreign_keys_to
