@@ -24,7 +24,6 @@ from egregora_pipeline.backends.references_base import (
     Lift,
     ReferencedRowsError,
     ReferencesBrokenError,
-    referenced_by,
     tables_holding,
 )
 
@@ -55,9 +54,9 @@ def referencing_tables(conn: Any, table: str) -> list[str]:
 def referenced(conn: Any, table: str, column: str, keys: Sequence[str]) -> dict[str, list[str]]:
     """Which of ``keys`` (values of ``table.column``) rows of other tables reference.
 
-    Referencing table -> the referenced keys, as :func:`.references_base.referenced_by`.
+    Referencing table -> the referenced keys, as :meth:`.MigrationImpl.referenced` reads them.
     """
-    return referenced_by(impl_for(conn), conn, table, column, keys)
+    return impl_for(conn).referenced(conn, table, column, keys)
 
 
 def is_fk_refusal(error: BaseException) -> bool:

@@ -1,7 +1,7 @@
 """The warehouse backends and the registry that picks one.
 
 ``--database`` / ``EGREGORA_DATABASE`` is parsed once, by :func:`parse_warehouse`,
-into the :class:`~.base.WarehouseTarget` of the first registered backend that
+into the :class:`~.target_base.WarehouseTarget` of the first registered backend that
 claims it; every layer above receives that target and asks :func:`backend_of`
 for what to do with it. To add a backend, add a package beside ``duckdb/`` and
 ``postgres/`` and list it in :func:`registered` (docs/backends.md, "Adding a
@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature, WarehouseTarget
+from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature
+from egregora_pipeline.backends.target_base import WarehouseTarget
 
 if TYPE_CHECKING:
     from egregora_pipeline.backends.migration_base import MigrationImpl

@@ -27,7 +27,7 @@ from egregora_pipeline.defaults import DEFAULT_BACKUP_KEEP
 from egregora_pipeline.errors import BackupError
 
 if TYPE_CHECKING:
-    from egregora_pipeline.backends.base import WarehouseTarget
+    from egregora_pipeline.backends.target_base import WarehouseTarget
 
 BackupKind = Literal["manual", "automatic", "pre-restore", "pre-storage-upgrade"]
 

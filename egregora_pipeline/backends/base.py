@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from egregora_pipeline.backends.target_base import WarehouseTarget
+
 if TYPE_CHECKING:
     from egregora_pipeline.backends.backup_base import BackupStore
     from egregora_pipeline.backends.checks_base import CheckDialect
@@ -37,28 +39,6 @@ Feature = Literal[
     "file_path",
 ]
 """Things only some backends can do; :meth:`Backend.refusal` says why one cannot."""
-
-
-class WarehouseTarget(ABC):
-    """A warehouse as ``--database`` / ``EGREGORA_DATABASE`` named it, parsed once.
-
-    It carries its display form (a path, or a URL without its password), so no
-    layer above needs the raw string again; :func:`egregora_pipeline.backends.backend_of`
-    gives the backend that opens it.
-    """
-
-    @property
-    @abstractmethod
-    def display(self) -> str:
-        """How messages name it: the path, or the URL without its password."""
-
-    @property
-    def local_folder(self) -> Path | None:
-        """The folder the warehouse lives in, if it is a local file (media, backups beside it)."""
-        return None
-
-    def __str__(self) -> str:
-        return self.display
 
 
 @dataclass(frozen=True)

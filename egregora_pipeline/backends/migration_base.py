@@ -21,22 +21,31 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from egregora_pipeline.errors import DiskFullError, EgregoraError
 
 if TYPE_CHECKING:
-    import duckdb
     import ibis.expr.datatypes as dt
 
-    from egregora_pipeline.backends.base import WarehouseTarget
     from egregora_pipeline.backends.dependents_base import CheckDef, Dependents
-    from egregora_pipeline.backends.postgres.connection import PgConnection
     from egregora_pipeline.backends.references_base import ForeignKey, Lift
+    from egregora_pipeline.backends.target_base import WarehouseTarget
     from egregora_pipeline.schema.types import TypeSpec
 
-Connection = Union["duckdb.DuckDBPyConnection", "PgConnection"]
-"""An open warehouse connection: DuckDB's own, or the PostgreSQL wrapper."""
+
+class Connection(Protocol):
+    """An open warehouse connection, as a backend's :meth:`~.base.Backend.connect` gives it
+    (DuckDB's own connection, the PostgreSQL wrapper): what the engine and the checks
+    call on it directly. Everything else goes through the backend's impl."""
+
+    def execute(self, query: Any, parameters: Any = ..., /) -> Any:
+        """Run one statement; the result is read with ``fetchall`` / ``fetchone``."""
+        ...
+
+    def close(self) -> None:
+        """End the session."""
+        ...
 
 
 class MigrationError(EgregoraError):
@@ -204,6 +213,24 @@ class MigrationImpl(ABC):
     ) -> list[str]:
         """Which of ``keys`` (values of ``key.referenced_table.column``) rows of
         ``key.table`` reference through ``key``."""
+
+    def referenced(
+        self, conn: Any, table: str, column: str, keys: Sequence[str]
+    ) -> dict[str, list[str]]:
+        """Which of ``keys`` (values of ``table.column``) rows of other tables reference:
+        referencing table -> the referenced keys (sorted).
+
+        A FOREIGN KEY on another column of ``table`` counts when its referenced column's
+        value belongs to a row with one of ``keys``. Tables that reference none are left out.
+        """
+        if not keys:
+            return {}
+        out: dict[str, set[str]] = {}
+        for key in self.foreign_keys_to(conn, table):
+            found = self.referenced_keys(conn, key, column, keys)
+            if found:
+                out.setdefault(key.table, set()).update(found)
+        return {name: sorted(found) for name, found in out.items()}
 
     @abstractmethod
     def lifted_references(

@@ -29,13 +29,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from egregora_pipeline.errors import EgregoraError
 from egregora_pipeline.sql import quote_ident as q
-
-if TYPE_CHECKING:
-    from egregora_pipeline.backends.migration_base import MigrationImpl
 
 
 class ReferencedRowsError(EgregoraError):
@@ -164,22 +161,3 @@ def referenced_sql(key: ForeignKey, column: str, array: str) -> str:
 
 
 # --- changing referenced rows -------------------------------------------------------------
-
-
-def referenced_by(
-    impl: MigrationImpl, conn: Any, table: str, column: str, keys: Sequence[str]
-) -> dict[str, list[str]]:
-    """Which of ``keys`` (values of ``table.column``) rows of other tables reference,
-    read through ``impl``: referencing table -> the referenced keys (sorted).
-
-    A FOREIGN KEY on another column of ``table`` counts when its referenced column's
-    value belongs to a row with one of ``keys``. Tables that reference none are left out.
-    """
-    if not keys:
-        return {}
-    out: dict[str, set[str]] = {}
-    for key in impl.foreign_keys_to(conn, table):
-        found = impl.referenced_keys(conn, key, column, keys)
-        if found:
-            out.setdefault(key.table, set()).update(found)
-    return {name: sorted(found) for name, found in out.items()}

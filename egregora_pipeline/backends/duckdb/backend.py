@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from egregora_pipeline.backends.backup_base import BackupStore, RestoreOutcome
-from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature, WarehouseTarget
+from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature
 from egregora_pipeline.backends.duckdb.target import DuckDBTarget
+from egregora_pipeline.backends.target_base import WarehouseTarget
 
 if TYPE_CHECKING:
     from egregora_pipeline.backends.backup_base import BackupInfo

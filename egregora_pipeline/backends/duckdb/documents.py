@@ -27,7 +27,7 @@ from egregora_pipeline.backends.duckdb.references import (
     referencing_tables,
     rewritten_by_update,
 )
-from egregora_pipeline.backends.references_base import ReferencedRowsError, referenced_by
+from egregora_pipeline.backends.references_base import ReferencedRowsError
 from egregora_pipeline.backends.sink_sql import (
     PROFILE_COLUMNS,
     STORED_PROFILES_SQL,
@@ -171,7 +171,7 @@ def _update_beside_references(
         ]
         from egregora_pipeline.backends.duckdb.migration import DuckDBImpl
 
-        holders = referenced_by(DuckDBImpl(), conn, table, "id", ids)
+        holders = DuckDBImpl().referenced(conn, table, "id", ids)
         if table in holders:
             raise ReferencedRowsError(table, sorted(holders), holders[table])
         everyone = referencing_tables(conn, table)  # read now: a refusal aborts the transaction

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from egregora_pipeline.backends.base import WarehouseTarget
+from egregora_pipeline.backends.target_base import WarehouseTarget
 
 
 @dataclass(frozen=True)

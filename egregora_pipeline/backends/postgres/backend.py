@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import quote
 
 from egregora_pipeline.backends.backup_base import BackupStore, RestoreOutcome
-from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature, WarehouseTarget
+from egregora_pipeline.backends.base import Backend, ConnectOptions, Feature
 from egregora_pipeline.backends.postgres.target import (
     PostgresTarget,
     parse_postgres_url,
     redact_url,
 )
+from egregora_pipeline.backends.target_base import WarehouseTarget
 
 if TYPE_CHECKING:
     from egregora_pipeline.backends.backup_base import BackupInfo

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from urllib.parse import quote, unquote
 
-from egregora_pipeline.backends.base import WarehouseTarget
+from egregora_pipeline.backends.target_base import WarehouseTarget
 from egregora_pipeline.backends.urls import MASK as _MASK
 from egregora_pipeline.backends.urls import redact_url
 from egregora_pipeline.errors import WarehouseError
