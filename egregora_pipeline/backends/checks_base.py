@@ -11,8 +11,9 @@ they have.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class CheckDialect(ABC):
@@ -32,3 +33,14 @@ class CheckDialect(ABC):
     def seconds(self, count: int) -> str:
         """An interval of ``count`` seconds."""
         return f"INTERVAL '{int(count)} seconds'"
+
+    def probe_budget(self, conn: Any, budget_bytes: int) -> contextlib.AbstractContextManager[None]:
+        """Inside the block, a probe over a whole column caches at most ``budget_bytes``.
+
+        A run-scoped uniqueness check streams every stored key past the run's few
+        keys; an engine that keeps what it read cached (DuckDB's buffer pool, up to
+        the connection's memory limit) would otherwise grow by the column's size.
+        Nothing to do by default: a server caches in its own process.
+        """
+        del conn, budget_bytes
+        return contextlib.nullcontext()

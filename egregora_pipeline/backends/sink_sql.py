@@ -200,12 +200,21 @@ def insert_new_messages(
     table: str = "messages",
 ) -> int:
     """``INSERT INTO table`` of ``engine`` the rows of ``rows_sql`` whose ``event_id`` is
-    not there yet (``engine`` is the warehouse, or the PostgreSQL sink's scratch)."""
+    not there yet (``engine`` is the warehouse, or the PostgreSQL sink's scratch).
+
+    Only the chat's own thread is read for stored ids: an ``event_id`` hashes the
+    tenant and the thread (``$tenant``, ``$thread`` of ``params``;
+    :data:`~egregora_pipeline.ingestion.whatsapp.event_ids.EVENT_NAME_SQL`), so a
+    stored row with the same id is in that thread. Reading every stored id instead
+    made the anti-join hold all of them in memory: a one-message ingest into a
+    5M-message warehouse cost what the warehouse held, not what the chat brought.
+    """
     target = quote_ident(table)
     names = ", ".join(quote_ident(c) for c in columns)
     row = engine.execute(
         f"INSERT INTO {target} ({names})\nSELECT * FROM (\n{rows_sql}\n) AS r\n"
-        f"WHERE NOT EXISTS (SELECT 1 FROM {target} m WHERE m.event_id = r.event_id)",
+        f"WHERE NOT EXISTS (SELECT 1 FROM {target} m WHERE m.event_id = r.event_id"
+        " AND m.tenant_id = $tenant AND m.thread_id = $thread)",
         dict(params),
     ).fetchone()
     return int(row[0]) if row else 0
