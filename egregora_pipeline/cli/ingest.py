@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from egregora_pipeline.cli.exit_codes import ExitCode
+from egregora_pipeline.cli.heap import startup_heap
 from egregora_pipeline.cli.options import (
     DEFAULT_WAREHOUSE,
     JsonOption,
@@ -96,44 +97,46 @@ def ingest_command(
     every asset check with its offending rows); ``--junit FILE`` writes the checks and
     inputs as a JUnit report. See docs/cli-json.md and docs/ci.md.
     """
-    # Imported here, not at the top: `--help` and the `db` commands need none of it.
-    from egregora_pipeline.cli.console import stderr_console, stdout_console
-    from egregora_pipeline.cli.ingest_report import IngestProgressBars, render_outcome
-    from egregora_pipeline.ingestion.errors import InvalidSettingError
-    from egregora_pipeline.ingestion.limits import InputLimits
-    from egregora_pipeline.ingestion.whatsapp.formats import date_order_override
+    with startup_heap() as end_of_startup:  # cli/heap.py: the imports ahead, collected never
+        # Imported here, not at the top: `--help` and the `db` commands need none of it.
+        from egregora_pipeline.cli.console import stderr_console, stdout_console
+        from egregora_pipeline.cli.ingest_report import IngestProgressBars, render_outcome
+        from egregora_pipeline.ingestion.errors import InvalidSettingError
+        from egregora_pipeline.ingestion.limits import InputLimits
+        from egregora_pipeline.ingestion.whatsapp.formats import date_order_override
 
-    settings = Settings.from_env(database=database, timezone=timezone)
-    try:
-        settings.media_store  # noqa: B018  # PostgreSQL without EGREGORA_MEDIA_DIR: refuse now
-    except SettingsError as error:
-        raise typer.BadParameter(str(error), param_hint=error.variable) from None
-    instance = choose_instance(ephemeral=ephemeral)
-    try:
-        date_order_override(None)  # a bad EGREGORA_DATE_ORDER is a usage error, not a run
-    except InvalidSettingError as error:
-        raise typer.BadParameter(str(error), param_hint="EGREGORA_DATE_ORDER") from None
-    try:
-        InputLimits.from_env()  # so is a bad EGREGORA_MAX_* limit
-    except SettingsError as error:
-        raise typer.BadParameter(str(error), param_hint=error.variable) from None
-    # logs and pipes: no width limit, so paths and tables stay whole (cli/console.py);
-    # under --json the human summary goes to stderr and stdout holds the document alone
-    out = stderr_console() if as_json else stdout_console()
-    # Dagster: only once the inputs are valid
-    from egregora_pipeline.definitions import build_defs
-    from egregora_pipeline.orchestration.local_run import run_ingest_job
+        settings = Settings.from_env(database=database, timezone=timezone)
+        try:
+            settings.media_store  # noqa: B018  # PostgreSQL without EGREGORA_MEDIA_DIR: refuse now
+        except SettingsError as error:
+            raise typer.BadParameter(str(error), param_hint=error.variable) from None
+        instance = choose_instance(ephemeral=ephemeral)
+        try:
+            date_order_override(None)  # a bad EGREGORA_DATE_ORDER is a usage error, not a run
+        except InvalidSettingError as error:
+            raise typer.BadParameter(str(error), param_hint="EGREGORA_DATE_ORDER") from None
+        try:
+            InputLimits.from_env()  # so is a bad EGREGORA_MAX_* limit
+        except SettingsError as error:
+            raise typer.BadParameter(str(error), param_hint=error.variable) from None
+        # logs and pipes: no width limit, so paths and tables stay whole (cli/console.py);
+        # under --json the human summary goes to stderr and stdout holds the document alone
+        out = stderr_console() if as_json else stdout_console()
+        # Dagster: only once the inputs are valid
+        from egregora_pipeline.definitions import build_defs
+        from egregora_pipeline.orchestration.local_run import run_ingest_job
 
-    defs = build_defs(settings)
-    with IngestProgressBars(stderr_console()) as progress:
-        outcome = run_ingest_job(
-            defs,
-            paths,
-            settings,
-            progress=progress,
-            log_level="INFO" if verbose else "CRITICAL",
-            instance=instance,
-        )
+        defs = build_defs(settings)
+        with IngestProgressBars(stderr_console()) as progress:
+            outcome = run_ingest_job(
+                defs,
+                paths,
+                settings,
+                progress=progress,
+                log_level="INFO" if verbose else "CRITICAL",
+                instance=instance,
+                on_start=end_of_startup,
+            )
     if outcome.interrupted:
         raise KeyboardInterrupt  # main() prints what an interruption leaves behind
     code = ExitCode.OK

@@ -116,4 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point."""
+    from egregora_pipeline.cli.heap import own_process
+
+    own_process()
     sys.exit(main())

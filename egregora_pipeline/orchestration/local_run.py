@@ -9,7 +9,7 @@ module executes it in-process and turns the run's events into a plain
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -114,8 +114,12 @@ def run_ingest_job(
     progress: ProgressSink = no_progress,
     log_level: str = "CRITICAL",
     instance: InstanceChoice = EPHEMERAL,
+    on_start: Callable[[], None] | None = None,
 ) -> IngestRunOutcome:
     """Execute ``ingest_job`` on ``paths`` against ``settings.database``; never raises.
+
+    ``on_start`` is called once everything is loaded and the job is about to run
+    (the CLI ends its start-up there: :mod:`egregora_pipeline.cli.heap`).
 
     The run is recorded in ``instance`` (see :mod:`.instance`); the default is a
     throw-away one, which is what library callers and tests want. ``defs``
@@ -134,6 +138,8 @@ def run_ingest_job(
         if instance.persistent:  # a killed earlier run must not hold the pool slot forever
             release_dead_runs(dagster_instance)
         run_id = new_run_id()
+        if on_start is not None:
+            on_start()
         result = job.execute_in_process(
             run_config=run_config,
             instance=dagster_instance,
