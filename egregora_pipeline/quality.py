@@ -231,13 +231,23 @@ def _dialect(conn: Connection) -> CheckDialect:
 def _finding(
     conn: Connection, rule: str, query: str, params: Sequence[object] | None = None
 ) -> Finding:
+    """The check's verdict: its sample, and how many rows offend.
+
+    The sample is read first, one row beyond its size: a healthy warehouse (no
+    offending row, or a few) is then judged in one pass, and only a check with
+    more offences than the sample holds runs the query again to count them (on a
+    5M-message run, ``threads_are_chronological`` alone takes about 3 s a pass).
+    """
     bound = list(params) if params else None
-    total = _execute(conn, f"SELECT count(*) FROM ({query}) AS findings", bound).fetchone()
     relation: Any = _execute(
-        conn, f"SELECT * FROM ({query}) AS findings LIMIT {SAMPLE_LIMIT}", bound
+        conn, f"SELECT * FROM ({query}) AS findings LIMIT {SAMPLE_LIMIT + 1}", bound
     )
     names = [column[0] for column in relation.description or []]
-    sample = [dict(zip(names, row, strict=True)) for row in relation.fetchall()]
+    rows = relation.fetchall()
+    sample = [dict(zip(names, row, strict=True)) for row in rows[:SAMPLE_LIMIT]]
+    if len(rows) <= SAMPLE_LIMIT:
+        return Finding(rule=rule, offending_rows=len(rows), sample=sample)
+    total = _execute(conn, f"SELECT count(*) FROM ({query}) AS findings", bound).fetchone()
     return Finding(rule=rule, offending_rows=int(total[0]) if total else 0, sample=sample)
 
 

@@ -14,7 +14,12 @@ import duckdb
 import pytest
 
 from egregora_pipeline.migrations import open_warehouse, upgrade_connection
-from egregora_pipeline.quality import doc_type_rule_violations, duplicate_keys, row_count
+from egregora_pipeline.quality import (
+    SAMPLE_LIMIT,
+    doc_type_rule_violations,
+    duplicate_keys,
+    row_count,
+)
 from egregora_pipeline.schema import DECLARED_TABLES, create_table_sql
 from tests.postgres.conftest import postgres_database, postgres_server
 from tests.postgres.server import PostgresServer
@@ -59,6 +64,21 @@ def test_duplicate_ids_are_counted_and_sampled(conn: duckdb.DuckDBPyConnection) 
     assert not finding.ok
     assert finding.offending_rows == 1
     assert finding.sample == [{"key": "same", "copies": 3}]
+
+
+@pytest.mark.parametrize("duplicated", [SAMPLE_LIMIT, SAMPLE_LIMIT + 1, SAMPLE_LIMIT + 7])
+def test_every_offence_is_counted_however_many_the_sample_shows(
+    conn: duckdb.DuckDBPyConnection, duplicated: int
+) -> None:
+    for number in range(duplicated):
+        for _ in range(2):
+            conn.execute(INSERT, [f"id-{number}", "published", "post", "T", f"t{number}"])
+
+    finding = duplicate_keys(conn, "documents")
+
+    assert finding.offending_rows == duplicated
+    assert len(finding.sample) == SAMPLE_LIMIT
+    assert {row["copies"] for row in finding.sample} == {2}
 
 
 def test_a_post_without_slug_and_with_an_unknown_status_breaks_two_rules(
